@@ -1,0 +1,213 @@
+#pragma once
+/// @file
+/// `mpp::AsyncResult<T>`: the handle of a task submitted with `apply_async`, `map_async` or
+/// `starmap_async`, shaped like Python's `multiprocessing.pool.AsyncResult`.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "mpp/errors.hpp"
+
+namespace mpp {
+
+namespace detail {
+
+class PoolCore;
+
+// The type-erased part of an asynchronous task: who runs it, and waiting for it.
+class TaskState {
+ public:
+  TaskState(const TaskState&) = delete;
+  TaskState& operator=(const TaskState&) = delete;
+  virtual ~TaskState() = default;
+
+  // Runs the task on this thread unless another thread has claimed it; false if it had.
+  bool try_run() noexcept;
+  bool ready() const noexcept { return status_.load(std::memory_order_acquire) == done; }
+  void wait();
+  bool wait_until(std::chrono::steady_clock::time_point deadline);
+  const std::exception_ptr& error() const noexcept { return error_; }
+
+ protected:
+  explicit TaskState(PoolCore* core) noexcept : core_(core) {}
+  virtual void invoke() = 0;
+  virtual void notify_callbacks() = 0;
+
+  std::exception_ptr error_;
+
+ private:
+  enum : int { pending, running, done };
+  void help();
+
+  PoolCore* core_;
+  std::atomic<int> status_{pending};
+  std::mutex mutex_;
+  std::condition_variable done_;
+};
+
+// The value (or nothing, for void) and the Python-style callbacks of a task.
+template <class T>
+class ResultState : public TaskState {
+ public:
+  using TaskState::TaskState;
+  T& value() noexcept { return *value_; }
+  std::function<void(const T&)> callback;
+  std::function<void(const std::exception_ptr&)> error_callback;
+
+ protected:
+  void notify_callbacks() override {
+    if (error_) {
+      if (error_callback) error_callback(error_);
+    } else if (callback) {
+      callback(*value_);
+    }
+  }
+  std::optional<T> value_;
+};
+
+template <>
+class ResultState<void> : public TaskState {
+ public:
+  using TaskState::TaskState;
+  void value() noexcept {}
+  std::function<void()> callback;
+  std::function<void(const std::exception_ptr&)> error_callback;
+
+ protected:
+  void notify_callbacks() override {
+    if (error_) {
+      if (error_callback) error_callback(error_);
+    } else if (callback) {
+      callback();
+    }
+  }
+};
+
+// A task computing `T` by calling `Fn` once.
+template <class T, class Fn>
+class FunctionTask final : public ResultState<T> {
+ public:
+  FunctionTask(PoolCore* core, Fn fn) : ResultState<T>(core), fn_(std::move(fn)) {}
+
+ private:
+  void invoke() override {
+    if constexpr (std::is_void_v<T>) {
+      std::move(fn_)();
+    } else {
+      this->value_.emplace(std::move(fn_)());
+    }
+  }
+  Fn fn_;
+};
+
+}  // namespace detail
+
+/// Python's `callback` and `error_callback` for the `*_async` calls; build it with
+/// `mpp::callbacks`. The callback runs on the worker that finished the task, before the result
+/// becomes ready, so once `get()` returns the callback has run; it should return quickly.
+/// If a callback throws, that exception is what `get()` rethrows. Callbacks may submit more work
+/// to the pool and wait for other results; they must not wait for their own result.
+template <class Callback, class ErrorCallback>
+struct Callbacks {
+  /// Called with the result (`const T&`, or nothing for `void` tasks) when the task succeeded.
+  Callback callback;
+  /// Called with the `std::exception_ptr` of the failure when the task threw or was cancelled.
+  ErrorCallback error_callback;
+};
+
+/// No callback: the default of the `*_async` calls.
+struct NoCallback {};
+
+/// Python's `callback=` / `error_callback=`:
+///
+/// ```cpp
+/// auto r = pool.apply_async(mpp::callbacks([](int v) { log(v); },
+///                                          [](std::exception_ptr) { log("failed"); }),
+///                           square, 7);
+/// ```
+template <class Callback, class ErrorCallback = NoCallback>
+Callbacks<Callback, ErrorCallback> callbacks(Callback callback, ErrorCallback error_callback = {}) {
+  return {std::move(callback), std::move(error_callback)};
+}
+
+/// The result of an asynchronous task, Python's `AsyncResult`: `get`, `wait`, `ready`,
+/// `successful`. Copies share the same task; all members are thread-safe, so several threads may
+/// wait for and read one result.
+///
+/// ```cpp
+/// mpp::AsyncResult<int> r = pool.apply_async(square, 7);
+/// if (r.wait(100ms)) std::printf("%d\n", r.get());
+/// ```
+///
+/// Waiting from inside a task of the same pool never deadlocks: if the awaited task has not
+/// started, the waiting thread runs it itself.
+template <class T>
+class AsyncResult {
+ public:
+  /// An empty handle; every call but `valid()` throws `std::logic_error`.
+  AsyncResult() = default;
+
+  /// Waits for the task and returns its value, or rethrows its exception with its type intact
+  /// (`mpp::CancelledError` if it was cancelled by `terminate()`). Returns a reference to the
+  /// stored value on lvalues, and moves the value out on rvalues (`pool.apply_async(f).get()`).
+  std::add_lvalue_reference_t<const T> get() const& {
+    wait();
+    return checked_value();
+  }
+  /// Moves the value out of the result (see above); get() must not be called on it again.
+  T get() && {
+    wait();
+    if (state().error()) std::rethrow_exception(state().error());
+    return std::move(state().value());
+  }
+  /// As `get()`, but throws `mpp::TimeoutError` if the result is not ready within `timeout`.
+  template <class Rep, class Period>
+  std::add_lvalue_reference_t<const T> get(std::chrono::duration<Rep, Period> timeout) const {
+    if (!wait(timeout)) detail::throw_timeout(std::chrono::duration<double>(timeout).count());
+    return checked_value();
+  }
+
+  /// Blocks until the result is ready.
+  void wait() const { state().wait(); }
+  /// Blocks until the result is ready or `timeout` has passed; returns `ready()`.
+  template <class Rep, class Period>
+  bool wait(std::chrono::duration<Rep, Period> timeout) const {
+    return state().wait_until(std::chrono::steady_clock::now() +
+                              std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
+  }
+  /// Whether the task has finished (with a value or an exception). Never blocks.
+  bool ready() const { return state().ready(); }
+  /// Whether the task finished without an exception; throws `mpp::NotReadyError` (a
+  /// `std::logic_error`) if it has not finished yet, like Python's `ValueError`.
+  bool successful() const {
+    if (!ready()) detail::throw_not_ready();
+    return !state().error();
+  }
+  /// Whether this handle refers to a task.
+  bool valid() const noexcept { return state_ != nullptr; }
+
+  /// Wraps a task's shared state; used by `mpp::Pool`.
+  explicit AsyncResult(std::shared_ptr<detail::ResultState<T>> state) : state_(std::move(state)) {}
+
+ private:
+  detail::ResultState<T>& state() const {
+    if (!state_) detail::throw_empty_result();
+    return *state_;
+  }
+  std::add_lvalue_reference_t<const T> checked_value() const {
+    if (state().error()) std::rethrow_exception(state().error());
+    return state().value();
+  }
+
+  std::shared_ptr<detail::ResultState<T>> state_;
+};
+
+}  // namespace mpp

@@ -1,0 +1,123 @@
+#pragma once
+// The non-template heart of mpp::Pool: the oneTBB arena, the initializer observer, the pool's
+// life cycle and the count of work in flight. Templates in pool.hpp build on it.
+
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
+#include <oneapi/tbb/task_scheduler_observer.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <utility>
+#include <vector>
+
+#include "mpp/options.hpp"
+
+namespace mpp::detail {
+
+class PoolCore;
+
+// The pool whose task or chunk the calling thread is running, or nullptr.
+PoolCore* current_core() noexcept;
+
+// Marks the calling thread as running work of `core` for its lifetime (nests).
+class CoreScope {
+ public:
+  explicit CoreScope(PoolCore* core) noexcept;
+  ~CoreScope();
+  CoreScope(const CoreScope&) = delete;
+  CoreScope& operator=(const CoreScope&) = delete;
+
+ private:
+  PoolCore* previous_;
+};
+
+// Runs the pool's initializer once on each thread that enters the pool's arena.
+class InitializerObserver final : public tbb::task_scheduler_observer {
+ public:
+  InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer, PoolCore& core);
+  ~InitializerObserver() override;
+  void on_scheduler_entry(bool is_worker) override;
+
+ private:
+  std::function<void()> initializer_;
+  PoolCore& core_;
+  tbb::enumerable_thread_specific<bool> initialized_{false};
+};
+
+class PoolCore {
+ public:
+  explicit PoolCore(const PoolOptions& options);
+  ~PoolCore();
+  PoolCore(const PoolCore&) = delete;
+  PoolCore& operator=(const PoolCore&) = delete;
+
+  int threads() const noexcept { return threads_; }
+  tbb::task_arena& arena() noexcept { return arena_; }
+
+  // Counts one piece of work in, or throws if the pool no longer accepts it or its initializer
+  // failed; `call` names the public call for the message. A closed pool still accepts work that
+  // continues admitted work: a stream's next chunks, or what a running task of this pool submits.
+  void begin_work(const char* call, bool continuing = false);
+  void end_work() noexcept;
+
+  // Enqueues `job` into the arena as counted work; the job must not throw.
+  template <class Job>
+  void enqueue(const char* call, Job&& job, bool continuing = false) {
+    begin_work(call, continuing);
+    arena_.enqueue([this, job = std::forward<Job>(job)] {
+      CoreScope scope(this);
+      tbb::this_task_arena::isolate([&] { job(); });
+      end_work();
+    });
+  }
+
+  // Runs `body` inside the arena, isolated so a waiting thread only helps with its own work,
+  // with a task_group_context that terminate() can cancel.
+  void run_isolated(const char* call, const std::function<void(tbb::task_group_context&)>& body);
+
+  void close() noexcept;
+  void join();
+  void terminate();
+
+  // True once terminate() was called: work that has not started completes as cancelled.
+  bool terminated() const noexcept { return terminated_.load(std::memory_order_acquire); }
+  std::stop_token stop_token() const noexcept { return stop_.get_token(); }
+  bool stop_requested() const noexcept { return stop_.stop_requested(); }
+
+  // Throws mpp::CancelledError or mpp::InitializerError when a task may not run any more.
+  void check_may_run() const;
+  void record_initializer_error(std::exception_ptr error) noexcept;
+
+ private:
+  enum class State { running, closed, terminated };
+
+  void wait_idle();
+  void register_context(tbb::task_group_context* context);
+  void unregister_context(tbb::task_group_context* context) noexcept;
+
+  int threads_;
+  tbb::task_arena arena_;
+  std::unique_ptr<InitializerObserver> observer_;
+
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  State state_ = State::running;
+  std::size_t outstanding_ = 0;
+  std::vector<tbb::task_group_context*> contexts_;
+
+  std::atomic<bool> terminated_{false};
+  std::stop_source stop_;
+  std::atomic<bool> has_init_error_{false};
+  std::exception_ptr init_error_;
+  std::once_flag init_error_once_;
+};
+
+}  // namespace mpp::detail

@@ -1,0 +1,59 @@
+#pragma once
+/// @file
+/// The exception types mpp throws. Misuse of an object is a `std::logic_error`; a result that
+/// did not arrive in time, or was cancelled, is a `std::runtime_error`.
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+namespace mpp {
+
+/// `get(timeout)` ran out of time before the result was ready (Python's
+/// `multiprocessing.TimeoutError`). The task keeps running; calling `get` again may succeed.
+class TimeoutError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The task never ran, or stopped early, because the pool was terminated or the map it belonged
+/// to failed or was abandoned.
+class CancelledError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The pool's initializer threw on a worker; the pool runs no task after that. The initializer's
+/// own exception is nested (`std::rethrow_if_nested`).
+class InitializerError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A call that the pool's state does not allow: submitting to a closed pool, `join()` before
+/// `close()`, or joining from inside one of the pool's own tasks (Python's `ValueError`).
+class PoolStateError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// `AsyncResult::successful()` was asked before the result was ready (Python's `ValueError`).
+class NotReadyError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+namespace detail {
+// Every throw of the library goes through these, so messages stay consistent.
+[[noreturn]] void throw_invalid_argument(const std::string& what);
+[[noreturn]] void throw_pool_not_running(const char* call);
+[[noreturn]] void throw_join_while_running();
+[[noreturn]] void throw_join_from_worker();
+[[noreturn]] void throw_not_ready();
+[[noreturn]] void throw_timeout(double seconds);
+[[noreturn]] void throw_empty_result();
+[[noreturn]] void throw_initializer_failed(const std::exception_ptr& cause);
+[[noreturn]] void throw_cancelled(const char* why);
+}  // namespace detail
+
+}  // namespace mpp

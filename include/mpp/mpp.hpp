@@ -1,0 +1,12 @@
+#pragma once
+/// @file
+/// Everything of mpp's local pool in one include: `#include <mpp/mpp.hpp>`.
+
+#include "mpp/async_result.hpp"
+#include "mpp/cpus.hpp"
+#include "mpp/errors.hpp"
+#include "mpp/options.hpp"
+#include "mpp/pool.hpp"
+#include "mpp/stream.hpp"
+#include "mpp/version.hpp"
+#include "mpp/worker.hpp"

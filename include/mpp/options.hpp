@@ -1,0 +1,66 @@
+#pragma once
+/// @file
+/// Options of `mpp::Pool` and of its map calls, as aggregates so that C++20 designated
+/// initializers read like Python's keyword arguments: `pool.map(f, xs, {.chunksize = 8})`.
+///
+/// Every member has a default member initializer, so naming only some of them does not trigger
+/// g++'s `-Wmissing-field-initializers` under `-Wextra`.
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+
+namespace mpp {
+
+/// How the items of a map become chunks and how chunks reach threads.
+enum class schedule {
+  /// oneTBB's adaptive work stealing (`auto_partitioner`): ranges are split on demand when idle
+  /// threads steal. Best for irregular work and the default. With `chunksize`, every chunk has
+  /// exactly that many items and chunks are stolen one by one.
+  adaptive,
+  /// One contiguous block per thread, decided up front (OpenMP `schedule(static)`). Cheapest when
+  /// every item costs the same.
+  static_,
+  /// Fixed chunks of `chunksize` items (default 1) claimed on demand from a shared counter
+  /// (OpenMP `schedule(dynamic, chunksize)`, ipyparallel's load balancing).
+  dynamic,
+  /// Python's `Pool.map` default: chunks of `ceil(n / (4 × threads))` items claimed on demand.
+  /// An explicit `chunksize` overrides the size, as in Python.
+  python,
+};
+
+/// Options of `map`, `map_async`, `starmap`, `starmap_async`, `imap` and `imap_unordered`.
+///
+/// ```cpp
+/// pool.map(f, xs, {.chunksize = 8});
+/// pool.map(f, xs, {.schedule = mpp::schedule::dynamic});
+/// for (auto r : pool.imap(f, std::views::iota(0), {.chunksize = 64, .buffersize = 16})) ...
+/// ```
+struct MapOptions {
+  /// Items per chunk, Python's `chunksize`. Unset: chosen by `schedule` (adaptive splitting, one
+  /// block per thread, 1 for `dynamic`, Python's formula for `python`, 1 for `imap`). Must be
+  /// positive when given.
+  std::optional<std::size_t> chunksize = std::nullopt;
+  /// How chunks are formed and handed to threads; see `mpp::schedule`.
+  mpp::schedule schedule = mpp::schedule::adaptive;
+  /// `imap` only: at most this many chunks are in flight ahead of the consumer (Python 3.15's
+  /// `buffersize`), so memory stays bounded on unbounded inputs. Unset: 4 × threads. Must be
+  /// positive when given.
+  std::optional<std::size_t> buffersize = std::nullopt;
+};
+
+/// Options of `mpp::Pool`, mirroring `multiprocessing.Pool(processes, initializer)`.
+///
+/// ```cpp
+/// mpp::Pool pool({.threads = 4, .initializer = [] { seed_rng(); }});
+/// ```
+struct PoolOptions {
+  /// Number of worker threads; unset means `mpp::available_cpus()`. Must be positive.
+  std::optional<int> threads = std::nullopt;
+  /// Runs once on each thread before its first task of this pool (Python's `initializer`; bind
+  /// arguments with a lambda). If it throws, the pool runs no more tasks and reports
+  /// `mpp::InitializerError` to every later call.
+  std::function<void()> initializer = {};
+};
+
+}  // namespace mpp

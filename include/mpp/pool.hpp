@@ -1,0 +1,246 @@
+#pragma once
+/// @file
+/// `mpp::Pool`: Python's `multiprocessing.Pool` as a oneTBB work-stealing thread pool.
+
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mpp/async_result.hpp"
+#include "mpp/detail/core.hpp"
+#include "mpp/detail/map.hpp"
+#include "mpp/options.hpp"
+#include "mpp/stream.hpp"
+
+namespace mpp {
+
+namespace detail {
+template <class F, class Range>
+using map_result_t = std::decay_t<std::invoke_result_t<F&, std::ranges::range_reference_t<Range>>>;
+
+// Calls `f` with the elements of a tuple-like item: starmap's adapter.
+template <class F>
+struct Unpack {
+  F f;
+  template <class Tuple>
+  decltype(auto) operator()(Tuple&& args) {
+    return std::apply(f, std::forward<Tuple>(args));
+  }
+};
+
+template <class T>
+struct is_callbacks : std::false_type {};
+template <class C, class E>
+struct is_callbacks<Callbacks<C, E>> : std::true_type {};
+}  // namespace detail
+
+/// A range `map` accepts: its size is known up front (vectors, lists, `std::views::iota(0, n)`).
+template <class Range>
+concept sized_input = std::ranges::sized_range<Range> && std::ranges::input_range<Range>;
+
+/// A function `map` can apply to each item of `Range`, returning a value.
+template <class F, class Range>
+concept mappable =
+    std::ranges::input_range<Range> && std::invocable<F&, std::ranges::range_reference_t<Range>> &&
+    !std::is_void_v<std::invoke_result_t<F&, std::ranges::range_reference_t<Range>>>;
+
+/// A thread pool with the interface of Python's `multiprocessing.Pool`, running on a oneTBB
+/// arena: work stealing balances irregular items, and several pools share TBB's threads instead
+/// of oversubscribing the machine.
+///
+/// ```cpp
+/// mpp::Pool pool;                                    // Pool()      : mpp::available_cpus()
+/// std::vector<int> squares = pool.map([](int x) { return x * x; }, std::views::iota(0, 100));
+/// auto r = pool.apply_async(std::gcd<int, int>, 12, 18);
+/// int g = r.get();
+/// ```
+///
+/// Life cycle as in Python: running → `close()` (no new work; submitted work completes) or
+/// `terminate()` (work not started is cancelled) → `join()`. The destructor closes and joins, so
+/// submitted work is never abandoned. All members are thread-safe: several threads may submit at
+/// once, and tasks may submit to and wait on their own pool (a waiting thread runs the awaited
+/// task itself if it has not started).
+class Pool {
+ public:
+  /// `Pool()`: `mpp::available_cpus()` threads.
+  Pool() : Pool(PoolOptions{}) {}
+  /// `Pool(n)`: `threads` threads; throws `std::invalid_argument` if `threads <= 0`.
+  explicit Pool(int threads) : Pool(PoolOptions{.threads = threads}) {}
+  /// `Pool(n, initializer)`: see `PoolOptions`.
+  explicit Pool(const PoolOptions& options) : core_(std::make_unique<detail::PoolCore>(options)) {}
+
+  /// Closes the pool and waits for all submitted work (Python's `with Pool() as p:` exit calls
+  /// `terminate`; mpp prefers never to drop work). Call `terminate()` first to cancel instead.
+  ~Pool() {
+    core_->close();
+    core_->join();
+  }
+
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  /// The number of worker threads, i.e. how many tasks run at once.
+  int threads() const noexcept { return core_->threads(); }
+
+  /// Runs `f(args...)` on the pool and returns its result (Python's `apply`); rethrows what it
+  /// threw.
+  template <class F, class... Args>
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  auto apply(F&& f, Args&&... args) {
+    return apply_async(std::forward<F>(f), std::forward<Args>(args)...).get();
+  }
+
+  /// Submits `f(args...)` and returns its `AsyncResult` at once (Python's `apply_async`). `f`
+  /// and `args` are copied or moved into the task, like `std::async`.
+  template <class F, class... Args>
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  [[nodiscard]] auto apply_async(F&& f, Args&&... args) {
+    return apply_async(mpp::callbacks(NoCallback{}), std::forward<F>(f),
+                       std::forward<Args>(args)...);
+  }
+
+  /// `apply_async` with Python's `callback` / `error_callback`, made by `mpp::callbacks`.
+  template <class C, class E, class F, class... Args>
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  [[nodiscard]] auto apply_async(Callbacks<C, E> on_done, F&& f, Args&&... args) {
+    using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+    return submit<std::decay_t<R>>(
+        "apply_async",
+        [f = std::forward<F>(f), args = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+          return std::apply(std::move(f), std::move(args));
+        },
+        std::move(on_done));
+  }
+
+  /// Applies `f` to every item of `items` and returns the results in input order (Python's
+  /// `map`). Blocks until done; the calling thread helps. `items` is any sized range and is
+  /// neither copied nor modified. If a call throws, the map stops handing out chunks and rethrows
+  /// that exception (the first one, with its type); chunks already running finish first.
+  ///
+  /// `f` is called concurrently from several threads and must allow that.
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<F, Range> std::vector<detail::map_result_t<F, Range>> map(
+      F&& f, Range&& items, const MapOptions& options = {}) {
+    return map_impl("map", f, items, options);
+  }
+
+  /// `map` that returns at once with an `AsyncResult` of the whole vector (Python's
+  /// `map_async`). `f` and `items` are copied or moved into the task; pass
+  /// `std::views::all(items)` to share `items` instead, keeping it alive until the result is
+  /// ready.
+  template <class F, class Range, class C = NoCallback, class E = NoCallback>
+  requires sized_input<Range> && mappable<F, Range>
+  [[nodiscard]] auto map_async(F&& f, Range&& items, const MapOptions& options = {},
+                               Callbacks<C, E> on_done = {}) {
+    using R = std::vector<detail::map_result_t<F, Range>>;
+    return submit<R>(
+        "map_async",
+        [this, f = std::forward<F>(f), items = std::forward<Range>(items), options]() mutable {
+          return map_impl("map_async", f, items, options);
+        },
+        std::move(on_done));
+  }
+
+  /// `map` over tuple-like items, calling `f(std::get<0>(t), std::get<1>(t), ...)` (Python's
+  /// `starmap`).
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<detail::Unpack<F&>, Range>
+  auto starmap(F&& f, Range&& items, const MapOptions& options = {}) {
+    detail::Unpack<F&> unpack{f};
+    return map_impl("starmap", unpack, items, options);
+  }
+
+  /// `starmap` returning an `AsyncResult` (Python's `starmap_async`); copies as `map_async`.
+  template <class F, class Range, class C = NoCallback, class E = NoCallback>
+  requires sized_input<Range> && mappable<detail::Unpack<std::decay_t<F>>, Range>
+  [[nodiscard]] auto starmap_async(F&& f, Range&& items, const MapOptions& options = {},
+                                   Callbacks<C, E> on_done = {}) {
+    return map_async(detail::Unpack<std::decay_t<F>>{std::forward<F>(f)},
+                     std::forward<Range>(items), options, std::move(on_done));
+  }
+
+  /// Lazily applies `f` to the items of any input range, yielding results in input order
+  /// (Python's `imap`); see `ResultStream`. Works on unbounded and single-pass ranges; at most
+  /// `options.buffersize` chunks of `options.chunksize` items (default 1) are in flight.
+  /// An lvalue range is iterated in place and must outlive the stream; an rvalue is moved in.
+  template <class F, std::ranges::viewable_range Range>
+  requires std::ranges::input_range<Range> && mappable<std::decay_t<F>, Range>
+  [[nodiscard]] auto imap(F&& f, Range&& items, const MapOptions& options = {}) {
+    return make_stream<true>("imap", std::forward<F>(f), std::forward<Range>(items), options);
+  }
+
+  /// As `imap`, but yields each result as soon as its chunk finishes (Python's
+  /// `imap_unordered`).
+  template <class F, std::ranges::viewable_range Range>
+  requires std::ranges::input_range<Range> && mappable<std::decay_t<F>, Range>
+  [[nodiscard]] auto imap_unordered(F&& f, Range&& items, const MapOptions& options = {}) {
+    return make_stream<false>("imap_unordered", std::forward<F>(f), std::forward<Range>(items),
+                              options);
+  }
+
+  /// Accepts no more work; what was submitted still runs. Idempotent.
+  void close() noexcept { core_->close(); }
+
+  /// Waits until all submitted work has finished. Throws `mpp::PoolStateError` (a
+  /// `std::logic_error`) unless `close()` or `terminate()` was called first, as Python does, or
+  /// when called from one of the pool's own tasks.
+  void join() { core_->join(); }
+
+  /// Stops the pool: work that has not started completes with `mpp::CancelledError`, running
+  /// maps stop handing out chunks, and running tasks see `mpp::this_task::stop_requested()`.
+  /// Returns once running tasks have returned. Idempotent.
+  void terminate() { core_->terminate(); }
+
+ private:
+  template <class R, class Fn, class C, class E>
+  AsyncResult<R> submit(const char* call, Fn&& fn, Callbacks<C, E> on_done) {
+    auto task = std::make_shared<detail::FunctionTask<R, std::decay_t<Fn>>>(core_.get(),
+                                                                            std::forward<Fn>(fn));
+    if constexpr (!std::is_same_v<C, NoCallback>) task->callback = std::move(on_done.callback);
+    if constexpr (!std::is_same_v<E, NoCallback>) {
+      task->error_callback = std::move(on_done.error_callback);
+    }
+    core_->enqueue(call, [task] { task->try_run(); });
+    return AsyncResult<R>(std::move(task));
+  }
+
+  template <class F, class Range>
+  auto map_impl(const char* call, F& f, Range& items, const MapOptions& options) {
+    using R = detail::map_result_t<F, Range>;
+    const std::size_t chunksize = detail::checked_chunksize(options, call);
+    std::vector<R> results;
+    core_->run_isolated(call, [&](tbb::task_group_context& context) {
+      detail::ItemAccess<Range> access(items);
+      detail::ResultBuffer<R> buffer(access.size());
+      detail::for_each_chunk(access.size(), options, chunksize, threads(), context,
+                             [&](std::size_t begin, std::size_t end) {
+                               for (std::size_t i = begin; i < end; ++i) {
+                                 buffer.set(i, std::invoke(f, access[i]));
+                               }
+                             });
+      results = std::move(buffer).release();
+    });
+    return results;
+  }
+
+  template <bool Ordered, class F, class Range>
+  auto make_stream(const char* call, F&& f, Range&& items, const MapOptions& options) {
+    using View = std::views::all_t<Range>;
+    std::size_t chunksize = detail::checked_chunksize(options, call);
+    if (chunksize == 0) chunksize = 1;
+    const std::size_t window = detail::checked_buffersize(options, threads(), call);
+    return ResultStream<std::decay_t<F>, View, Ordered>(*core_, std::forward<F>(f),
+                                                        std::views::all(std::forward<Range>(items)),
+                                                        chunksize, window, call);
+  }
+
+  std::unique_ptr<detail::PoolCore> core_;
+};
+
+}  // namespace mpp

@@ -1,0 +1,277 @@
+#pragma once
+/// @file
+/// `mpp::ResultStream`: the lazy result sequence of `imap` and `imap_unordered`.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mpp/detail/core.hpp"
+
+namespace mpp {
+
+namespace detail {
+
+// What a stream shares with the chunk tasks in flight; they keep it alive, so a stream can be
+// abandoned while chunks still sit in the arena's queue.
+template <class F, class Input, class R>
+class StreamState {
+ public:
+  enum : int { free, pending, running, done };
+
+  // One item's outcome: a value, or the exception its call threw.
+  struct Outcome {
+    std::optional<R> value;
+    std::exception_ptr error;
+  };
+
+  // One chunk in flight: its inputs, their outcomes and its place in the input.
+  struct Slot {
+    std::vector<Input> inputs;
+    std::vector<Outcome> outcomes;
+    std::atomic<int> status{free};
+  };
+
+  StreamState(PoolCore* core, F f, std::size_t window)
+      : core(core), f(std::move(f)), slots(window) {}
+
+  // Runs the slot's chunk here unless another thread claimed it first; false if one had.
+  bool try_run(Slot& slot) {
+    int expected = pending;
+    if (!slot.status.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
+      return false;
+    }
+    slot.outcomes.clear();
+    slot.outcomes.resize(slot.inputs.size());
+    for (std::size_t i = 0; i < slot.inputs.size(); ++i) {
+      if (abandoned.load(std::memory_order_relaxed)) break;
+      try {
+        core->check_may_run();
+        slot.outcomes[i].value.emplace(std::invoke(f, slot.inputs[i]));
+      } catch (...) {
+        slot.outcomes[i].error = std::current_exception();
+      }
+    }
+    {
+      std::lock_guard lock(mutex);
+      slot.status.store(done, std::memory_order_release);
+      completed.push_back(static_cast<std::size_t>(&slot - slots.data()));
+    }
+    changed.notify_all();
+    return true;
+  }
+
+  // Blocks until `slot` is done; a thread of the same pool runs it itself if it has not started.
+  void wait(Slot& slot) {
+    if (current_core() == core) try_run(slot);
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return slot.status.load(std::memory_order_acquire) == done; });
+  }
+
+  // Blocks until some slot is done and returns its index (completion order).
+  std::size_t wait_any() {
+    std::unique_lock lock(mutex);
+    while (completed.empty()) {
+      bool helped = false;
+      if (current_core() == core) {
+        lock.unlock();
+        for (auto& slot : slots) helped = try_run(slot) || helped;
+        lock.lock();
+      }
+      if (!helped && completed.empty()) changed.wait(lock);
+    }
+    const std::size_t index = completed.front();
+    completed.erase(completed.begin());
+    return index;
+  }
+
+  // Stops the chunks in flight: those not started are dropped, running ones stop at the next
+  // item; returns once no chunk runs any more.
+  void abandon() {
+    abandoned.store(true, std::memory_order_relaxed);
+    for (auto& slot : slots) {
+      int expected = pending;
+      slot.status.compare_exchange_strong(expected, free, std::memory_order_acq_rel);
+    }
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] {
+      for (auto& slot : slots) {
+        if (slot.status.load(std::memory_order_acquire) == running) return false;
+      }
+      return true;
+    });
+  }
+
+  PoolCore* core;
+  F f;
+  std::vector<Slot> slots;
+  std::atomic<bool> abandoned{false};
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::size_t> completed;  // done slots not yet taken, in completion order
+};
+
+}  // namespace detail
+
+/// The lazy results of `Pool::imap` (input order) or `Pool::imap_unordered` (completion order).
+/// Iterate it once with a range-for. Items are read from the input on the iterating thread, a
+/// chunk at a time, and at most `buffersize` chunks are in flight, so memory stays bounded even
+/// for unbounded inputs such as `std::views::iota(0)`.
+///
+/// Dereferencing the iterator at an item whose call threw rethrows that exception; iteration may
+/// continue past it. Leaving the loop early (or destroying the stream) cancels the chunks not
+/// started and waits only for those running, which stop at their next item.
+///
+/// ```cpp
+/// for (double r : pool.imap(simulate, std::views::iota(0), {.chunksize = 16})) {
+///   if (converged(r)) break;
+/// }
+/// ```
+///
+/// Not thread-safe: one thread iterates. The stream must not outlive its pool.
+template <class F, class View, bool Ordered>
+class ResultStream {
+  using Input = std::ranges::range_value_t<View>;
+
+ public:
+  /// The type of each result.
+  using value_type = std::decay_t<std::invoke_result_t<F&, Input&>>;
+
+ private:
+  using State = detail::StreamState<F, Input, value_type>;
+
+ public:
+  /// Single-pass iterator over the results.
+  class iterator {
+   public:
+    using value_type = ResultStream::value_type;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    /// The current result; rethrows the exception of its call if it threw.
+    value_type& operator*() const { return stream_->current(); }
+    value_type* operator->() const { return &stream_->current(); }
+    iterator& operator++() {
+      stream_->advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
+
+   private:
+    friend class ResultStream;
+    explicit iterator(ResultStream* stream) : stream_(stream) {}
+    bool at_end() const noexcept { return stream_->finished(); }
+    ResultStream* stream_ = nullptr;
+  };
+
+  /// Starts the first chunks; used by `Pool::imap`.
+  ResultStream(detail::PoolCore& core, F f, View input, std::size_t chunksize, std::size_t window,
+               const char* call)
+      : state_(std::make_shared<State>(&core, std::move(f), window)),
+        input_(std::move(input)),
+        next_(std::ranges::begin(input_)),
+        chunksize_(chunksize) {
+    core.begin_work(call);  // checks the pool accepts work before anything is read
+    core.end_work();
+    for (auto& slot : state_->slots) {
+      if (!fill(slot)) break;
+    }
+  }
+
+  // Iterators and the input position point into the stream: it stays where it was made.
+  ResultStream(const ResultStream&) = delete;
+  ResultStream& operator=(const ResultStream&) = delete;
+
+  /// Cancels what is still in flight (see the class comment).
+  ~ResultStream() { state_->abandon(); }
+
+  /// Waits for the first result.
+  iterator begin() {
+    advance();
+    return iterator(this);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  // Reads the next chunk of input into `slot` and submits it; false when the input is exhausted.
+  bool fill(typename State::Slot& slot) {
+    slot.inputs.clear();
+    while (slot.inputs.size() < chunksize_ && next_ != std::ranges::end(input_)) {
+      slot.inputs.emplace_back(*next_);
+      ++next_;
+    }
+    if (slot.inputs.empty()) return false;
+    slot.status.store(State::pending, std::memory_order_release);
+    try {
+      state_->core->enqueue(
+          "imap", [state = state_, &slot] { state->try_run(slot); }, /*continuing=*/true);
+    } catch (...) {
+      slot.status.store(State::free, std::memory_order_relaxed);
+      throw;
+    }
+    order_.push_back(static_cast<std::size_t>(&slot - state_->slots.data()));
+    return true;
+  }
+
+  // Moves to the next result, waiting for its chunk and refilling the chunk it leaves.
+  void advance() {
+    if (slot_ != nullptr && ++position_ < slot_->outcomes.size()) return;
+    if (slot_ != nullptr) {
+      slot_->status.store(State::free, std::memory_order_relaxed);
+      fill(*slot_);
+      slot_ = nullptr;
+    }
+    while (!order_.empty()) {
+      slot_ = &state_->slots[next_slot()];
+      position_ = 0;
+      if (!slot_->outcomes.empty()) return;
+      slot_->status.store(State::free, std::memory_order_relaxed);  // an empty chunk: skip
+      fill(*slot_);
+      slot_ = nullptr;
+    }
+  }
+
+  // The slot whose results come next: the oldest in input order, or whichever finished first.
+  std::size_t next_slot() {
+    if constexpr (Ordered) {
+      const std::size_t index = order_.front();
+      order_.erase(order_.begin());
+      state_->wait(state_->slots[index]);
+      std::lock_guard lock(state_->mutex);
+      std::erase(state_->completed, index);
+      return index;
+    } else {
+      const std::size_t index = state_->wait_any();
+      std::erase(order_, index);
+      return index;
+    }
+  }
+
+  bool finished() const noexcept { return slot_ == nullptr; }
+
+  value_type& current() const {
+    auto& outcome = slot_->outcomes[position_];
+    if (outcome.error) std::rethrow_exception(outcome.error);
+    return *outcome.value;
+  }
+
+  std::shared_ptr<State> state_;
+  View input_;
+  std::ranges::iterator_t<View> next_;
+  std::size_t chunksize_;
+  std::vector<std::size_t> order_;  // slots in flight, in input order
+  typename State::Slot* slot_ = nullptr;
+  std::size_t position_ = 0;
+};
+
+}  // namespace mpp

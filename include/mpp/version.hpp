@@ -1,0 +1,12 @@
+#pragma once
+/// @file
+/// The one place mpp's version is written; CMake reads it from here.
+
+#define MPP_VERSION_MAJOR 0
+#define MPP_VERSION_MINOR 1
+#define MPP_VERSION_PATCH 0
+
+namespace mpp {
+/// mpp's version as "major.minor.patch".
+inline constexpr const char* version = "0.1.0";
+}  // namespace mpp

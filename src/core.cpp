@@ -1,0 +1,216 @@
+#include "mpp/detail/core.hpp"
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/info.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "mpp/cpus.hpp"
+#include "mpp/errors.hpp"
+
+namespace mpp::detail {
+namespace {
+
+thread_local PoolCore* current = nullptr;
+
+// oneTBB starts default_concurrency() - 1 shared workers. A Pool(n) whose arena reserves no slot
+// for the caller needs n of them to run n asynchronous tasks at once, so while such pools live we
+// keep one global_control raising the limit to the largest need (the smallest active limit wins,
+// so there must be only one).
+class WorkerLimit {
+ public:
+  static WorkerLimit& instance() {
+    static WorkerLimit limit;
+    return limit;
+  }
+
+  void acquire(int threads) {
+    std::lock_guard lock(mutex_);
+    ++wanted_[threads + 1];
+    update();
+  }
+
+  void release(int threads) {
+    std::lock_guard lock(mutex_);
+    if (--wanted_[threads + 1] == 0) wanted_.erase(threads + 1);
+    update();
+  }
+
+ private:
+  void update() {
+    const int need = wanted_.empty() ? 0 : wanted_.rbegin()->first;
+    const int wanted = need > tbb::info::default_concurrency() ? need : 0;
+    if (wanted == current_) return;
+    control_.reset();
+    if (wanted != 0) {
+      control_ = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                       static_cast<std::size_t>(wanted));
+    }
+    current_ = wanted;
+  }
+
+  std::mutex mutex_;
+  std::map<int, int> wanted_;
+  std::unique_ptr<tbb::global_control> control_;
+  int current_ = 0;
+};
+
+int checked_threads(const PoolOptions& options) {
+  if (!options.threads) return available_cpus();
+  if (*options.threads <= 0) {
+    throw_invalid_argument("Pool: threads must be positive, got " +
+                           std::to_string(*options.threads) +
+                           "; leave it unset to use mpp::available_cpus()");
+  }
+  return *options.threads;
+}
+
+}  // namespace
+
+PoolCore* current_core() noexcept {
+  return current;
+}
+
+CoreScope::CoreScope(PoolCore* core) noexcept : previous_(current) {
+  current = core;
+}
+CoreScope::~CoreScope() {
+  current = previous_;
+}
+
+InitializerObserver::InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer,
+                                         PoolCore& core)
+    : tbb::task_scheduler_observer(arena), initializer_(std::move(initializer)), core_(core) {
+  observe(true);
+}
+
+InitializerObserver::~InitializerObserver() {
+  observe(false);
+}
+
+void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
+  bool& done = initialized_.local();
+  if (done) return;
+  done = true;
+  try {
+    CoreScope scope(&core_);
+    initializer_();
+  } catch (...) {
+    core_.record_initializer_error(std::current_exception());
+  }
+}
+
+PoolCore::PoolCore(const PoolOptions& options) : threads_(checked_threads(options)) {
+  WorkerLimit::instance().acquire(threads_);
+  // No slot reserved for the caller: Pool(n) runs n tasks even when the caller only waits.
+  arena_.initialize(threads_, 0);
+  if (options.initializer) {
+    observer_ = std::make_unique<InitializerObserver>(arena_, options.initializer, *this);
+  }
+}
+
+PoolCore::~PoolCore() {
+  observer_.reset();
+  arena_.terminate();
+  WorkerLimit::instance().release(threads_);
+}
+
+void PoolCore::begin_work(const char* call, bool continuing) {
+  continuing = continuing || current == this;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::terminated || (state_ == State::closed && !continuing)) {
+      throw_pool_not_running(call);
+    }
+    ++outstanding_;
+  }
+  if (has_init_error_.load(std::memory_order_acquire)) {
+    end_work();
+    throw_initializer_failed(init_error_);
+  }
+}
+
+void PoolCore::end_work() noexcept {
+  std::lock_guard lock(mutex_);
+  if (--outstanding_ == 0) idle_.notify_all();
+}
+
+void PoolCore::run_isolated(const char* call,
+                            const std::function<void(tbb::task_group_context&)>& body) {
+  begin_work(call);
+  struct Finish {
+    PoolCore& core;
+    tbb::task_group_context& context;
+    ~Finish() {
+      core.unregister_context(&context);
+      core.end_work();
+    }
+  };
+  tbb::task_group_context context;
+  register_context(&context);
+  Finish finish{*this, context};
+  CoreScope scope(this);
+  arena_.execute([&] { tbb::this_task_arena::isolate([&] { body(context); }); });
+  if (context.is_group_execution_cancelled()) {
+    throw_cancelled(terminated() ? "the pool was terminated while this map was running"
+                                 : "this map was cancelled because an enclosing map failed");
+  }
+}
+
+void PoolCore::close() noexcept {
+  std::lock_guard lock(mutex_);
+  if (state_ == State::running) state_ = State::closed;
+}
+
+void PoolCore::join() {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::running) throw_join_while_running();
+  }
+  wait_idle();
+}
+
+void PoolCore::terminate() {
+  {
+    std::lock_guard lock(mutex_);
+    state_ = State::terminated;
+    terminated_.store(true, std::memory_order_release);
+    for (auto* context : contexts_) context->cancel_group_execution();
+  }
+  stop_.request_stop();
+  wait_idle();
+}
+
+void PoolCore::wait_idle() {
+  if (current == this) throw_join_from_worker();
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [&] { return outstanding_ == 0; });
+}
+
+void PoolCore::check_may_run() const {
+  if (has_init_error_.load(std::memory_order_acquire)) throw_initializer_failed(init_error_);
+  if (terminated()) throw_cancelled("the pool was terminated before this task started");
+}
+
+void PoolCore::record_initializer_error(std::exception_ptr error) noexcept {
+  std::call_once(init_error_once_, [&] {
+    init_error_ = std::move(error);
+    has_init_error_.store(true, std::memory_order_release);
+  });
+}
+
+void PoolCore::register_context(tbb::task_group_context* context) {
+  std::lock_guard lock(mutex_);
+  contexts_.push_back(context);
+  if (state_ == State::terminated) context->cancel_group_execution();
+}
+
+void PoolCore::unregister_context(tbb::task_group_context* context) noexcept {
+  std::lock_guard lock(mutex_);
+  std::erase(contexts_, context);
+}
+
+}  // namespace mpp::detail

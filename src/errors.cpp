@@ -1,0 +1,61 @@
+#include "mpp/errors.hpp"
+
+#include <exception>
+#include <sstream>
+
+namespace mpp::detail {
+
+void throw_invalid_argument(const std::string& what) {
+  throw std::invalid_argument("mpp: " + what);
+}
+
+void throw_pool_not_running(const char* call) {
+  throw PoolStateError(std::string("mpp::Pool::") + call +
+                       ": the pool is not running (close() or terminate() was called); "
+                       "create a new Pool to submit more work");
+}
+
+void throw_join_while_running() {
+  throw PoolStateError(
+      "mpp::Pool::join: the pool is still running; call close() or terminate() before join()");
+}
+
+void throw_join_from_worker() {
+  throw PoolStateError(
+      "mpp::Pool: join() or the destructor was called from one of the pool's own tasks, which "
+      "would wait for itself forever; join the pool from a thread outside it");
+}
+
+void throw_not_ready() {
+  throw NotReadyError(
+      "mpp::AsyncResult::successful: the result is not ready yet; call wait() or check ready() "
+      "first");
+}
+
+void throw_timeout(double seconds) {
+  std::ostringstream os;
+  os << "mpp::AsyncResult::get: the result was not ready within " << seconds
+     << " s; the task keeps running, so get() may be called again";
+  throw TimeoutError(os.str());
+}
+
+void throw_empty_result() {
+  throw std::logic_error(
+      "mpp::AsyncResult: this handle holds no task (default-constructed or moved from)");
+}
+
+void throw_cancelled(const char* why) {
+  throw CancelledError(std::string("mpp: ") + why);
+}
+
+void throw_initializer_failed(const std::exception_ptr& cause) {
+  try {
+    std::rethrow_exception(cause);
+  } catch (...) {
+    std::throw_with_nested(InitializerError(
+        "mpp::Pool: the pool's initializer threw on a worker thread, so the pool runs no more "
+        "tasks; the initializer's exception is nested in this one (std::rethrow_if_nested)"));
+  }
+}
+
+}  // namespace mpp::detail

@@ -1,0 +1,25 @@
+#include "mpp/worker.hpp"
+
+#include <oneapi/tbb/task_arena.h>
+
+#include "mpp/detail/core.hpp"
+
+namespace mpp {
+
+int this_worker::index() noexcept {
+  if (detail::current_core() == nullptr) return -1;
+  const int slot = tbb::this_task_arena::current_thread_index();
+  return slot < 0 ? -1 : slot;
+}
+
+bool this_task::stop_requested() noexcept {
+  const auto* core = detail::current_core();
+  return core != nullptr && core->stop_requested();
+}
+
+std::stop_token this_task::stop_token() noexcept {
+  const auto* core = detail::current_core();
+  return core != nullptr ? core->stop_token() : std::stop_token();
+}
+
+}  // namespace mpp
