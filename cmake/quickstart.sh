@@ -41,7 +41,8 @@ case "$1" in
     ./build/release/examples/mpp-demo
     ;;
   test)
-    need_packages "${base_packages[@]}" doctest-dev
+    need_packages "${base_packages[@]}" doctest-dev libboost-dev libbenchmark-dev \
+      libopenmpi-dev openmpi-bin libcereal-dev slurm-wlm munge
     cmake --preset release -DMPP_BUILD_TESTS=ON
     cmake --build --preset release -j "$jobs"
     ctest --preset release
