@@ -3,6 +3,7 @@
 #include <string>
 
 #include "mpp/errors.hpp"
+#include "mpp/worker.hpp"
 
 namespace mpp::detail {
 
@@ -23,6 +24,10 @@ std::size_t checked_buffersize(const MapOptions& options, int threads, const cha
                            ": buffersize must be at least 1; leave it unset for 4 x threads");
   }
   return *options.buffersize;
+}
+
+bool retry_allowed() noexcept {
+  return !this_task::stop_requested();
 }
 
 std::size_t python_chunksize(std::size_t n, int threads) noexcept {

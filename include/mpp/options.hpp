@@ -47,6 +47,17 @@ struct MapOptions {
   /// `buffersize`), so memory stays bounded on unbounded inputs. Unset: 4 × threads. Must be
   /// positive when given.
   std::optional<std::size_t> buffersize = std::nullopt;
+  /// A call that throws is run again, up to this many more times, and only its last exception is
+  /// delivered (ipyparallel's `retries`). No retry once the pool is terminated.
+  std::size_t retries = 0;
+};
+
+/// Options of `apply_async`, given before the function:
+/// `pool.apply_async({.retries = 3}, fetch, url)`.
+struct ApplyOptions {
+  /// As `MapOptions::retries`. With retries the arguments are passed as lvalues, so that every
+  /// attempt sees the same values.
+  std::size_t retries = 0;
 };
 
 /// Options of `mpp::Pool`, mirroring `multiprocessing.Pool(processes, initializer)`.

@@ -101,7 +101,15 @@ class Pool {
   template <class F, class... Args>
   requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
   [[nodiscard]] auto apply_async(F&& f, Args&&... args) {
-    return apply_async(mpp::callbacks(NoCallback{}), std::forward<F>(f),
+    return apply_async(ApplyOptions{}, mpp::callbacks(NoCallback{}), std::forward<F>(f),
+                       std::forward<Args>(args)...);
+  }
+
+  /// `apply_async` with options: `pool.apply_async({.retries = 3}, f, x)`.
+  template <class F, class... Args>
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  [[nodiscard]] auto apply_async(const ApplyOptions& options, F&& f, Args&&... args) {
+    return apply_async(options, mpp::callbacks(NoCallback{}), std::forward<F>(f),
                        std::forward<Args>(args)...);
   }
 
@@ -109,10 +117,36 @@ class Pool {
   template <class C, class E, class F, class... Args>
   requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
   [[nodiscard]] auto apply_async(Callbacks<C, E> on_done, F&& f, Args&&... args) {
-    using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
-    return submit<std::decay_t<R>>(
+    return apply_async(ApplyOptions{}, std::move(on_done), std::forward<F>(f),
+                       std::forward<Args>(args)...);
+  }
+
+  /// `apply_async` with options and callbacks.
+  template <class C, class E, class F, class... Args>
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  [[nodiscard]] auto apply_async(const ApplyOptions& options, Callbacks<C, E> on_done, F&& f,
+                                 Args&&... args) {
+    using Fn = std::decay_t<F>;
+    using R = std::decay_t<std::invoke_result_t<Fn, std::decay_t<Args>...>>;
+    constexpr bool retryable = std::is_invocable_v<Fn&, std::decay_t<Args>&...>;
+    if constexpr (!retryable) {
+      if (options.retries != 0) {
+        detail::throw_invalid_argument(
+            "Pool::apply_async: retries need a function callable with lvalue arguments, so that "
+            "every attempt sees the same values; take the arguments by value or const&");
+      }
+    }
+    return submit<R>(
         "apply_async",
-        [f = std::forward<F>(f), args = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+        [f = std::forward<F>(f), args = std::make_tuple(std::forward<Args>(args)...),
+         retries = options.retries]() mutable -> R {
+          if constexpr (retryable) {
+            if (retries != 0) {
+              return std::apply(
+                  [&](auto&... a) -> R { return detail::invoke_with_retries(retries, f, a...); },
+                  args);
+            }
+          }
           return std::apply(std::move(f), std::move(args));
         },
         std::move(on_done));
@@ -220,8 +254,16 @@ class Pool {
       detail::ResultBuffer<R> buffer(access.size());
       detail::for_each_chunk(access.size(), options, chunksize, threads(), context,
                              [&](std::size_t begin, std::size_t end) {
-                               for (std::size_t i = begin; i < end; ++i) {
-                                 buffer.set(i, std::invoke(f, access[i]));
+                               if (options.retries == 0) {
+                                 for (std::size_t i = begin; i < end; ++i) {
+                                   buffer.set(i, std::invoke(f, access[i]));
+                                 }
+                               } else {
+                                 for (std::size_t i = begin; i < end; ++i) {
+                                   decltype(auto) item = access[i];
+                                   buffer.set(
+                                       i, detail::invoke_with_retries(options.retries, f, item));
+                                 }
                                }
                              });
       results = std::move(buffer).release();
@@ -237,7 +279,7 @@ class Pool {
     const std::size_t window = detail::checked_buffersize(options, threads(), call);
     return ResultStream<std::decay_t<F>, View, Ordered>(*core_, std::forward<F>(f),
                                                         std::views::all(std::forward<Range>(items)),
-                                                        chunksize, window, call);
+                                                        chunksize, window, options.retries, call);
   }
 
   std::unique_ptr<detail::PoolCore> core_;

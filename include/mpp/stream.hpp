@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mpp/detail/core.hpp"
+#include "mpp/detail/map.hpp"
 
 namespace mpp {
 
@@ -42,8 +43,8 @@ class StreamState {
     std::atomic<int> status{free};
   };
 
-  StreamState(PoolCore* core, F f, std::size_t window)
-      : core(core), f(std::move(f)), slots(window) {}
+  StreamState(PoolCore* core, F f, std::size_t window, std::size_t retries)
+      : core(core), f(std::move(f)), slots(window), retries(retries) {}
 
   // Runs the slot's chunk here unless another thread claimed it first; false if one had.
   bool try_run(Slot& slot) {
@@ -57,7 +58,7 @@ class StreamState {
       if (abandoned.load(std::memory_order_relaxed)) break;
       try {
         core->check_may_run();
-        slot.outcomes[i].value.emplace(std::invoke(f, slot.inputs[i]));
+        slot.outcomes[i].value.emplace(invoke_with_retries(retries, f, slot.inputs[i]));
       } catch (...) {
         slot.outcomes[i].error = std::current_exception();
       }
@@ -115,6 +116,7 @@ class StreamState {
   PoolCore* core;
   F f;
   std::vector<Slot> slots;
+  std::size_t retries;
   std::atomic<bool> abandoned{false};
   std::mutex mutex;
   std::condition_variable changed;
@@ -176,8 +178,8 @@ class ResultStream {
 
   /// Starts the first chunks; used by `Pool::imap`.
   ResultStream(detail::PoolCore& core, F f, View input, std::size_t chunksize, std::size_t window,
-               const char* call)
-      : state_(std::make_shared<State>(&core, std::move(f), window)),
+               std::size_t retries, const char* call)
+      : state_(std::make_shared<State>(&core, std::move(f), window, retries)),
         input_(std::move(input)),
         next_(std::ranges::begin(input_)),
         chunksize_(chunksize) {

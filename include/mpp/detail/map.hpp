@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -19,6 +20,20 @@
 #include "mpp/options.hpp"
 
 namespace mpp::detail {
+
+// Calls f(args...), calling it again up to `retries` more times while it throws; rethrows the
+// last exception. Stops retrying once the pool asks tasks to stop.
+bool retry_allowed() noexcept;
+template <class F, class... Args>
+decltype(auto) invoke_with_retries(std::size_t retries, F& f, Args&... args) {
+  for (std::size_t attempt = 0;; ++attempt) {
+    try {
+      return std::invoke(f, args...);
+    } catch (...) {
+      if (attempt >= retries || !retry_allowed()) throw;
+    }
+  }
+}
 
 // Validated chunk size of an explicit `chunksize`, or 0 when it is unset.
 std::size_t checked_chunksize(const MapOptions& options, const char* call);
