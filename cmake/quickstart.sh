@@ -31,7 +31,7 @@ need_packages() {
 }
 
 jobs=$(nproc 2>/dev/null || echo 2)
-base_packages=(cmake make g++ libtbb-dev)
+base_packages=(cmake make g++ libtbb-dev libcereal-dev libboost-dev)
 
 case "$1" in
   demo)

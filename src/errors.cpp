@@ -1,5 +1,6 @@
 #include "mpp/errors.hpp"
 
+#include <csignal>
 #include <exception>
 #include <sstream>
 
@@ -56,6 +57,19 @@ void throw_initializer_failed(const std::exception_ptr& cause) {
         "mpp::Pool: the pool's initializer threw on a worker thread, so the pool runs no more "
         "tasks; the initializer's exception is nested in this one (std::rethrow_if_nested)"));
   }
+}
+
+void throw_checkpoint(const std::string& path, const std::string& what) {
+  throw CheckpointError("mpp: checkpoint journal '" + path + "': " + what);
+}
+
+void throw_interrupted(int signal_number, const std::string& path, std::size_t done,
+                       std::size_t chunks) {
+  std::ostringstream os;
+  os << "mpp::Pool::map: interrupted by " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+     << "; " << done << " of " << chunks << " chunks are saved in '" << path
+     << "'; run the same map again to resume";
+  throw Interrupted(os.str(), signal_number);
 }
 
 }  // namespace mpp::detail

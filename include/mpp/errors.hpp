@@ -3,6 +3,7 @@
 /// The exception types mpp throws. Misuse of an object is a `std::logic_error`; a result that
 /// did not arrive in time, or was cancelled, is a `std::runtime_error`.
 
+#include <cstddef>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -43,6 +44,27 @@ class NotReadyError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+/// A checkpoint journal cannot be used: it was written by a different map (other inputs or
+/// size), it is not a journal, or it cannot be read or written. The message names the file.
+class CheckpointError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A checkpointed map stopped because the process received SIGINT or SIGTERM (a batch system's
+/// time limit). Chunks that finished are in the journal; rerunning the same map resumes.
+class Interrupted : public std::runtime_error {
+ public:
+  /// `signal_number` is the signal received (`SIGTERM`, `SIGINT`).
+  Interrupted(const std::string& what, int signal_number)
+      : std::runtime_error(what), signal_(signal_number) {}
+  /// The signal that interrupted the map.
+  int signal_number() const noexcept { return signal_; }
+
+ private:
+  int signal_;
+};
+
 namespace detail {
 // Every throw of the library goes through these, so messages stay consistent.
 [[noreturn]] void throw_invalid_argument(const std::string& what);
@@ -54,6 +76,9 @@ namespace detail {
 [[noreturn]] void throw_empty_result();
 [[noreturn]] void throw_initializer_failed(const std::exception_ptr& cause);
 [[noreturn]] void throw_cancelled(const char* why);
+[[noreturn]] void throw_checkpoint(const std::string& path, const std::string& what);
+[[noreturn]] void throw_interrupted(int signal_number, const std::string& path, std::size_t done,
+                                    std::size_t chunks);
 }  // namespace detail
 
 }  // namespace mpp

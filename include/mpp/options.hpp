@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <string>
 
 namespace mpp {
 
@@ -50,6 +51,14 @@ struct MapOptions {
   /// A call that throws is run again, up to this many more times, and only its last exception is
   /// delivered (ipyparallel's `retries`). No retry once the pool is terminated.
   std::size_t retries = 0;
+  /// `map`, `map_async` and `starmap` only: a journal file where finished chunks are saved. A
+  /// rerun of the same map (same inputs) after a crash, kill or `mpp::Interrupted` returns the
+  /// same results and computes only what the journal lacks; a journal of different inputs is
+  /// refused with `mpp::CheckpointError`. While such a map runs, SIGINT and SIGTERM stop it:
+  /// running chunks finish and are saved, then it throws `mpp::Interrupted`. Results and inputs
+  /// must be serializable by cereal; chunks default to `ceil(n / 1024)` items. The journal is
+  /// kept after success (a rerun then computes nothing): delete it when done.
+  std::string checkpoint = {};
 };
 
 /// Options of `apply_async`, given before the function:

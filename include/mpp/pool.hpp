@@ -7,12 +7,14 @@
 #include <functional>
 #include <memory>
 #include <ranges>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "mpp/async_result.hpp"
+#include "mpp/detail/checkpoint.hpp"
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/map.hpp"
 #include "mpp/options.hpp"
@@ -251,6 +253,10 @@ class Pool {
     std::vector<R> results;
     core_->run_isolated(call, [&](tbb::task_group_context& context) {
       detail::ItemAccess<Range> access(items);
+      if (!options.checkpoint.empty()) {
+        results = detail::map_with_journal<R>(access, f, options, chunksize, context);
+        return;
+      }
       detail::ResultBuffer<R> buffer(access.size());
       detail::for_each_chunk(access.size(), options, chunksize, threads(), context,
                              [&](std::size_t begin, std::size_t end) {
@@ -274,6 +280,11 @@ class Pool {
   template <bool Ordered, class F, class Range>
   auto make_stream(const char* call, F&& f, Range&& items, const MapOptions& options) {
     using View = std::views::all_t<Range>;
+    if (!options.checkpoint.empty()) {
+      detail::throw_invalid_argument(std::string("Pool::") + call +
+                                     ": checkpoint works with map, map_async and starmap, whose "
+                                     "results are complete at the end; not with streams");
+    }
     std::size_t chunksize = detail::checked_chunksize(options, call);
     if (chunksize == 0) chunksize = 1;
     const std::size_t window = detail::checked_buffersize(options, threads(), call);
