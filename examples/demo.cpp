@@ -61,7 +61,7 @@ bool measure(const char* name, const char* problem, int runs, int threads, Seria
     tp.push_back(seconds);
   }
   const double s = median(t1) / median(tp);
-  std::printf("%-11s %-27s %-30s %8.3f %8.3f %6.2f %6.2f  %s\n", name, problem,
+  std::printf("%-11s %-29s %-30s %8.3f %8.3f %6.2f %6.2f  %s\n", name, problem,
               describe(expected).c_str(), median(t1), median(tp), s, s / threads,
               same ? "same" : "DIFFERENT");
   std::fflush(stdout);
@@ -94,9 +94,9 @@ int main(int argc, char** argv) {
       "run%s each\n",
       p, runs, runs == 1 ? "" : "s");
   std::printf("load average at start: %s\n\n", load_average().c_str());
-  std::printf("%-11s %-27s %-30s %8s %8s %6s %6s  %s\n", "example", "problem", "answer", "T(1) s",
+  std::printf("%-11s %-29s %-30s %8s %8s %6s %6s  %s\n", "example", "problem", "answer", "T(1) s",
               "T(p) s", "S", "E", "check");
-  std::printf("%s\n", std::string(113, '-').c_str());
+  std::printf("%s\n", std::string(115, '-').c_str());
   std::fflush(stdout);
 
   bool all_same = true;
@@ -109,7 +109,9 @@ int main(int argc, char** argv) {
           "primes", quick ? "n < 10^5, 1000 subranges" : "n < 10^7, 1000 subranges", runs, p,
           [&] { return w::serial(limit, pieces); },
           [&] { return w::parallel(pool, limit, pieces); },
-          [](std::uint64_t count) { return format("%llu primes", (unsigned long long)count); });
+          [](std::uint64_t count) {
+            return format("%llu primes", static_cast<unsigned long long>(count));
+          });
     }
     {  // pi
       namespace w = workloads::pi;
@@ -148,7 +150,7 @@ int main(int argc, char** argv) {
           [](const w::Counts& counts) {
             const auto top = w::most_common(counts, 1);
             return format("%zu distinct, '%s' x%llu", counts.size(), top.at(0).first.c_str(),
-                          (unsigned long long)top.at(0).second);
+                          static_cast<unsigned long long>(top.at(0).second));
           });
     }
     {  // matmul
@@ -165,7 +167,7 @@ int main(int argc, char** argv) {
     }
   });
 
-  std::printf("%s\n", std::string(113, '-').c_str());
+  std::printf("%s\n", std::string(115, '-').c_str());
   std::printf("S = T(1) / T(p), E = S / p. Demo took %.1f s; load average at end: %s\n", elapsed,
               load_average().c_str());
   if (!all_same) {
