@@ -153,7 +153,15 @@ void PoolCore::run_isolated(const char* call,
   register_context(&context);
   Finish finish{*this, context};
   CoreScope scope(this);
-  arena_.execute([&] { tbb::this_task_arena::isolate([&] { body(context); }); });
+  // When every slot is taken, execute() hands the functor to a worker: tell TSan (tsan.hpp).
+  const auto isolated = [&] {
+    happens_after(&task_handoff);
+    tbb::this_task_arena::isolate([&] { body(context); });
+    happens_before(&task_done);
+  };
+  happens_before(&task_handoff);
+  arena_.execute(isolated);
+  happens_after(&task_done);
   if (context.is_group_execution_cancelled()) {
     throw_cancelled(terminated() ? "the pool was terminated while this map was running"
                                  : "this map was cancelled because an enclosing map failed");

@@ -68,7 +68,7 @@ std::vector<R> map_with_journal(const Access& items, F& f, const MapOptions& opt
         signal_number.store(signo);
         context.cancel_group_execution();
       });
-      tbb::parallel_for(
+      detail::parallel_for(
           tbb::blocked_range<std::size_t>(0, todo.size(), 1),
           [&](const tbb::blocked_range<std::size_t>& range) {
             for (auto t = range.begin(); t != range.end(); ++t) {

@@ -18,11 +18,15 @@
 #include <utility>
 #include <vector>
 
+#include "mpp/detail/tsan.hpp"
 #include "mpp/options.hpp"
 
 namespace mpp::detail {
 
 class PoolCore;
+
+// What ThreadSanitizer is told oneTBB's queues and joins synchronise (see tsan.hpp).
+inline char task_handoff, task_done, chunk_start, chunk_end;
 
 // The pool whose task or chunk the calling thread is running, or nullptr.
 PoolCore* current_core() noexcept;
@@ -72,7 +76,9 @@ class PoolCore {
   template <class Job>
   void enqueue(const char* call, Job&& job, bool continuing = false) {
     begin_work(call, continuing);
+    happens_before(&task_handoff);
     arena_.enqueue([this, job = std::forward<Job>(job)] {
+      happens_after(&task_handoff);
       CoreScope scope(this);
       tbb::this_task_arena::isolate([&] { job(); });
       end_work();

@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "mpp/detail/core.hpp"
 #include "mpp/options.hpp"
 
 namespace mpp::detail {
@@ -104,12 +105,29 @@ class ResultBuffer {
   std::vector<Slot> slots_;
 };
 
-// Calls body(begin, end) for chunks covering [0, n) as `options` say. Runs inside the arena;
+// tbb::parallel_for, telling ThreadSanitizer about the synchronisation of its start and join.
+template <class Range, class Body, class Partitioner>
+void parallel_for(const Range& range, const Body& body, const Partitioner& partitioner,
+                  tbb::task_group_context& context) {
+  happens_before(&chunk_start);
+  tbb::parallel_for(
+      range,
+      [&](const Range& part) {
+        happens_after(&chunk_start);
+        body(part);
+        happens_before(&chunk_end);
+      },
+      partitioner, context);
+  happens_after(&chunk_end);
+}
+
+// Calls chunk(begin, end) for chunks covering [0, n) as `options` say. Runs inside the arena;
 // `context` lets terminate() and failures cancel what has not started.
 template <class Body>
 void for_each_chunk(std::size_t n, const MapOptions& options, std::size_t chunksize, int threads,
-                    tbb::task_group_context& context, const Body& body) {
+                    tbb::task_group_context& context, const Body& chunk) {
   using Range = tbb::blocked_range<std::size_t>;
+  const auto& body = chunk;
   const auto chunk_of = [&](std::size_t k, std::size_t c) {
     body(c * k, std::min(n, (c + 1) * k));
   };
@@ -118,12 +136,12 @@ void for_each_chunk(std::size_t n, const MapOptions& options, std::size_t chunks
   switch (options.schedule) {
     case schedule::adaptive:
       if (chunksize == 0) {
-        tbb::parallel_for(
+        detail::parallel_for(
             Range(0, n), [&](const Range& r) { body(r.begin(), r.end()); }, tbb::auto_partitioner(),
             context);
       } else {
         // Exactly `chunksize` items per chunk: split over chunk indices, never inside a chunk.
-        tbb::parallel_for(
+        detail::parallel_for(
             Range(0, chunks_of(chunksize), 1),
             [&](const Range& r) {
               for (auto c = r.begin(); c != r.end(); ++c) chunk_of(chunksize, c);
@@ -134,7 +152,7 @@ void for_each_chunk(std::size_t n, const MapOptions& options, std::size_t chunks
     case schedule::static_: {
       const std::size_t k =
           chunksize != 0 ? chunksize : std::max<std::size_t>(1, (n + threads - 1) / threads);
-      tbb::parallel_for(
+      detail::parallel_for(
           Range(0, chunks_of(k), 1),
           [&](const Range& r) {
             for (auto c = r.begin(); c != r.end(); ++c) chunk_of(k, c);
@@ -150,7 +168,7 @@ void for_each_chunk(std::size_t n, const MapOptions& options, std::size_t chunks
       std::atomic<std::size_t> next{0};
       // One claimer per thread, each taking the next chunk index until none is left.
       const auto claimers = std::min<std::size_t>(static_cast<std::size_t>(threads), chunks);
-      tbb::parallel_for(
+      detail::parallel_for(
           Range(0, claimers, 1),
           [&](const Range&) {
             for (auto c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
