@@ -46,6 +46,13 @@ case "$1" in
     cmake --preset release -DMPP_BUILD_TESTS=ON
     cmake --build --preset release -j "$jobs"
     ctest --preset release
+    # The unit suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then under
+    # ThreadSanitizer (presets in CMakePresets.json).
+    for preset in asan-ubsan tsan; do
+      cmake --preset "$preset"
+      cmake --build --preset "$preset" -j "$jobs"
+      ctest --preset "$preset"
+    done
     ;;
   *) usage ;;
 esac
