@@ -1,0 +1,6 @@
+#include "../common/map_reduce.hpp"
+#include "workload.hpp"
+
+namespace {
+const bool registered = bench::map_reduce::tbb<primes::Workload>();
+}  // namespace
