@@ -42,7 +42,7 @@ case "$1" in
     ;;
   test)
     need_packages "${base_packages[@]}" doctest-dev libboost-dev libbenchmark-dev \
-      libopenmpi-dev openmpi-bin libcereal-dev slurm-wlm munge
+      libopenmpi-dev openmpi-bin libcereal-dev slurm-wlm munge doxygen pkg-config
     cmake --preset release -DMPP_BUILD_TESTS=ON
     cmake --build --preset release -j "$jobs"
     ctest --preset release

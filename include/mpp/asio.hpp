@@ -51,6 +51,7 @@
 
 namespace mpp {
 
+/// @cond MPP_INTERNAL
 namespace detail::asio {
 
 template <class R>
@@ -192,6 +193,7 @@ auto async_apply(Pool& pool, F&& f, Tuple&& all, std::index_sequence<I...>) {
 }
 
 }  // namespace detail::asio
+/// @endcond
 
 /// Runs `f(args...)` on `pool` and completes `token` with `(std::exception_ptr, R)`; the Asio
 /// form of `Pool::apply_async`. The token is the last argument; `f` and `args` are copied or moved

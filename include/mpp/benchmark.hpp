@@ -127,6 +127,7 @@ template <class Body>
 /// until it has; `Finalize` flushes what is left without counters.
 class ScalingReporter : public ::benchmark::BenchmarkReporter {
  public:
+  /// One measured run, as Google Benchmark reports it.
   using Run = ::benchmark::BenchmarkReporter::Run;
 
   /// Wraps `inner`, which this reporter does not own (e.g.
@@ -136,6 +137,7 @@ class ScalingReporter : public ::benchmark::BenchmarkReporter {
   explicit ScalingReporter(std::unique_ptr<::benchmark::BenchmarkReporter> inner)
       : owned_(std::move(inner)), inner_(owned_.get()) {}
 
+  /// Points the wrapped reporter at this reporter's streams and passes the context on.
   bool ReportContext(const Context& context) override {
     // Google Benchmark points this reporter at the output file; the wrapped one writes there.
     inner_->SetOutputStream(&GetOutputStream());
@@ -143,6 +145,7 @@ class ScalingReporter : public ::benchmark::BenchmarkReporter {
     return inner_->ReportContext(context);
   }
 
+  /// Adds the scaling counters to `runs` once their baseline is known, then passes them on.
   void ReportRuns(const std::vector<Run>& runs) override {
     if (runs.empty()) return;
     remember_baseline(runs);
@@ -150,6 +153,7 @@ class ScalingReporter : public ::benchmark::BenchmarkReporter {
     flush(false);
   }
 
+  /// Passes on the runs still held back, without counters, and finalizes the wrapped reporter.
   void Finalize() override {
     flush(true);
     inner_->Finalize();

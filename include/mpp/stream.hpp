@@ -156,17 +156,23 @@ class ResultStream {
   /// Single-pass iterator over the results.
   class iterator {
    public:
+    /// The type of the results.
     using value_type = ResultStream::value_type;
+    /// Required of an input iterator; iterators of a stream are never subtracted.
     using difference_type = std::ptrdiff_t;
     iterator() = default;
     /// The current result; rethrows the exception of its call if it threw.
     value_type& operator*() const { return stream_->current(); }
+    /// A member of the current result; rethrows as `operator*` does.
     value_type* operator->() const { return &stream_->current(); }
+    /// Moves to the next result, waiting until it is ready.
     iterator& operator++() {
       stream_->advance();
       return *this;
     }
+    /// As `++it`; returns nothing, as a single-pass iterator may.
     void operator++(int) { ++*this; }
+    /// True once every result has been read.
     friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
 
    private:
@@ -202,6 +208,7 @@ class ResultStream {
     advance();
     return iterator(this);
   }
+  /// The end of the stream, compared with the iterator.
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:

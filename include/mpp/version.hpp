@@ -2,8 +2,11 @@
 /// @file
 /// The one place mpp's version is written; CMake reads it from here.
 
+/// mpp's major version: incompatible API changes.
 #define MPP_VERSION_MAJOR 0
+/// mpp's minor version: additions.
 #define MPP_VERSION_MINOR 1
+/// mpp's patch version: fixes.
 #define MPP_VERSION_PATCH 0
 
 namespace mpp {

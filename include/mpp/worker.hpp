@@ -60,8 +60,9 @@ class worker_local {
   void for_each(F f) {
     values_.combine_each(std::move(f));
   }
-  /// Iteration over all threads' values.
+  /// Iteration over all threads' values: the first.
   auto begin() { return values_.begin(); }
+  /// Iteration over all threads' values: past the last.
   auto end() { return values_.end(); }
 
  private:
