@@ -602,9 +602,9 @@ int main(int argc, char** argv) {
 
   Facts facts = gather_facts();
 #ifdef MPP_INFO_WITH_MPI
-  // Started by a launcher: initialise MPI and report every rank from rank 0.
-  const bool launched = !facts.launcher.empty() || facts.slurm.count("SLURM_PROCID");
-  if (launched) {
+  // Started by mpirun or srun --mpi=pmix (their rank variables are set): initialise MPI and
+  // report every rank from rank 0. A plain srun step without PMIx runs each task alone.
+  if (!facts.launcher.empty()) {
     int provided = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     World world = gather_world(facts, provided);
