@@ -166,7 +166,7 @@ class AsyncResult {
   T get() && {
     wait();
     if (state().error()) std::rethrow_exception(state().error());
-    return std::move(state().value());
+    if constexpr (!std::is_void_v<T>) return std::move(state().value());
   }
   /// As `get()`, but throws `mpp::TimeoutError` if the result is not ready within `timeout`.
   template <class Rep, class Period>
