@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The benchmark suite and its scaling report, in one command:
+#
+#     bash bench/run.sh
+#
+# installs the Debian packages it needs when they are missing, configures and builds the `bench`
+# preset (Release), runs every workload over 1 ... mpp::available_cpus() threads with progress,
+# runs the Python peers, and writes bench/results/report.md and its plots (the per-run JSON
+# files beside them are not committed). About 15 minutes on 2 cores.
+#
+# Environment (see bench/README.md):
+#   MPP_BENCH_REPS=5          repetitions per benchmark (medians are reported)
+#   MPP_BENCH_MIN_TIME=0.2    seconds per repetition (at least one iteration)
+#   MPP_BENCH_THREADS=1,2     thread counts (default 1, 2, 4, ..., available CPUs)
+#   MPP_BENCH_SCALE=0.01      multiplies every problem size (quick runs)
+#   MPP_BENCH_ONLY="tasks fib"  run only these workloads (the report shows what it finds)
+#   MPP_BENCH_NO_PYTHON=1     skip the Python peers
+#   MPP_BENCH_OUT=dir         where to write (default bench/results)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "mpp: installing missing Debian packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      echo "mpp: missing packages ${missing[*]}; install them as root with:" >&2
+      echo "  apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+need_packages cmake make g++ libtbb-dev libbenchmark-dev libboost-dev gnuplot-nox python3
+
+workloads=(overhead tasks mandelbrot primes pi bandwidth streaming fib)
+[ -n "${MPP_BENCH_ONLY:-}" ] && read -r -a workloads <<<"$MPP_BENCH_ONLY"
+reps=${MPP_BENCH_REPS:-5}
+min_time=${MPP_BENCH_MIN_TIME:-0.2}
+out=${MPP_BENCH_OUT:-bench/results}
+jobs=$(nproc 2>/dev/null || echo 2)
+mkdir -p "$out"
+logs=build/bench/logs
+mkdir -p "$logs"
+
+step=0
+steps=$(( ${#workloads[@]} + 4 ))
+progress() { step=$((step + 1)); printf '\n==> [%d/%d %s] %s\n' "$step" "$steps" "$(date +%H:%M:%S)" "$*"; }
+
+progress "configure and build (cmake --preset bench)"
+cmake --preset bench >"$logs/configure.log"
+targets=()
+for w in "${workloads[@]}"; do targets+=(--target "mpp-bench-$w"); done
+cmake --build --preset bench -j "$jobs" "${targets[@]}" --target mpp-bench-memory
+bin=build/bench/bench
+
+load_before=$(uptime | sed 's/.*load average: //')
+echo "load average before: $load_before"
+start=$(date +%s)
+
+for w in "${workloads[@]}"; do
+  progress "$w (${reps} repetitions, interleaved; log: $logs/$w.txt)"
+  "$bin/mpp-bench-$w" --benchmark_repetitions="$reps" \
+    --benchmark_enable_random_interleaving=true \
+    --benchmark_min_time="$min_time" \
+    --benchmark_report_aggregates_only=true \
+    --benchmark_out="$out/$w.json" --benchmark_out_format=json \
+    --benchmark_color=false | tee "$logs/$w.txt" | grep --line-buffered -E "_median|ERROR" || true
+done
+
+progress "memory: map allocations per item, imap peak RSS"
+"$bin/mpp-bench-memory" | tee "$out/memory.json"
+
+if [ -z "${MPP_BENCH_NO_PYTHON:-}" ]; then
+  progress "Python peers (multiprocessing.Pool, ProcessPoolExecutor)"
+  /usr/bin/python3 bench/python/peers.py "$out/python.json"
+else
+  progress "Python peers skipped (MPP_BENCH_NO_PYTHON)"
+fi
+
+load_after=$(uptime | sed 's/.*load average: //')
+progress "report ($out/report.md)"
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+cpus=$(MPP_NUM_THREADS='' "$bin/mpp-bench-memory" 2>/dev/null >/dev/null; nproc)
+mem=$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)
+os=$(. /etc/os-release && echo "$PRETTY_NAME")
+cxx=$(g++ --version | head -1)
+tbb=$(dpkg-query -W -f='${Version}' libtbb-dev 2>/dev/null || echo '?')
+cat >"$out/meta.json" <<JSON
+{"date": "$(date -u '+%Y-%m-%d %H:%M UTC')", "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo '?')",
+ "cpu": "$cpu", "cpus": $cpus, "memory": "$mem", "os": "$os", "compiler": "$cxx", "tbb": "$tbb",
+ "load_before": "$load_before", "load_after": "$load_after", "repetitions": $reps,
+ "min_time": $min_time, "seconds": $(( $(date +%s) - start ))}
+JSON
+/usr/bin/python3 bench/report.py "$out"
+echo "done in $(( $(date +%s) - start )) s: $out/report.md"
