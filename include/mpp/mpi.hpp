@@ -1,0 +1,9 @@
+#pragma once
+/// @file
+/// Everything of mpp's MPI layer in one include: `#include <mpp/mpi.hpp>` (target `mpp::mpi`).
+
+#include "mpp/mpi/environment.hpp"
+#include "mpp/mpi/errors.hpp"
+#include "mpp/mpi/pool.hpp"
+#include "mpp/mpi/transfer.hpp"
+#include "mpp/mpp.hpp"

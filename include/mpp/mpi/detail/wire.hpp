@@ -1,0 +1,167 @@
+#pragma once
+// How values become bytes and back: the bytes themselves for bytes_transferable types (no
+// copies for contiguous data), cereal's binary archive otherwise.
+
+#include <cereal/archives/binary.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <ranges>
+#include <span>
+#include <sstream>
+#include <streambuf>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "mpp/mpi/transfer.hpp"
+
+namespace mpp::mpi::detail {
+
+template <class T>
+inline constexpr bool dependent_false = false;
+
+// Instantiated only for a type that cannot cross ranks, so the compiler's error names it.
+template <class T>
+struct type_cannot_cross_ranks {
+  static_assert(dependent_false<T>,
+                "mpp::mpi: the type T in 'type_cannot_cross_ranks<T>' (see the line above) must "
+                "cross ranks, but it is neither trivially copyable nor serializable by cereal: "
+                "give it a `template <class Archive> void serialize(Archive&)` member, or "
+                "include the cereal/types/ header of the standard type it uses");
+};
+
+// Fails to compile, naming T, unless T is transferable.
+template <class T>
+constexpr bool require_transferable() {
+  if constexpr (!transferable<T>) {
+    return sizeof(type_cannot_cross_ranks<T>) == 0;
+  } else {
+    return true;
+  }
+}
+
+// A read-only streambuf over bytes already in memory (no copy).
+class MemoryBuffer : public std::streambuf {
+ public:
+  explicit MemoryBuffer(std::span<const char> bytes) {
+    char* begin = const_cast<char*>(bytes.data());
+    setg(begin, begin, begin + bytes.size());
+  }
+};
+
+// Appends values to a byte string.
+class Writer {
+ public:
+  template <class T>
+  void value(const T& x) {
+    require_transferable<T>();
+    if constexpr (bytes_transferable<T>) {
+      archive_(cereal::binary_data(&x, sizeof(T)));
+    } else {
+      archive_(x);
+    }
+  }
+  // The count that `Reader::values` reads before the items; follow it with `value` calls.
+  void count(std::uint64_t n) { archive_(n); }
+  // A count, then the items of a sized range (one block of bytes when contiguous).
+  template <class Range>
+  void values(const Range& xs) {
+    using T = std::ranges::range_value_t<Range>;
+    archive_(static_cast<std::uint64_t>(std::ranges::size(xs)));
+    if constexpr (bytes_transferable<T> && std::ranges::contiguous_range<Range>) {
+      if (std::ranges::size(xs) != 0) {
+        archive_(cereal::binary_data(std::ranges::data(xs), std::ranges::size(xs) * sizeof(T)));
+      }
+    } else {
+      for (const auto& x : xs) value(static_cast<const T&>(x));
+    }
+  }
+  template <class... Ts>
+  void tuple(const std::tuple<Ts...>& t) {
+    std::apply([&](const auto&... xs) { (value(xs), ...); }, t);
+  }
+  std::string take() && { return std::move(stream_).str(); }
+
+ private:
+  std::ostringstream stream_{std::ios::binary};
+  cereal::BinaryOutputArchive archive_{stream_};
+};
+
+// Reads values written by Writer from bytes in memory.
+class Reader {
+ public:
+  explicit Reader(std::span<const char> bytes) : buffer_(bytes) {}
+  template <class T>
+  void value(T& x) {
+    require_transferable<T>();
+    if constexpr (bytes_transferable<T>) {
+      archive_(cereal::binary_data(&x, sizeof(T)));
+    } else {
+      archive_(x);
+    }
+  }
+  template <class T>
+  T value() {
+    T x{};
+    value(x);
+    return x;
+  }
+  // Appends the values of a `Writer::values` call to `out`.
+  template <class T>
+  void values(std::vector<T>& out) {
+    std::uint64_t n = 0;
+    archive_(n);
+    const std::size_t old = out.size();
+    if constexpr (bytes_transferable<T>) {
+      out.resize(old + n);
+      if (n != 0) archive_(cereal::binary_data(out.data() + old, n * sizeof(T)));
+    } else {
+      out.reserve(old + n);
+      for (std::uint64_t i = 0; i < n; ++i) out.push_back(value<T>());
+    }
+  }
+  template <class... Ts>
+  std::tuple<Ts...> tuple() {
+    std::tuple<Ts...> t;
+    std::apply([&](auto&... xs) { (value(xs), ...); }, t);
+    return t;
+  }
+
+ private:
+  MemoryBuffer buffer_;
+  std::istream stream_{&buffer_};
+  cereal::BinaryInputArchive archive_{stream_};
+};
+
+// The bytes of `items` ready to send: their own storage for bytes_transferable T (no copy),
+// else their encoding, kept alive in `storage`.
+template <class T>
+std::span<const char> encode_all(const std::vector<T>& items, std::string& storage) {
+  require_transferable<T>();
+  if constexpr (bytes_transferable<T>) {
+    return {reinterpret_cast<const char*>(items.data()), items.size() * sizeof(T)};
+  } else {
+    Writer writer;
+    writer.values(items);
+    storage = std::move(writer).take();
+    return {storage.data(), storage.size()};
+  }
+}
+
+// Appends the items of bytes made by encode_all to `out`.
+template <class T>
+void decode_all(std::span<const char> bytes, std::vector<T>& out) {
+  if constexpr (bytes_transferable<T>) {
+    const std::size_t n = bytes.size() / sizeof(T);
+    const std::size_t old = out.size();
+    out.resize(old + n);
+    if (n != 0) std::memcpy(static_cast<void*>(out.data() + old), bytes.data(), n * sizeof(T));
+  } else {
+    Reader reader(bytes);
+    reader.values(out);
+  }
+}
+
+}  // namespace mpp::mpi::detail

@@ -1,0 +1,476 @@
+#pragma once
+/// @file
+/// `mpp::mpi::Pool`: `map` and `starmap` across the ranks of an MPI job, each rank computing its
+/// share on its own `mpp::Pool` (MPI between processes, work stealing inside one).
+
+#include <mpi.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "mpp/mpi/detail/comm.hpp"
+#include "mpp/mpi/detail/wire.hpp"
+#include "mpp/mpi/errors.hpp"
+#include "mpp/mpi/transfer.hpp"
+#include "mpp/options.hpp"
+#include "mpp/pool.hpp"
+
+namespace mpp::mpi {
+
+/// Where the results of a collective map are returned.
+enum class results {
+  /// The full result vector on the root (rank 0), an empty vector on the other ranks (the
+  /// default, like `mpi4py`'s executor and `MPI_Gather`).
+  on_root,
+  /// The full result vector on every rank (like `MPI_Allgather`).
+  on_every_rank,
+};
+
+/// Options of `mpp::mpi::Pool`.
+///
+/// ```cpp
+/// mpp::mpi::Pool cluster({.threads = 4});             // 4 threads on every rank
+/// mpp::mpi::Pool half({.comm = my_subcommunicator});  // another communicator
+/// ```
+struct PoolOptions {
+  /// Threads of each rank's local `mpp::Pool`; unset means `mpp::available_cpus()`, which
+  /// honours `SLURM_CPUS_PER_TASK`, the affinity mask and `MPP_NUM_THREADS`. Must be positive.
+  std::optional<int> threads = std::nullopt;
+  /// The communicator whose ranks take part. mpp duplicates it, so its traffic never meets the
+  /// application's own messages on it.
+  MPI_Comm comm = MPI_COMM_WORLD;
+  /// Runs once on each worker thread of each rank before its first task (see `mpp::PoolOptions`).
+  std::function<void()> initializer = {};
+};
+
+/// Items present only on the root, made by `mpp::mpi::from_root`.
+template <class View>
+struct FromRoot {
+  /// The items (a view of them); ignored on the other ranks.
+  View items;
+};
+
+/// Marks a map's input as present on the root only: the root sends it out, and the other ranks
+/// pass any range of the same type (usually empty), which is ignored. With `schedule::static_`
+/// each rank receives just its block (`MPI_Scatterv`); with the dynamic schedules every rank
+/// receives the whole input (`MPI_Bcast`, in pieces of at most 1 GiB), since any rank may claim
+/// any chunk. Items must be `mpp::mpi::transferable`. The range must outlive the call.
+///
+/// ```cpp
+/// std::vector<Job> jobs;
+/// if (cluster.is_root()) jobs = read_jobs("jobs.txt");
+/// auto out = cluster.map(run_job, mpp::mpi::from_root(jobs));
+/// ```
+template <std::ranges::viewable_range Range>
+requires std::ranges::sized_range<Range> FromRoot<std::views::all_t<Range>> from_root(
+    Range&& items) {
+  return {std::views::all(std::forward<Range>(items))};
+}
+
+/// `map` and `starmap` over all the ranks of a communicator, called by every rank (SPMD: each
+/// rank runs the same program, so functions are never shipped). The result is returned on the
+/// root (rank 0) and an empty vector elsewhere, or on every rank with `results::on_every_rank`.
+///
+/// Inputs are either present on every rank (pass the range itself: no input traffic; every rank
+/// must pass the same items, which is checked by size), or on the root only
+/// (`mpp::mpi::from_root(items)`: sent out by the root).
+///
+/// The options are `mpp::MapOptions`, with the same words across ranks:
+/// - `schedule::static_`: rank r gets the r-th of `size()` equal contiguous blocks and spreads
+///   it over its threads as the local pool's `static_` does (with `chunksize`: chunks of it);
+/// - `schedule::dynamic`, `python` and `adaptive` (the default): self-scheduling. Items form
+///   chunks of `k` = `chunksize` items (unset: 1 for `dynamic`, ceil(n / (4 × all threads))
+///   otherwise); each rank claims `threads()` consecutive chunks at a time from a counter on the
+///   root and spreads them over its local pool (dynamic chunks of `k`, or work stealing for
+///   `adaptive`). No rank is a manager: the root computes too. On a communicator congruent with
+///   `MPI_COMM_WORLD` the counter is an MPI window (`MPI_Win_allocate`, claims with
+///   `MPI_Fetch_and_op`); on other communicators the root answers claims as messages between
+///   its own chunks (it checks every 200 µs), because Open MPI 4.1 confuses the one-sided
+///   segments of windows made at once on disjoint communicators of one node.
+///   `MPP_MPI_COUNTER=window` or `messages` forces either.
+///
+/// Failures: if an item throws on some rank, the call throws on every rank: the rank whose item
+/// failed (the lowest item index when several did) rethrows its own exception, the others
+/// throw `mpp::mpi::RemoteError` with its rank, host, item, type and message. With the dynamic
+/// schedules the other ranks stop claiming chunks at once; with `static_` they finish their
+/// block first. Ranks that pass different sizes, options or item types get
+/// `mpp::mpi::CollectiveMismatchError` on every rank. If a rank dies, Open MPI ends the whole
+/// job (the runtime notices the lost process), so no rank waits forever.
+///
+/// With one rank every call is the local pool's, with the same results and exceptions.
+/// `MapOptions::buffersize` does not apply, and `MapOptions::checkpoint` is refused
+/// (`std::invalid_argument`) with more than one rank.
+///
+/// ```cpp
+/// mpp::mpi::Environment env(argc, argv);
+/// mpp::mpi::Pool cluster;                        // MPI_COMM_WORLD, available_cpus() threads
+/// auto squares = cluster.map([](int x) { return x * x; }, std::views::iota(0, 1000));
+/// if (cluster.is_root()) std::printf("%d\n", squares[999]);
+/// ```
+///
+/// Construction and destruction are collective over the communicator. Not thread-safe: one
+/// thread per rank makes the calls, in the same order on every rank (other threads may use
+/// other mpp MPI objects when MPI provides `MPI_THREAD_MULTIPLE`).
+class Pool {
+ public:
+  /// A pool on `MPI_COMM_WORLD` with `mpp::available_cpus()` threads per rank.
+  Pool() : Pool(PoolOptions{}) {}
+  /// A pool as `options` say; throws `std::invalid_argument` if `threads <= 0`.
+  explicit Pool(const PoolOptions& options);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  /// This process's rank in the pool's communicator.
+  int rank() const noexcept { return comm_->rank(); }
+  /// The number of ranks.
+  int size() const noexcept { return comm_->size(); }
+  /// Whether this rank is the root (rank 0), where results arrive.
+  bool is_root() const noexcept { return comm_->rank() == 0; }
+  /// Threads of this rank's local pool.
+  int threads() const noexcept { return local_.threads(); }
+  /// This rank's processor name (`MPI_Get_processor_name`).
+  const std::string& host() const noexcept { return comm_->host(); }
+  /// This rank's local pool, for work that stays on the rank.
+  mpp::Pool& local() noexcept { return local_; }
+
+  /// Applies `f` to every item, across all ranks; items present on every rank. Returns the
+  /// results in input order on the root (or every rank, see `where`), an empty vector elsewhere.
+  /// `f` runs concurrently on the threads of each rank. Collective.
+  ///
+  /// ```cpp
+  /// auto r = cluster.map(simulate, params, {.chunksize = 4, .schedule = mpp::schedule::dynamic});
+  /// ```
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<F, Range> std::vector<mpp::detail::map_result_t<F, Range>>
+  map(F&& f, Range&& items, const MapOptions& options = {}, results where = results::on_root) {
+    return everywhere("map", f, items, options, where);
+  }
+
+  /// `map` with the items on the root only (see `mpp::mpi::from_root`). Collective.
+  template <class F, class View>
+  requires sized_input<View> && mappable<F, View> std::vector<mpp::detail::map_result_t<F, View>>
+  map(F&& f, FromRoot<View> input, const MapOptions& options = {},
+      results where = results::on_root) {
+    return rooted("map", f, input.items, options, where);
+  }
+
+  /// `map` over tuple-like items, calling `f(std::get<0>(t), ...)` (Python's `starmap`).
+  /// Collective.
+  ///
+  /// ```cpp
+  /// std::vector<std::pair<int, int>> ranges = ...;
+  /// auto counts = cluster.starmap(count_primes, ranges);
+  /// ```
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<mpp::detail::Unpack<F&>, Range>
+  auto starmap(F&& f, Range&& items, const MapOptions& options = {},
+               results where = results::on_root) {
+    mpp::detail::Unpack<F&> unpack{f};
+    return everywhere("starmap", unpack, items, options, where);
+  }
+
+  /// `starmap` with the items on the root only. Collective.
+  template <class F, class View>
+  requires sized_input<View> && mappable<mpp::detail::Unpack<F&>, View>
+  auto starmap(F&& f, FromRoot<View> input, const MapOptions& options = {},
+               results where = results::on_root) {
+    mpp::detail::Unpack<F&> unpack{f};
+    return rooted("starmap", unpack, input.items, options, where);
+  }
+
+ private:
+  template <class F, class R, class T>
+  static std::uint64_t signature_of(const char* call) {
+    return detail::signature({call, typeid(F).name(), typeid(R).name(), typeid(T).name()});
+  }
+
+  detail::MapHeader header(const char* call, std::uint64_t signature, std::int64_t n,
+                           const MapOptions& options, results where, bool from_root) const;
+
+  template <class F, class Range>
+  auto everywhere(const char* call, F& f, Range& items, const MapOptions& options, results where) {
+    using R = mpp::detail::map_result_t<F, Range>;
+    using T = std::ranges::range_value_t<Range>;
+    detail::require_transferable<R>();
+    if (size() == 1) return local_.map(f, items, options);
+    mpp::detail::ItemAccess<Range> access(items);
+    const detail::Plan plan =
+        comm_->plan(header(call, signature_of<F, R, T>(call),
+                           static_cast<std::int64_t>(access.size()), options, where, false),
+                    options, call);
+    return run<R>([&](std::size_t i) -> R { return std::invoke(f, access[i]); }, plan, options,
+                  where);
+  }
+
+  template <class F, class View>
+  auto rooted(const char* call, F& f, View& items, const MapOptions& options, results where) {
+    using R = mpp::detail::map_result_t<F, View>;
+    using T = std::ranges::range_value_t<View>;
+    detail::require_transferable<T>();
+    detail::require_transferable<R>();
+    if (size() == 1) return local_.map(f, items, options);
+    const bool root = is_root();
+    mpp::detail::ItemAccess<View> access(items);
+    const std::int64_t n = root ? static_cast<std::int64_t>(access.size()) : -1;
+    const detail::Plan plan = comm_->plan(
+        header(call, signature_of<F, R, T>(call), n, options, where, true), options, call);
+    std::vector<T> mine;  // the items this rank received
+    std::size_t offset = 0;
+    if (!plan.dynamic) {
+      offset = plan.block(rank()).first;
+      scatter_items<T>(access, items, plan, mine);
+    } else {
+      broadcast_items<T>(access, items, plan, mine);
+    }
+    return run<R>(
+        [&](std::size_t i) -> R {
+          if (root) return std::invoke(f, access[i]);
+          return std::invoke(f, mine[i - offset]);
+        },
+        plan, options, where);
+  }
+
+  // Root: sends each rank its block of the items; others: receive theirs into `mine`.
+  template <class T, class Access, class View>
+  void scatter_items(const Access& access, View& items, const detail::Plan& plan,
+                     std::vector<T>& mine) {
+    const auto ranks = static_cast<std::size_t>(size());
+    const auto [lo, hi] = plan.block(rank());
+    if constexpr (bytes_transferable<T>) {
+      std::vector<std::size_t> counts(ranks), at(ranks);
+      for (std::size_t r = 0; r < ranks; ++r) {
+        const auto [a, b] = plan.block(static_cast<int>(r));
+        counts[r] = (b - a) * sizeof(T);
+        at[r] = a * sizeof(T);
+      }
+      if (is_root()) {
+        if constexpr (std::ranges::contiguous_range<View>) {
+          comm_->scatter(reinterpret_cast<const char*>(std::ranges::data(items)), counts, at,
+                         nullptr, 0);
+        } else {
+          std::vector<T> copy;
+          copy.reserve(access.size());
+          for (std::size_t i = 0; i < access.size(); ++i) copy.push_back(access[i]);
+          comm_->scatter(reinterpret_cast<const char*>(copy.data()), counts, at, nullptr, 0);
+        }
+      } else {
+        mine.resize(hi - lo);
+        comm_->scatter(nullptr, {}, {}, reinterpret_cast<char*>(mine.data()),
+                       (hi - lo) * sizeof(T));
+      }
+    } else {
+      if (is_root()) {
+        std::string blobs;
+        std::vector<std::uint64_t> sizes(ranks, 0);
+        std::vector<std::size_t> counts(ranks, 0), at(ranks, 0);
+        for (std::size_t r = 1; r < ranks; ++r) {
+          const auto [a, b] = plan.block(static_cast<int>(r));
+          detail::Writer writer;
+          writer.count(b - a);
+          for (std::size_t i = a; i < b; ++i) writer.value(static_cast<const T&>(T(access[i])));
+          at[r] = blobs.size();
+          blobs += std::move(writer).take();
+          counts[r] = sizes[r] = blobs.size() - at[r];
+        }
+        comm_->scatter_size(sizes);
+        comm_->scatter(blobs.data(), counts, at, nullptr, 0);
+      } else {
+        const std::uint64_t bytes = comm_->scatter_size({});
+        std::string blob(bytes, '\0');
+        comm_->scatter(nullptr, {}, {}, blob.data(), bytes);
+        detail::decode_all(std::span<const char>(blob.data(), blob.size()), mine);
+      }
+    }
+  }
+
+  // Root: sends all items to every rank; others: receive them into `mine`.
+  template <class T, class Access, class View>
+  void broadcast_items(const Access& access, View& items, const detail::Plan& plan,
+                       std::vector<T>& mine) {
+    if constexpr (bytes_transferable<T>) {
+      if (is_root()) {
+        if constexpr (std::ranges::contiguous_range<View>) {
+          comm_->broadcast(const_cast<void*>(static_cast<const void*>(std::ranges::data(items))),
+                           plan.n * sizeof(T));
+        } else {
+          std::vector<T> copy;
+          copy.reserve(plan.n);
+          for (std::size_t i = 0; i < plan.n; ++i) copy.push_back(access[i]);
+          comm_->broadcast(copy.data(), plan.n * sizeof(T));
+        }
+      } else {
+        mine.resize(plan.n);
+        comm_->broadcast(mine.data(), plan.n * sizeof(T));
+      }
+    } else {
+      std::string blob;
+      if (is_root()) {
+        detail::Writer writer;
+        writer.count(plan.n);
+        for (std::size_t i = 0; i < plan.n; ++i) writer.value(static_cast<const T&>(T(access[i])));
+        blob = std::move(writer).take();
+      }
+      std::uint64_t bytes = blob.size();
+      comm_->broadcast(&bytes, sizeof bytes);
+      blob.resize(bytes);
+      comm_->broadcast(blob.data(), bytes);
+      if (!is_root()) detail::decode_all(std::span<const char>(blob.data(), blob.size()), mine);
+    }
+  }
+
+  // The collective part shared by every map: compute this rank's share as `plan` says, gather
+  // the results on the root, and settle failures on every rank.
+  template <class R, class Get>
+  std::vector<R> run(const Get& get, const detail::Plan& plan, const MapOptions& options,
+                     results where) {
+    const int me = rank();
+    detail::FirstFailure failure;
+    const auto body = [&](std::size_t i) -> R {
+      try {
+        return get(i);
+      } catch (...) {
+        failure.record(static_cast<std::int64_t>(i), std::current_exception());
+        throw;
+      }
+    };
+    std::vector<R> mine;
+    std::vector<std::uint64_t> ids;
+    // Runs items [lo, hi) on the local pool while letting MPI progress; false if one failed.
+    const auto compute = [&](std::size_t lo, std::size_t hi, const MapOptions& local_options) {
+      if (lo >= hi) return true;
+      auto pending = local_.map_async(body, std::views::iota(lo, hi), local_options);
+      while (!pending.wait(std::chrono::microseconds(200))) comm_->progress();
+      try {
+        auto part = std::move(pending).get();
+        if (mine.empty()) {
+          mine = std::move(part);
+        } else {
+          mine.insert(mine.end(), std::make_move_iterator(part.begin()),
+                      std::make_move_iterator(part.end()));
+        }
+        return true;
+      } catch (...) {
+        failure.record(-1, std::current_exception());
+        return false;
+      }
+    };
+
+    if (!plan.dynamic) {
+      const auto [lo, hi] = plan.block(me);
+      compute(lo, hi, {.chunksize = options.chunksize, .schedule = options.schedule});
+      ids.push_back(static_cast<std::uint64_t>(me));
+    } else {
+      MapOptions local_options{.chunksize = plan.k, .schedule = mpp::schedule::dynamic};
+      if (options.schedule == mpp::schedule::adaptive) {
+        local_options = {.chunksize = options.chunksize, .schedule = mpp::schedule::adaptive};
+      }
+      const auto chunks = static_cast<std::int64_t>(plan.chunks);
+      const auto step = static_cast<std::int64_t>(plan.threads[static_cast<std::size_t>(me)]);
+      comm_->begin_claims(chunks);
+      for (std::int64_t c = comm_->claim(step); c < chunks; c = comm_->claim(step)) {
+        ids.push_back(static_cast<std::uint64_t>(c));
+        const auto [lo, hi] = plan.batch(me, static_cast<std::uint64_t>(c));
+        if (!compute(lo, hi, local_options)) {
+          comm_->stop_claims();  // the others stop claiming too
+          break;
+        }
+      }
+      comm_->end_claims();
+    }
+
+    std::string storage, error;
+    std::span<const char> payload;
+    if (failure.failed()) {
+      ids.clear();
+      error = detail::encode(detail::describe(failure.error(), me, host(), failure.item()));
+    } else {
+      payload = detail::encode_all(mine, storage);
+    }
+    const detail::RankReport report{.failed = failure.failed() ? 1 : 0,
+                                    .error_item = failure.item(),
+                                    .ids = ids.size(),
+                                    .payload_bytes = payload.size(),
+                                    .error_bytes = error.size()};
+    std::vector<R> out;
+    const bool direct = bytes_transferable<R> && !plan.dynamic;
+    std::vector<std::size_t> displacements;
+    if (is_root()) {
+      out.resize(plan.n);
+      if (direct) {
+        for (int r = 0; r < size(); ++r) displacements.push_back(plan.block(r).first * sizeof(R));
+      }
+    }
+    char* in_place = nullptr;
+    if constexpr (bytes_transferable<R>) {
+      if (direct && is_root()) in_place = reinterpret_cast<char*>(out.data());
+    }
+    const detail::Gathered gathered =
+        comm_->gather(report, ids, payload, {error.data(), error.size()}, in_place, displacements);
+    if (plan.dynamic && is_root()) comm_->reset_counter();
+    comm_->settle(gathered, failure.error());
+
+    if (is_root() && !direct) assemble(gathered, plan, out);
+    if (where == results::on_every_rank) share(out, plan.n);
+    return out;
+  }
+
+  // Root: puts every rank's results at their items' places.
+  template <class R>
+  void assemble(const detail::Gathered& g, const detail::Plan& plan, std::vector<R>& out) {
+    for (std::size_t r = 0; r < static_cast<std::size_t>(size()); ++r) {
+      const char* bytes = g.payload.data() + g.payload_offsets[r];
+      const std::size_t length = g.reports[r].payload_bytes;
+      const auto rank_ids = std::span<const std::uint64_t>(g.ids).subspan(
+          g.id_offsets[r], g.id_offsets[r + 1] - g.id_offsets[r]);
+      if constexpr (bytes_transferable<R>) {
+        for (std::uint64_t id : rank_ids) {
+          const auto [lo, hi] = plan.batch(static_cast<int>(r), id);
+          std::memcpy(static_cast<void*>(out.data() + lo), bytes, (hi - lo) * sizeof(R));
+          bytes += (hi - lo) * sizeof(R);
+        }
+      } else {
+        std::vector<R> part;
+        detail::decode_all(std::span<const char>(bytes, length), part);
+        std::size_t j = 0;
+        for (std::uint64_t id : rank_ids) {
+          const auto [lo, hi] = plan.batch(static_cast<int>(r), id);
+          for (std::size_t i = lo; i < hi; ++i) out[i] = std::move(part[j++]);
+        }
+      }
+    }
+  }
+
+  // Sends the root's results to every rank.
+  template <class R>
+  void share(std::vector<R>& out, std::size_t n) {
+    if constexpr (bytes_transferable<R>) {
+      out.resize(n);
+      comm_->broadcast(out.data(), n * sizeof(R));
+    } else {
+      std::string blob;
+      if (is_root()) detail::encode_all(out, blob);
+      std::uint64_t bytes = blob.size();
+      comm_->broadcast(&bytes, sizeof bytes);
+      blob.resize(bytes);
+      comm_->broadcast(blob.data(), bytes);
+      if (!is_root()) detail::decode_all(std::span<const char>(blob.data(), blob.size()), out);
+    }
+  }
+
+  mpp::Pool local_;
+  std::unique_ptr<detail::Comm> comm_;
+};
+
+}  // namespace mpp::mpi

@@ -1,0 +1,437 @@
+#include "mpp/mpi/detail/comm.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "mpp/errors.hpp"
+#include "mpp/mpi/environment.hpp"
+
+namespace mpp::mpi::detail {
+
+namespace {
+
+void check(int code, const char* call) {
+  if (code != MPI_SUCCESS) throw_mpi_failed(call, code);
+}
+
+// A count MPI can take; a larger one ends the job with a clear message (other ranks are already
+// inside the collective call, so throwing here alone would leave them waiting).
+int count_of(std::size_t bytes, const char* call) {
+  if (bytes > static_cast<std::size_t>(INT_MAX)) {
+    std::fprintf(stderr,
+                 "mpp::mpi::%s: one rank's part is %zu bytes, more than MPI's int counts allow "
+                 "(2 GiB); split the input into several calls. Aborting the job.\n",
+                 call, bytes);
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  return static_cast<int>(bytes);
+}
+
+const char* schedule_name(std::int32_t s) {
+  switch (static_cast<mpp::schedule>(s)) {
+    case mpp::schedule::adaptive:
+      return "adaptive";
+    case mpp::schedule::static_:
+      return "static_";
+    case mpp::schedule::dynamic:
+      return "dynamic";
+    case mpp::schedule::python:
+      return "python";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::unique_lock<std::recursive_mutex> mpi_guard(const char* call) {
+  static std::recursive_mutex mutex;
+  if (!Environment::active()) {
+    throw_usage(std::string(call) +
+                ": MPI is not initialized (or already finalized); create an "
+                "mpp::mpi::Environment at the start of main, before any mpp MPI object");
+  }
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  if (provided >= MPI_THREAD_MULTIPLE) return {};
+  if (provided <= MPI_THREAD_FUNNELED) {
+    int is_main = 0;
+    MPI_Is_thread_main(&is_main);
+    if (!is_main) {
+      throw_usage(std::string(call) +
+                  ": MPI provides only MPI_THREAD_FUNNELED here, so mpp's MPI objects must be "
+                  "used from the main thread (the one that initialized MPI)");
+    }
+  }
+  return std::unique_lock(mutex);
+}
+
+std::uint64_t signature(std::initializer_list<const char*> parts) noexcept {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char* part : parts) {
+    for (const char* p = part; *p != '\0'; ++p) {
+      h ^= static_cast<unsigned char>(*p);
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+void FirstFailure::record(std::int64_t index, std::exception_ptr error) {
+  std::lock_guard lock(mutex_);
+  if (!failed_ || (index >= 0 && (item_ < 0 || index < item_))) {
+    failed_ = true;
+    item_ = index;
+    error_ = std::move(error);
+  }
+}
+
+Comm::Comm(MPI_Comm parent, bool with_counter, const char* owner) : owner_(owner) {
+  auto lock = mpi_guard(owner);
+  check(MPI_Comm_dup(parent, &comm_), "MPI_Comm_dup");
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+  host_ = Environment::processor_name();
+  bool use_window = false;
+  if (with_counter && size_ > 1) {
+    int same = MPI_UNEQUAL;
+    MPI_Comm_compare(parent, MPI_COMM_WORLD, &same);
+    use_window = same == MPI_IDENT || same == MPI_CONGRUENT;
+    if (const char* forced = std::getenv("MPP_MPI_COUNTER")) {
+      if (std::strcmp(forced, "window") == 0) use_window = true;
+      if (std::strcmp(forced, "messages") == 0) use_window = false;
+    }
+    serve_claims_ = !use_window;
+  }
+  if (use_window) {
+    const MPI_Aint bytes = rank_ == 0 ? static_cast<MPI_Aint>(sizeof(std::int64_t)) : 0;
+    check(MPI_Win_allocate(bytes, sizeof(std::int64_t), MPI_INFO_NULL, comm_, &counter_, &window_),
+          "MPI_Win_allocate");
+    if (rank_ == 0) *counter_ = 0;
+    check(MPI_Win_lock_all(MPI_MODE_NOCHECK, window_), "MPI_Win_lock_all");
+    if (rank_ == 0) MPI_Win_sync(window_);
+    check(MPI_Barrier(comm_), "MPI_Barrier");
+  }
+}
+
+Comm::~Comm() {
+  try {
+    if (!Environment::active()) return;  // MPI is gone; nothing can be freed any more
+    auto lock = mpi_guard(owner_);
+    if (window_ != MPI_WIN_NULL) {
+      MPI_Win_unlock_all(window_);
+      MPI_Win_free(&window_);
+    }
+    MPI_Comm_free(&comm_);
+  } catch (...) {
+    // Destructors must not throw; a communicator left behind is freed by MPI_Finalize.
+  }
+}
+
+Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* call) {
+  std::vector<MapHeader> all(static_cast<std::size_t>(size_));
+  {
+    auto lock = mpi_guard(call);
+    check(MPI_Allgather(&mine, sizeof(MapHeader), MPI_BYTE, all.data(), sizeof(MapHeader), MPI_BYTE,
+                        comm_),
+          "MPI_Allgather");
+  }
+  const MapHeader& root = all[0];
+  for (int r = 1; r < size_; ++r) {
+    const MapHeader& h = all[static_cast<std::size_t>(r)];
+    std::ostringstream os;
+    os << owner_ << "::" << call << ": the ranks made different collective calls: ";
+    if (h.signature != root.signature || h.from_root != root.from_root) {
+      os << "rank " << r << " called another map (another function, item or result type, or "
+         << "input placement) than rank 0; every rank must make the same calls in the same order";
+      throw_mismatch(os.str());
+    }
+    if (!root.from_root && h.n != root.n) {
+      os << "rank 0 passed " << root.n << " items and rank " << r << " passed " << h.n
+         << "; every rank must pass the same items, or pass them on the root only with "
+            "mpp::mpi::from_root(items)";
+      throw_mismatch(os.str());
+    }
+    if (h.schedule != root.schedule || h.has_chunksize != root.has_chunksize ||
+        h.chunksize != root.chunksize || h.every_rank != root.every_rank) {
+      os << "rank 0 asked for schedule " << schedule_name(root.schedule) << ", chunksize "
+         << (root.has_chunksize ? std::to_string(root.chunksize) : "unset") << ", results "
+         << (root.every_rank ? "on every rank" : "on the root") << " and rank " << r
+         << " for schedule " << schedule_name(h.schedule) << ", chunksize "
+         << (h.has_chunksize ? std::to_string(h.chunksize) : "unset") << ", results "
+         << (h.every_rank ? "on every rank" : "on the root")
+         << "; pass the same options everywhere";
+      throw_mismatch(os.str());
+    }
+  }
+  for (const auto& h : all) {
+    if (h.checkpoint) {
+      mpp::detail::throw_invalid_argument(
+          std::string(owner_) + "::" + call +
+          ": MapOptions::checkpoint is not supported across ranks (each rank would journal "
+          "into the same file); leave it empty, or checkpoint a map of the local pool");
+    }
+  }
+  if (root.has_chunksize && root.chunksize == 0) {
+    mpp::detail::throw_invalid_argument(std::string(owner_) + "::" + call +
+                                        ": chunksize must be at least 1; leave it unset for the "
+                                        "schedule's default");
+  }
+  (void)options;
+  Plan plan;
+  plan.size = size_;
+  plan.n = static_cast<std::size_t>(std::max<std::int64_t>(0, root.n));
+  std::size_t total_threads = 0;
+  for (const auto& h : all) {
+    plan.threads.push_back(std::max(1, h.threads));
+    total_threads += static_cast<std::size_t>(std::max(1, h.threads));
+  }
+  plan.dynamic = static_cast<mpp::schedule>(root.schedule) != mpp::schedule::static_;
+  if (plan.dynamic) {
+    if (root.has_chunksize) {
+      plan.k = root.chunksize;
+    } else if (static_cast<mpp::schedule>(root.schedule) == mpp::schedule::dynamic) {
+      plan.k = 1;
+    } else {
+      const std::size_t per = 4 * total_threads;
+      plan.k = std::max<std::size_t>(1, (plan.n + per - 1) / per);
+    }
+    plan.chunks = (plan.n + plan.k - 1) / plan.k;
+  }
+  return plan;
+}
+
+namespace {
+enum : int { tag_claim = 1, tag_grant = 2, tag_stop = 3 };
+}  // namespace
+
+void Comm::begin_claims(std::int64_t chunks) {
+  chunks_ = chunks;
+  finished_ = 0;
+}
+
+std::int64_t Comm::claim(std::int64_t increment) {
+  auto lock = mpi_guard(owner_);
+  std::int64_t previous = 0;
+  if (window_ != MPI_WIN_NULL) {
+    check(MPI_Fetch_and_op(&increment, &previous, MPI_INT64_T, 0, 0, MPI_SUM, window_),
+          "MPI_Fetch_and_op");
+    check(MPI_Win_flush(0, window_), "MPI_Win_flush");
+  } else if (rank_ == 0) {
+    serve(false);
+    previous = served_;
+    served_ += increment;
+  } else {
+    check(MPI_Send(&increment, 1, MPI_INT64_T, 0, tag_claim, comm_), "MPI_Send");
+    check(MPI_Recv(&previous, 1, MPI_INT64_T, 0, tag_grant, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+  }
+  return previous;
+}
+
+void Comm::stop_claims() {
+  auto lock = mpi_guard(owner_);
+  std::int64_t increment = chunks_;
+  if (window_ != MPI_WIN_NULL) {
+    std::int64_t previous = 0;
+    check(MPI_Fetch_and_op(&increment, &previous, MPI_INT64_T, 0, 0, MPI_SUM, window_),
+          "MPI_Fetch_and_op");
+    check(MPI_Win_flush(0, window_), "MPI_Win_flush");
+  } else if (rank_ == 0) {
+    served_ += increment;
+  } else {
+    check(MPI_Send(&increment, 1, MPI_INT64_T, 0, tag_stop, comm_), "MPI_Send");
+  }
+}
+
+void Comm::end_claims() {
+  if (!serve_claims_ || rank_ != 0) return;
+  auto lock = mpi_guard(owner_);
+  while (finished_ < size_ - 1) serve(true);
+}
+
+// Root: answers the claims waiting (or, with `block`, at least one).
+void Comm::serve(bool block) {
+  while (true) {
+    MPI_Status status;
+    int flag = 0;
+    if (block) {
+      check(MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &status), "MPI_Probe");
+      flag = 1;
+      block = false;
+    } else {
+      check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, &status), "MPI_Iprobe");
+    }
+    if (!flag || (status.MPI_TAG != tag_claim && status.MPI_TAG != tag_stop)) return;
+    std::int64_t increment = 0;
+    check(MPI_Recv(&increment, 1, MPI_INT64_T, status.MPI_SOURCE, status.MPI_TAG, comm_,
+                   MPI_STATUS_IGNORE),
+          "MPI_Recv");
+    const std::int64_t previous = served_;
+    served_ += increment;
+    if (status.MPI_TAG == tag_claim) {
+      check(MPI_Send(&previous, 1, MPI_INT64_T, status.MPI_SOURCE, tag_grant, comm_), "MPI_Send");
+      if (previous >= chunks_) ++finished_;
+    } else {
+      ++finished_;
+    }
+  }
+}
+
+void Comm::reset_counter() {
+  auto lock = mpi_guard(owner_);
+  if (window_ == MPI_WIN_NULL) {
+    served_ = 0;
+    return;
+  }
+  std::int64_t zero = 0, previous = 0;
+  check(MPI_Fetch_and_op(&zero, &previous, MPI_INT64_T, 0, 0, MPI_REPLACE, window_),
+        "MPI_Fetch_and_op");
+  check(MPI_Win_flush(0, window_), "MPI_Win_flush");
+}
+
+void Comm::progress() {
+  auto lock = mpi_guard(owner_);
+  if (serve_claims_ && rank_ == 0) {
+    serve(false);
+    return;
+  }
+  int flag = 0;
+  MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, MPI_STATUS_IGNORE);
+}
+
+Gathered Comm::gather(const RankReport& mine, std::span<const std::uint64_t> ids,
+                      std::span<const char> payload, std::span<const char> error, char* in_place,
+                      const std::vector<std::size_t>& displacements) {
+  auto lock = mpi_guard(owner_);
+  Gathered g;
+  const bool root = rank_ == 0;
+  const auto n = static_cast<std::size_t>(size_);
+  if (root) g.reports.resize(n);
+  check(MPI_Gather(&mine, sizeof(RankReport), MPI_BYTE, g.reports.data(), sizeof(RankReport),
+                   MPI_BYTE, 0, comm_),
+        "MPI_Gather");
+
+  std::vector<int> counts(root ? n : 0), displs(root ? n : 0);
+  // Gathers one kind of bytes; `sizes[r]` says how many rank r sends.
+  const auto gatherv = [&](const void* send, std::size_t bytes, char* recv,
+                           const std::vector<std::size_t>& sizes,
+                           const std::vector<std::size_t>& at) {
+    if (root) {
+      for (std::size_t r = 0; r < n; ++r) {
+        counts[r] = count_of(sizes[r], "map");
+        displs[r] = count_of(at[r], "map");
+      }
+    }
+    check(MPI_Gatherv(send, count_of(bytes, "map"), MPI_BYTE, recv, counts.data(), displs.data(),
+                      MPI_BYTE, 0, comm_),
+          "MPI_Gatherv");
+  };
+  // Consecutive offsets for `sizes`, and their total.
+  const auto offsets = [&](const std::vector<std::size_t>& sizes, std::vector<std::size_t>& at) {
+    at.assign(sizes.size() + 1, 0);
+    for (std::size_t r = 0; r < sizes.size(); ++r) at[r + 1] = at[r] + sizes[r];
+    return at.back();
+  };
+
+  std::vector<std::size_t> id_bytes(root ? n : 0), payload_bytes(root ? n : 0),
+      error_bytes(root ? n : 0);
+  for (std::size_t r = 0; root && r < n; ++r) {
+    id_bytes[r] = g.reports[r].ids * sizeof(std::uint64_t);
+    payload_bytes[r] = g.reports[r].payload_bytes;
+    error_bytes[r] = g.reports[r].error_bytes;
+  }
+
+  std::vector<std::size_t> at;
+  if (root) {
+    g.ids.resize(offsets(id_bytes, at) / sizeof(std::uint64_t));
+    g.id_offsets.resize(n + 1);
+    for (std::size_t r = 0; r <= n; ++r) g.id_offsets[r] = at[r] / sizeof(std::uint64_t);
+  }
+  gatherv(ids.data(), ids.size_bytes(), reinterpret_cast<char*>(g.ids.data()), id_bytes, at);
+
+  if (in_place != nullptr) {
+    gatherv(payload.data(), payload.size(), in_place, payload_bytes, displacements);
+  } else {
+    if (root) {
+      g.payload.resize(offsets(payload_bytes, g.payload_offsets));
+    }
+    gatherv(payload.data(), payload.size(), g.payload.data(), payload_bytes, g.payload_offsets);
+  }
+
+  if (root) g.errors.resize(offsets(error_bytes, g.error_offsets));
+  gatherv(error.data(), error.size(), g.errors.data(), error_bytes, g.error_offsets);
+  return g;
+}
+
+void Comm::settle(const Gathered& g, const std::exception_ptr& local_error) {
+  auto lock = mpi_guard(owner_);
+  std::int64_t outcome[2] = {-1, 0};  // failing rank, size of its record
+  if (rank_ == 0) {
+    for (std::size_t r = 0; r < g.reports.size(); ++r) {
+      const RankReport& report = g.reports[r];
+      if (!report.failed) continue;
+      const auto best = static_cast<std::size_t>(outcome[0]);
+      const bool better =
+          outcome[0] < 0 ||
+          (report.error_item >= 0 &&
+           (g.reports[best].error_item < 0 || report.error_item < g.reports[best].error_item));
+      if (better) {
+        outcome[0] = static_cast<std::int64_t>(r);
+        outcome[1] = static_cast<std::int64_t>(report.error_bytes);
+      }
+    }
+  }
+  check(MPI_Bcast(outcome, 2, MPI_INT64_T, 0, comm_), "MPI_Bcast");
+  if (outcome[0] < 0) return;
+  std::vector<char> record(static_cast<std::size_t>(outcome[1]));
+  if (rank_ == 0 && !record.empty()) {
+    std::memcpy(record.data(),
+                g.errors.data() + g.error_offsets[static_cast<std::size_t>(outcome[0])],
+                record.size());
+  }
+  check(MPI_Bcast(record.data(), count_of(record.size(), "map"), MPI_BYTE, 0, comm_), "MPI_Bcast");
+  lock = {};
+  if (outcome[0] == rank_ && local_error) std::rethrow_exception(local_error);
+  throw_remote(decode_error(record.data(), record.size()));
+}
+
+void Comm::scatter(const char* data, const std::vector<std::size_t>& counts,
+                   const std::vector<std::size_t>& displacements, char* out, std::size_t mine) {
+  auto lock = mpi_guard(owner_);
+  std::vector<int> c, d;
+  if (rank_ == 0) {
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      c.push_back(count_of(counts[r], "map"));
+      d.push_back(count_of(displacements[r], "map"));
+    }
+  }
+  check(MPI_Scatterv(data, c.data(), d.data(), MPI_BYTE, rank_ == 0 ? MPI_IN_PLACE : out,
+                     count_of(mine, "map"), MPI_BYTE, 0, comm_),
+        "MPI_Scatterv");
+}
+
+std::uint64_t Comm::scatter_size(const std::vector<std::uint64_t>& sizes) {
+  auto lock = mpi_guard(owner_);
+  std::uint64_t mine = 0;
+  check(MPI_Scatter(sizes.data(), 1, MPI_UINT64_T, &mine, 1, MPI_UINT64_T, 0, comm_),
+        "MPI_Scatter");
+  return mine;
+}
+
+void Comm::broadcast(void* data, std::size_t bytes) {
+  auto lock = mpi_guard(owner_);
+  constexpr std::size_t piece = std::size_t{1} << 30;
+  auto* p = static_cast<char*>(data);
+  for (std::size_t done = 0; done < bytes; done += piece) {
+    const std::size_t now = std::min(piece, bytes - done);
+    check(MPI_Bcast(p + done, static_cast<int>(now), MPI_BYTE, 0, comm_), "MPI_Bcast");
+  }
+}
+
+}  // namespace mpp::mpi::detail

@@ -1,0 +1,26 @@
+#include "mpp/mpi/pool.hpp"
+
+namespace mpp::mpi {
+
+Pool::Pool(const PoolOptions& options)
+    : local_(mpp::PoolOptions{.threads = options.threads, .initializer = options.initializer}),
+      comm_(std::make_unique<detail::Comm>(options.comm, /*with_counter=*/true, "mpp::mpi::Pool")) {
+}
+
+Pool::~Pool() = default;
+
+detail::MapHeader Pool::header(const char* call, std::uint64_t signature, std::int64_t n,
+                               const MapOptions& options, results where, bool from_root) const {
+  (void)call;
+  return detail::MapHeader{.signature = signature,
+                           .n = n,
+                           .chunksize = options.chunksize.value_or(0),
+                           .has_chunksize = options.chunksize.has_value() ? 1 : 0,
+                           .schedule = static_cast<std::int32_t>(options.schedule),
+                           .threads = local_.threads(),
+                           .from_root = from_root ? 1 : 0,
+                           .every_rank = where == results::on_every_rank ? 1 : 0,
+                           .checkpoint = options.checkpoint.empty() ? 0 : 1};
+}
+
+}  // namespace mpp::mpi

@@ -1,0 +1,274 @@
+// Conformance of mpp::mpi::Pool: results equal a sequential reference (and the local pool's) for
+// every schedule and chunk size, inputs everywhere or on the root only, results on the root or
+// everywhere, remote exceptions, mismatched calls and the communicator it uses.
+#include <doctest/doctest.h>
+#include <mpi.h>
+
+#include <list>
+#include <mpp/mpi.hpp>
+#include <numeric>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+struct Point {  // sent as bytes
+  double x = 0, y = 0;
+  friend bool operator==(const Point&, const Point&) = default;
+};
+
+struct Named {  // sent through cereal
+  std::string name;
+  std::vector<int> values;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(name, values);
+  }
+  friend bool operator==(const Named&, const Named&) = default;
+};
+
+static_assert(mpp::mpi::bytes_transferable<Point>);
+static_assert(!mpp::mpi::bytes_transferable<Named> && mpp::mpi::cereal_transferable<Named>);
+static_assert(mpp::mpi::transferable<std::string> && !mpp::mpi::bytes_transferable<bool>);
+
+mpp::mpi::Pool& cluster() {
+  static mpp::mpi::Pool pool({.threads = 2});
+  return pool;
+}
+
+int square(int x) {
+  return x * x;
+}
+
+std::vector<int> reference(std::size_t n) {
+  std::vector<int> out(n);
+  for (std::size_t i = 0; i < n; ++i) out[i] = square(static_cast<int>(i));
+  return out;
+}
+
+// The root gets the full result; the other ranks an empty vector.
+template <class R>
+void check_result(const std::vector<R>& got, const std::vector<R>& expected) {
+  if (cluster().is_root()) {
+    CHECK(got == expected);
+  } else {
+    CHECK(got.empty());
+  }
+}
+
+const mpp::schedule schedules[] = {mpp::schedule::adaptive, mpp::schedule::static_,
+                                   mpp::schedule::dynamic, mpp::schedule::python};
+
+}  // namespace
+
+TEST_CASE("map equals the sequential reference for every schedule and chunk size") {
+  for (std::size_t n : {0u, 1u, 7u, 100u, 1001u}) {
+    const auto xs = std::views::iota(0, static_cast<int>(n));
+    for (auto s : schedules) {
+      for (std::optional<std::size_t> c :
+           {std::optional<std::size_t>{}, std::optional<std::size_t>{1},
+            std::optional<std::size_t>{6}, std::optional<std::size_t>{n + 1}}) {
+        CAPTURE(n);
+        CAPTURE(static_cast<int>(s));
+        check_result(cluster().map(square, xs, {.chunksize = c, .schedule = s}), reference(n));
+      }
+    }
+  }
+}
+
+TEST_CASE("map on one rank equals the local pool") {
+  if (cluster().size() == 1) {
+    mpp::Pool local(2);
+    const auto xs = std::views::iota(0, 500);
+    CHECK(cluster().map(square, xs) == local.map(square, xs));
+  }
+}
+
+TEST_CASE("inputs may be any sized range, present on every rank") {
+  std::list<int> xs(50);
+  std::iota(xs.begin(), xs.end(), 0);
+  check_result(cluster().map(square, xs, {.schedule = mpp::schedule::static_}), reference(50));
+  check_result(cluster().map(square, xs, {.schedule = mpp::schedule::dynamic}), reference(50));
+}
+
+TEST_CASE("results on every rank") {
+  const auto xs = std::views::iota(0, 300);
+  for (auto s : schedules) {
+    CHECK(cluster().map(square, xs, {.schedule = s}, mpp::mpi::results::on_every_rank) ==
+          reference(300));
+  }
+}
+
+TEST_CASE("items on the root only are sent out") {
+  for (auto s : schedules) {
+    std::vector<int> xs;
+    if (cluster().is_root()) xs = std::vector<int>(reference(257).size());
+    std::iota(xs.begin(), xs.end(), 0);
+    check_result(cluster().map(square, mpp::mpi::from_root(xs), {.schedule = s}), reference(257));
+
+    std::vector<std::string> words;
+    if (cluster().is_root()) {
+      for (int i = 0; i < 123; ++i)
+        words.push_back(std::string(static_cast<std::size_t>(i % 7), 'a'));
+    }
+    std::vector<std::size_t> lengths;
+    for (int i = 0; i < 123; ++i) lengths.push_back(static_cast<std::size_t>(i % 7));
+    check_result(cluster().map([](const std::string& w) { return w.size(); },
+                               mpp::mpi::from_root(words), {.chunksize = 5, .schedule = s}),
+                 lengths);
+  }
+}
+
+TEST_CASE("starmap unpacks tuple-like items") {
+  std::vector<std::pair<int, int>> pairs;
+  std::vector<int> sums;
+  for (int i = 0; i < 77; ++i) {
+    pairs.emplace_back(i, 2 * i);
+    sums.push_back(3 * i);
+  }
+  const auto add = [](int a, int b) { return a + b; };
+  check_result(cluster().starmap(add, pairs), sums);
+  check_result(cluster().starmap(add, pairs, {.schedule = mpp::schedule::static_}), sums);
+  std::vector<std::pair<int, int>> rooted;
+  if (cluster().is_root()) rooted = pairs;
+  check_result(cluster().starmap(add, mpp::mpi::from_root(rooted)), sums);
+}
+
+TEST_CASE("results of every kind cross ranks") {
+  const auto xs = std::views::iota(0, 64);
+  std::vector<Point> points;
+  std::vector<Named> named;
+  std::vector<std::string> strings;
+  std::vector<bool> odd;
+  for (int i = 0; i < 64; ++i) {
+    points.push_back({double(i), -double(i)});
+    named.push_back({std::to_string(i), std::vector<int>(static_cast<std::size_t>(i % 5), i)});
+    strings.push_back(std::string(static_cast<std::size_t>(i), 'x'));
+    odd.push_back(i % 2 == 1);
+  }
+  for (auto s : {mpp::schedule::static_, mpp::schedule::dynamic}) {
+    check_result(cluster().map(
+                     [](int i) {
+                       return Point{double(i), -double(i)};
+                     },
+                     xs, {.schedule = s}),
+                 points);
+    check_result(
+        cluster().map(
+            [](int i) {
+              return Named{std::to_string(i), std::vector<int>(static_cast<std::size_t>(i % 5), i)};
+            },
+            xs, {.schedule = s}),
+        named);
+    check_result(cluster().map([](int i) { return std::string(static_cast<std::size_t>(i), 'x'); },
+                               xs, {.schedule = s}),
+                 strings);
+    check_result(cluster().map([](int i) { return i % 2 == 1; }, xs, {.schedule = s}), odd);
+    CHECK(cluster().map([](int i) { return std::string(static_cast<std::size_t>(i), 'x'); }, xs,
+                        {.schedule = s}, mpp::mpi::results::on_every_rank) == strings);
+  }
+}
+
+TEST_CASE("an exception on any rank reaches every rank") {
+  for (auto s : schedules) {
+    CAPTURE(static_cast<int>(s));
+    bool threw = false;
+    try {
+      (void)cluster().map(
+          [](int x) {
+            if (x == 137) throw std::runtime_error("item 137 is cursed");
+            return x;
+          },
+          std::views::iota(0, 400), {.schedule = s});
+    } catch (const mpp::mpi::RemoteError& e) {
+      threw = true;
+      CHECK(e.rank() != cluster().rank());
+      CHECK(e.item() == std::optional<std::size_t>(137));
+      CHECK(e.type_name() == "std::runtime_error");
+      CHECK(e.message() == "item 137 is cursed");
+      CHECK(!e.host().empty());
+      CHECK(std::string(e.what()).find("item 137 failed on rank") != std::string::npos);
+    } catch (const std::runtime_error& e) {  // the failing rank gets its own exception
+      threw = true;
+      CHECK(std::string(e.what()) == "item 137 is cursed");
+    }
+    CHECK(threw);
+    // The pool stays usable afterwards, with a fresh chunk counter.
+    check_result(cluster().map(square, std::views::iota(0, 100), {.schedule = s}), reference(100));
+  }
+}
+
+TEST_CASE("the lowest failing item is reported when several fail") {
+  int reported = -1;
+  try {
+    (void)cluster().map(
+        [](int x) {
+          if (x % 50 == 3) throw std::out_of_range("bad " + std::to_string(x));
+          return x;
+        },
+        std::views::iota(0, 400), {.schedule = mpp::schedule::static_});
+  } catch (const mpp::mpi::RemoteError& e) {
+    reported = static_cast<int>(e.item().value_or(999));
+    CHECK(e.type_name() == "std::out_of_range");
+  } catch (const std::out_of_range& e) {
+    reported = std::stoi(std::string(e.what()).substr(4));
+  }
+  // Rank 0 owns the first block under static_, so item 3 is the lowest failure seen.
+  CHECK(reported == 3);
+}
+
+TEST_CASE("ranks passing different sizes get CollectiveMismatchError everywhere") {
+  if (cluster().size() > 1) {
+    std::vector<int> xs(cluster().rank() == 1 ? 10 : 12, 1);
+    CHECK_THROWS_AS((void)cluster().map(square, xs), mpp::mpi::CollectiveMismatchError);
+    const auto schedule = cluster().rank() == 1 ? mpp::schedule::static_ : mpp::schedule::dynamic;
+    std::vector<int> ys(12, 1);
+    CHECK_THROWS_AS((void)cluster().map(square, ys, {.schedule = schedule}),
+                    mpp::mpi::CollectiveMismatchError);
+    // Still in step afterwards.
+    check_result(cluster().map(square, std::views::iota(0, 10)), reference(10));
+  }
+}
+
+TEST_CASE("chunksize 0 is rejected on every rank") {
+  CHECK_THROWS_AS((void)cluster().map(square, std::views::iota(0, 10), {.chunksize = 0}),
+                  std::invalid_argument);
+}
+
+TEST_CASE("mpp's traffic never meets the application's messages") {
+  const int rank = cluster().rank(), size = cluster().size();
+  int received = -1;
+  MPI_Request request = MPI_REQUEST_NULL;
+  // A receive for any message from any rank posted on MPI_COMM_WORLD while mpp works.
+  MPI_Irecv(&received, 1, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &request);
+  mpp::mpi::Pool world;
+  check_result(world.map(square, std::views::iota(0, 200), {.schedule = mpp::schedule::dynamic}),
+               reference(200));
+  int sent = 1000 + rank;
+  MPI_Send(&sent, 1, MPI_INT, (rank + 1) % size, 7, MPI_COMM_WORLD);
+  MPI_Wait(&request, MPI_STATUS_IGNORE);
+  CHECK(received == 1000 + (rank + size - 1) % size);
+}
+
+TEST_CASE("a pool on another communicator") {
+  MPI_Comm half = MPI_COMM_NULL;
+  const int rank = cluster().rank();
+  MPI_Comm_split(MPI_COMM_WORLD, rank % 2, rank, &half);
+  {
+    mpp::mpi::Pool sub({.threads = 1, .comm = half});
+    int half_size = 0;
+    MPI_Comm_size(half, &half_size);
+    CHECK(sub.size() == half_size);
+    CHECK(sub.threads() == 1);
+    const auto r = sub.map(square, std::views::iota(0, 90), {.schedule = mpp::schedule::dynamic});
+    if (sub.is_root()) {
+      CHECK(r == reference(90));
+    } else {
+      CHECK(r.empty());
+    }
+  }
+  MPI_Comm_free(&half);
+}
