@@ -156,6 +156,7 @@ void PoolCore::run_isolated(const char* call,
   // When every slot is taken, execute() hands the functor to a worker: tell TSan (tsan.hpp).
   const auto isolated = [&] {
     happens_after(&task_handoff);
+    CoreScope inside(this);  // the thread running the body may be a worker, not the caller
     tbb::this_task_arena::isolate([&] { body(context); });
     happens_before(&task_done);
   };

@@ -106,14 +106,20 @@ class ResultBuffer {
 };
 
 // tbb::parallel_for, telling ThreadSanitizer about the synchronisation of its start and join.
+// Each part runs as work of the calling thread's pool, whichever thread steals it, so that
+// this_worker::index(), this_task::stop_requested() and nested waits work inside map items;
+// once the pool was terminated or its initializer failed, parts not yet started throw instead.
 template <class Range, class Body, class Partitioner>
 void parallel_for(const Range& range, const Body& body, const Partitioner& partitioner,
                   tbb::task_group_context& context) {
+  PoolCore* const core = current_core();
   happens_before(&chunk_start);
   tbb::parallel_for(
       range,
       [&](const Range& part) {
         happens_after(&chunk_start);
+        CoreScope scope(core);
+        if (core != nullptr) core->check_may_run();
         body(part);
         happens_before(&chunk_end);
       },
