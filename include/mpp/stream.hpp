@@ -191,8 +191,15 @@ class ResultStream {
         chunksize_(chunksize) {
     core.begin_work(call);  // checks the pool accepts work before anything is read
     core.end_work();
-    for (auto& slot : state_->slots) {
-      if (!fill(slot)) break;
+    try {
+      for (auto& slot : state_->slots) {
+        if (!fill(slot)) break;
+      }
+    } catch (...) {
+      // The input threw: no destructor will run, so cancel the chunks already submitted here,
+      // before the exception leaves the caller's frame that `f` may refer to.
+      state_->abandon();
+      throw;
     }
   }
 
