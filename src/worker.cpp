@@ -2,14 +2,18 @@
 
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
+
 #include "mpp/detail/core.hpp"
 
 namespace mpp {
 
 int this_worker::index() noexcept {
-  if (detail::current_core() == nullptr) return -1;
+  const auto* core = detail::current_core();
+  if (core == nullptr) return -1;
   const int slot = tbb::this_task_arena::current_thread_index();
-  return slot < 0 ? -1 : slot;
+  // oneTBB gives every arena at least two slots, so the worker of a Pool(1) may sit in slot 1.
+  return slot < 0 ? -1 : std::min(slot, core->threads() - 1);
 }
 
 bool this_task::stop_requested() noexcept {
