@@ -7,6 +7,7 @@
 #include "mpp/errors.hpp"
 #include "mpp/options.hpp"
 #include "mpp/pool.hpp"
+#include "mpp/progress.hpp"
 #include "mpp/stream.hpp"
 #include "mpp/version.hpp"
 #include "mpp/worker.hpp"

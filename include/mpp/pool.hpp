@@ -17,6 +17,7 @@
 #include "mpp/detail/checkpoint.hpp"
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/map.hpp"
+#include "mpp/detail/progress.hpp"
 #include "mpp/options.hpp"
 #include "mpp/stream.hpp"
 
@@ -175,8 +176,6 @@ class Pool {
   [[nodiscard]] auto map_async(F&& f, Range&& items, const MapOptions& options = {},
                                Callbacks<C, E> on_done = {}) {
     using R = std::vector<detail::map_result_t<F, Range>>;
-    // A bad chunksize throws here, as in Python, rather than later from get().
-    (void)detail::checked_chunksize(options, "map_async");
     return submit<R>(
         "map_async",
         [this, f = std::forward<F>(f), items = std::forward<Range>(items), options]() mutable {
@@ -255,8 +254,10 @@ class Pool {
     std::vector<R> results;
     core_->run_isolated(call, [&](tbb::task_group_context& context) {
       detail::ItemAccess<Range> access(items);
+      detail::ProgressReporter progress(options.progress, access.size());
       if (!options.checkpoint.empty()) {
         results = detail::map_with_journal<R>(access, f, options, chunksize, context);
+        progress.finish();
         return;
       }
       detail::ResultBuffer<R> buffer(access.size());
@@ -273,7 +274,9 @@ class Pool {
                                        i, detail::invoke_with_retries(options.retries, f, item));
                                  }
                                }
+                               progress.add(end - begin);
                              });
+      progress.finish();
       results = std::move(buffer).release();
     });
     return results;
