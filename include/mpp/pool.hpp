@@ -176,6 +176,8 @@ class Pool {
   [[nodiscard]] auto map_async(F&& f, Range&& items, const MapOptions& options = {},
                                Callbacks<C, E> on_done = {}) {
     using R = std::vector<detail::map_result_t<F, Range>>;
+    // A bad chunksize throws here, as in Python, rather than later from get().
+    (void)detail::checked_chunksize(options, "map_async");
     return submit<R>(
         "map_async",
         [this, f = std::forward<F>(f), items = std::forward<Range>(items), options]() mutable {
