@@ -1,0 +1,156 @@
+// mpp::AsyncResult, Python's multiprocessing.pool.AsyncResult:
+//
+//     r.get()          the value, or the task's exception raised again
+//     r.get(timeout)   ... or multiprocessing.TimeoutError   (mpp::TimeoutError)
+//     r.wait(timeout)  blocks at most `timeout`               (mpp returns ready())
+//     r.ready()        finished, with a value or an exception
+//     r.successful()   finished without exception; ValueError if not ready (mpp::NotReadyError)
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <memory>
+#include <mpp/mpp.hpp>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+
+TEST_CASE("get returns the value, and may be called again on the same result") {
+  mpp::Pool pool(2);
+  auto r = pool.apply_async([] { return std::string("value"); });
+  CHECK(r.get() == "value");
+  CHECK(r.get() == "value");
+  const auto& ref = r.get();
+  CHECK(&ref == &r.get());  // an lvalue result hands out a reference to the stored value
+}
+
+TEST_CASE("get(timeout) throws mpp::TimeoutError while the task runs, and succeeds later") {
+  mpp::Pool pool(2);
+  mpp_test::Event release;
+  auto r = pool.apply_async([&] { return release.wait() ? 7 : -1; });
+  CHECK_THROWS_AS(r.get(10ms), mpp::TimeoutError);
+  static_assert(std::is_base_of_v<std::runtime_error, mpp::TimeoutError>);
+  // The task keeps running: a later get succeeds.
+  release.set();
+  CHECK(r.get(mpp_test::patience) == 7);
+  CHECK(r.get(0ms) == 7);  // a ready result never times out
+}
+
+TEST_CASE("wait(timeout) returns whether the result became ready in time") {
+  mpp::Pool pool(2);
+  mpp_test::Event release;
+  auto r = pool.apply_async([&] { return release.wait(); });
+  CHECK_FALSE(r.wait(10ms));
+  CHECK_FALSE(r.wait(0s));
+  CHECK_FALSE(r.ready());
+  release.set();
+  CHECK(r.wait(mpp_test::patience));
+  CHECK(r.ready());
+  CHECK(r.wait(0s));
+  CHECK(r.get());
+}
+
+TEST_CASE("ready and successful, as Python's AsyncResult") {
+  mpp::Pool pool(2);
+  mpp_test::Event release;
+  auto ok = pool.apply_async([&] { return release.wait(); });
+  auto bad = pool.apply_async([&]() -> int {
+    release.wait();
+    throw std::runtime_error("failed");
+  });
+
+  SUBCASE("successful() before ready throws mpp::NotReadyError, a std::logic_error") {
+    CHECK_FALSE(ok.ready());
+    CHECK_THROWS_AS((void)ok.successful(), mpp::NotReadyError);
+    CHECK_THROWS_AS((void)bad.successful(), std::logic_error);
+    try {
+      (void)ok.successful();
+    } catch (const mpp::NotReadyError& e) {
+      CHECK(std::string(e.what()).find("not ready") != std::string::npos);
+    }
+  }
+  release.set();
+  REQUIRE(ok.wait(mpp_test::patience));
+  REQUIRE(bad.wait(mpp_test::patience));
+  CHECK(ok.ready());
+  CHECK(bad.ready());  // finished with an exception is still ready
+  CHECK(ok.successful());
+  CHECK_FALSE(bad.successful());
+}
+
+TEST_CASE("get on an rvalue moves the value out, so move-only results work") {
+  mpp::Pool pool(2);
+  std::unique_ptr<int> p = pool.apply_async([] { return std::make_unique<int>(5); }).get();
+  REQUIRE(p != nullptr);
+  CHECK(*p == 5);
+
+  auto r = pool.apply_async([] { return std::vector<int>(1'000, 3); });
+  const int* data = r.get().data();
+  std::vector<int> taken = std::move(r).get();
+  CHECK(taken.size() == 1'000);
+  CHECK(taken.data() == data);  // moved, not copied
+}
+
+TEST_CASE("several threads may wait for and get one result") {
+  mpp::Pool pool(2);
+  mpp_test::Event release;
+  auto r = pool.apply_async([&] {
+    release.wait();
+    return std::string(100, 'x');
+  });
+  constexpr int readers = 6;
+  std::atomic<int> correct{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < readers; ++i) {
+    // Each reader has its own copy of the handle, as Python's shared AsyncResult.
+    threads.emplace_back([r, &correct] {
+      if (r.wait(mpp_test::patience) && r.get() == std::string(100, 'x')) ++correct;
+    });
+  }
+  release.set();
+  for (auto& t : threads) t.join();
+  CHECK(correct == readers);
+}
+
+TEST_CASE("several threads may call get() on the very same handle") {
+  mpp::Pool pool(2);
+  for (int round = 0; round < 50; ++round) {
+    auto r = pool.apply_async([round] { return round * 3; });
+    std::atomic<int> correct{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+      threads.emplace_back([&] {
+        if (r.wait(mpp_test::patience) && r.get() == round * 3) ++correct;
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(correct == 4);
+  }
+}
+
+TEST_CASE("a void task's result: get() returns nothing, or rethrows") {
+  mpp::Pool pool(2);
+  auto ok = pool.apply_async([] {});
+  ok.get();
+  CHECK(ok.successful());
+  auto bad = pool.apply_async([] { throw std::invalid_argument("void task"); });
+  CHECK_THROWS_AS(bad.get(), std::invalid_argument);
+  CHECK_THROWS_AS(bad.get(mpp_test::patience), std::invalid_argument);
+}
+
+TEST_CASE("an empty handle says so instead of crashing") {
+  mpp::AsyncResult<int> empty;
+  CHECK_FALSE(empty.valid());
+  CHECK_THROWS_AS((void)empty.ready(), std::logic_error);
+  CHECK_THROWS_AS((void)empty.get(), std::logic_error);
+  mpp::Pool pool(1);
+  auto r = pool.apply_async([] { return 1; });
+  CHECK(r.valid());
+  CHECK(r.get() == 1);
+}

@@ -1,0 +1,134 @@
+// Pool(n) runs n tasks at once, even when the caller only submits asynchronously and waits, and
+// even when n is larger than the machine's core count (Python's Pool(n) starts n processes
+// whatever the machine). Checked with tasks that all wait for each other: if fewer than n could
+// run at once, they would not all arrive (and the bounded wait turns that into a failure).
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mpp/mpp.hpp>
+#include <ranges>
+#include <thread>
+#include <vector>
+
+#include "support.hpp"
+
+namespace {
+
+// Submits n tasks that each wait until all n have arrived; returns how many saw everyone.
+int meet(mpp::Pool& pool, int n) {
+  mpp_test::Rendezvous all(n);
+  std::vector<mpp::AsyncResult<bool>> rs;
+  for (int i = 0; i < n; ++i) rs.push_back(pool.apply_async([&] { return all.arrive_and_wait(); }));
+  int met = 0;
+  for (auto& r : rs) {
+    if (r.wait(2 * mpp_test::patience) && r.get()) ++met;
+  }
+  return met;
+}
+
+}  // namespace
+
+TEST_CASE("Pool(n) runs n asynchronous tasks at once while the caller only waits") {
+  for (int n : {1, 2, 3, 4}) {
+    INFO("n = " << n << " on " << std::thread::hardware_concurrency() << " cores");
+    mpp::Pool pool(n);
+    CHECK(meet(pool, n) == n);
+  }
+}
+
+TEST_CASE("Pool(8) on a small machine still runs 8 tasks at once") {
+  mpp::Pool pool(8);
+  CHECK(meet(pool, 8) == 8);
+}
+
+TEST_CASE("Pool(n) runs n tasks at once again and again") {
+  mpp::Pool pool(4);
+  for (int round = 0; round < 20; ++round) CHECK(meet(pool, 4) == 4);
+}
+
+TEST_CASE("while two pools are alive, each runs its n tasks at once when the other is idle") {
+  // Pools share oneTBB's workers rather than each keeping its own; an idle pool holds none.
+  mpp::Pool a(2);
+  mpp::Pool b(3);
+  for (int round = 0; round < 3; ++round) {
+    CHECK(meet(a, 2) == 2);
+    CHECK(meet(b, 3) == 3);
+  }
+}
+
+TEST_CASE("a map uses all n threads: n items can wait for each other") {
+  for (int n : {2, 4}) {
+    INFO("n = " << n);
+    mpp::Pool pool(n);
+    mpp_test::Rendezvous all(n);
+    // One item per chunk, claimed on demand: each thread takes one item and waits in it.
+    auto met = pool.map([&](int) { return all.arrive_and_wait(); }, std::views::iota(0, n),
+                        {.schedule = mpp::schedule::dynamic});
+    CHECK(std::ranges::all_of(met, [](bool b) { return b; }));
+  }
+}
+
+TEST_CASE("map_async and imap chunks also run n at once") {
+  mpp::Pool pool(3);
+  SUBCASE("map_async") {
+    mpp_test::Rendezvous all(3);
+    auto r = pool.map_async([&](int) { return all.arrive_and_wait(); }, std::views::iota(0, 3),
+                            {.chunksize = 1, .schedule = mpp::schedule::dynamic});
+    REQUIRE(r.wait(2 * mpp_test::patience));
+    CHECK(std::ranges::all_of(r.get(), [](bool b) { return b; }));
+  }
+  SUBCASE("imap") {
+    mpp_test::Rendezvous all(3);
+    int met = 0;
+    for (bool b : pool.imap([&](int) { return all.arrive_and_wait(); }, std::views::iota(0, 3))) {
+      met += b;
+    }
+    CHECK(met == 3);
+  }
+}
+
+TEST_CASE("tasks submitted from several threads at once all run") {
+  mpp::Pool pool(2);
+  constexpr int submitters = 4;
+  constexpr int per = 2'000;
+  std::atomic<int> ran{0};
+  std::vector<std::thread> threads;
+  std::vector<std::vector<mpp::AsyncResult<int>>> results(submitters);
+  for (int t = 0; t < submitters; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < per; ++i) {
+        results[static_cast<std::size_t>(t)].push_back(pool.apply_async([&ran, i] {
+          ++ran;
+          return i;
+        }));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  int correct = 0;
+  for (auto& rs : results) {
+    for (int i = 0; i < per; ++i) correct += rs[static_cast<std::size_t>(i)].get() == i;
+  }
+  CHECK(correct == submitters * per);
+  CHECK(ran == submitters * per);
+}
+
+TEST_CASE("maps called from several threads at once on one pool") {
+  mpp::Pool pool(2);
+  constexpr int callers = 4;
+  std::vector<std::thread> threads;
+  std::atomic<int> correct{0};
+  for (int t = 0; t < callers; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        auto out = pool.map([t](int x) { return x * t; }, std::views::iota(0, 1'000));
+        bool ok = true;
+        for (int x = 0; x < 1'000; ++x) ok = ok && out[static_cast<std::size_t>(x)] == x * t;
+        correct += ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(correct == callers * 20);
+}
