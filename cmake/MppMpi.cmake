@@ -20,6 +20,7 @@ add_library(mpp_mpi
   src/mpi/comm.cpp
   src/mpi/environment.cpp
   src/mpi/errors.cpp
+  src/mpi/executor.cpp
   src/mpi/pool.cpp)
 add_library(mpp::mpi ALIAS mpp_mpi)
 set_target_properties(mpp_mpi PROPERTIES EXPORT_NAME mpi VERSION ${PROJECT_VERSION})

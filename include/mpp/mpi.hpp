@@ -4,6 +4,7 @@
 
 #include "mpp/mpi/environment.hpp"
 #include "mpp/mpi/errors.hpp"
+#include "mpp/mpi/executor.hpp"
 #include "mpp/mpi/pool.hpp"
 #include "mpp/mpi/transfer.hpp"
 #include "mpp/mpp.hpp"

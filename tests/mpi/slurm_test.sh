@@ -8,7 +8,13 @@ set -u
 state=$1 bin=$2 scripts=$3
 
 skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  for log in "$state"/logs/slurmctld.log "$state"/logs/slurmd.log; do
+    [ -f "$log" ] && { echo "--- last lines of $log"; tail -15 "$log"; }
+  done
+  exit 1
+}
 
 [ "$(id -u)" -eq 0 ] || skip "not root: slurmd and munged of this test must run as root"
 for c in munged slurmctld slurmd sbatch sinfo scontrol; do

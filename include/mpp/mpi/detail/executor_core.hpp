@@ -1,0 +1,116 @@
+#pragma once
+// The compiled part of mpp::mpi::Executor: the task registry, the root's queue and futures'
+// shared slots, and the workers' serve loop. Templates in executor.hpp encode and decode.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mpp/async_result.hpp"
+#include "mpp/mpi/detail/comm.hpp"
+#include "mpp/pool.hpp"
+
+namespace mpp::mpi::detail {
+
+// What running a registered function on some bytes gave: the result's bytes, or the failure.
+struct Outcome {
+  std::string bytes;
+  std::exception_ptr error;
+  std::int64_t item = -1;
+};
+
+// Runs a registered function on encoded arguments (`first_item`: the index of the first item of
+// a chunk, for error reports), on the rank's local pool.
+using Invoker =
+    std::function<Outcome(std::span<const char> args, std::int64_t first_item, mpp::Pool& local)>;
+
+struct Entry {
+  std::string name;
+  std::uint64_t name_hash = 0;
+  Invoker call;   // submit: one call
+  Invoker chunk;  // map: a chunk of items
+};
+
+// A task's state as the root (or, with one rank, the local pool) sees it.
+struct TaskSlot {
+  enum class State { queued, running, done, cancelled };
+  std::uint64_t id = 0;
+  State state = State::queued;
+  bool ok = false;
+  std::string bytes;                               // the result, or an encoded ErrorRecord
+  std::string request;                             // the task message until it is sent
+  std::exception_ptr error;                        // one rank: the task's own exception
+  std::optional<mpp::AsyncResult<Outcome>> local;  // one rank: the local pool's task
+};
+
+class ExecutorCore {
+ public:
+  ExecutorCore(MPI_Comm parent, std::optional<int> threads, std::function<void()> initializer);
+  ~ExecutorCore();
+
+  int rank() const noexcept { return comm_.rank(); }
+  int size() const noexcept { return comm_.size(); }
+  mpp::Pool& local() noexcept { return local_; }
+
+  // Registers `entry` under its name; returns its index. Throws on a second use of the name.
+  std::size_t add(Entry entry);
+  // The index of the function registered under `key`, or throws naming `what`.
+  std::size_t find(const std::string& key, const char* what) const;
+  void bind_key(const std::string& key, std::size_t index);
+
+  // Root: queues a task (kind 0: call, 1: chunk starting at `first_item`).
+  std::shared_ptr<TaskSlot> submit(std::size_t entry, int kind, std::string args,
+                                   std::int64_t first_item);
+  // Root: drives the work until `slot` is done or cancelled, or `deadline` passes; true if it
+  // is done or cancelled.
+  bool wait(TaskSlot& slot, std::optional<std::chrono::steady_clock::time_point> deadline);
+  // Root: sends what it can and takes the results that arrived, without blocking.
+  void poll();
+  // Root: sends what it can and waits for at least one result (or local task) to arrive.
+  void progress();
+  // Root: cancels `slot` if it has not been sent to a worker yet; true if it is cancelled.
+  bool cancel(TaskSlot& slot);
+  // Root: no more submissions; with `cancel_futures`, queued tasks are cancelled; with `wait`,
+  // returns once every task is done and the workers have been released.
+  void shutdown(bool wait, bool cancel_futures);
+  bool shut_down() const noexcept { return shutting_down_; }
+  // Non-root: serves tasks until the root shuts down. Returns false on the root at once.
+  bool serve();
+  // Rethrows a failed slot's error (RemoteError, or CancelledError); used by futures.
+  [[noreturn]] void rethrow(const TaskSlot& slot) const;
+
+ private:
+  struct Send {
+    MPI_Request request = MPI_REQUEST_NULL;
+    std::string buffer;
+  };
+  void dispatch();
+  void complete_sends(bool all);
+  void settle_local(TaskSlot& slot);
+  bool receive(bool block);
+  void release_workers();
+
+  mpp::Pool local_;
+  Comm comm_;
+  std::vector<Entry> entries_;
+  std::map<std::string, std::size_t> keys_;
+  std::vector<int> capacity_;   // per rank: tasks kept in flight (2 x its threads)
+  std::vector<int> in_flight_;  // per rank
+  std::deque<std::shared_ptr<TaskSlot>> queue_;
+  std::map<std::uint64_t, std::shared_ptr<TaskSlot>> running_;
+  std::deque<Send> sends_;
+  std::uint64_t next_id_ = 0;
+  bool shutting_down_ = false;
+  bool released_ = false;
+};
+
+}  // namespace mpp::mpi::detail

@@ -1,0 +1,347 @@
+#pragma once
+/// @file
+/// `mpp::mpi::Executor`: `mpi4py.futures.MPIPoolExecutor` for programs where the root drives and
+/// the other ranks serve.
+
+#include <mpi.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "mpp/errors.hpp"
+#include "mpp/mpi/detail/executor_core.hpp"
+#include "mpp/mpi/detail/wire.hpp"
+#include "mpp/mpi/errors.hpp"
+#include "mpp/mpi/transfer.hpp"
+
+namespace mpp::mpi {
+
+namespace detail {
+// The result and parameter types of a function pointer or a non-generic lambda / functor.
+template <class F>
+struct callable : callable<decltype(&F::operator())> {};
+template <class R, class... A>
+struct callable<R (*)(A...)> {
+  using result = R;
+  using args = std::tuple<std::decay_t<A>...>;
+  static constexpr std::size_t arity = sizeof...(A);
+};
+template <class R, class... A>
+struct callable<R (*)(A...) noexcept> : callable<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable<R (C::*)(A...)> : callable<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable<R (C::*)(A...) const> : callable<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable<R (C::*)(A...) noexcept> : callable<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct callable<R (C::*)(A...) const noexcept> : callable<R (*)(A...)> {};
+
+// How submit/map find a registered function: its address, or its type for lambdas/functors.
+template <class F>
+std::string key_of(const F& f) {
+  if constexpr (std::is_pointer_v<F>) {
+    return "fn:" + std::to_string(reinterpret_cast<std::uintptr_t>(f));
+  } else {
+    return std::string("type:") + typeid(F).name();
+  }
+}
+}  // namespace detail
+
+/// Options of `mpp::mpi::Executor`.
+struct ExecutorOptions {
+  /// Threads of each rank's local pool, which runs the tasks a worker receives; unset means
+  /// `mpp::available_cpus()` (honours `SLURM_CPUS_PER_TASK`).
+  std::optional<int> threads = std::nullopt;
+  /// The ranks taking part; mpp duplicates it. Rank 0 of it drives.
+  MPI_Comm comm = MPI_COMM_WORLD;
+  /// Runs once on each worker thread before its first task (see `mpp::PoolOptions`).
+  std::function<void()> initializer = {};
+};
+
+/// Options of `Executor::map`, as in `MPIPoolExecutor.map(fn, iterable, chunksize=1,
+/// unordered=False)`.
+struct ExecutorMapOptions {
+  /// Items per task message. Must be at least 1.
+  std::size_t chunksize = 1;
+  /// Return the results in completion order instead of input order.
+  bool unordered = false;
+};
+
+/// The result of `Executor::submit`, like `concurrent.futures.Future`. Waiting on it drives the
+/// executor: tasks are sent and results collected while the root waits on a future, submits,
+/// maps or shuts down. Used on the root's driving thread only (not thread-safe).
+///
+/// ```cpp
+/// auto f = executor.submit(count_primes, 0L, 1000000L);
+/// long n = f.get();
+/// ```
+template <class T>
+class Future {
+ public:
+  /// An empty future; `valid()` is false.
+  Future() = default;
+
+  /// Waits for the task and returns its value; throws `mpp::mpi::RemoteError` if it threw on a
+  /// worker (with one rank: the task's own exception), `mpp::CancelledError` if it was cancelled.
+  T get() {
+    wait();
+    if (!slot_->ok) core_->rethrow(*slot_);
+    if constexpr (!std::is_void_v<T>) {
+      detail::Reader reader({slot_->bytes.data(), slot_->bytes.size()});
+      return reader.template value<T>();
+    }
+  }
+  /// As `get()`, but throws `mpp::TimeoutError` if the result is not there within `timeout`.
+  template <class Rep, class Period>
+  T get(std::chrono::duration<Rep, Period> timeout) {
+    if (!wait(timeout)) mpp::detail::throw_timeout(std::chrono::duration<double>(timeout).count());
+    return get();
+  }
+  /// Waits until the task is done or cancelled.
+  void wait() { core_->wait(*slot_, std::nullopt); }
+  /// Waits at most `timeout`; returns `done()`.
+  template <class Rep, class Period>
+  bool wait(std::chrono::duration<Rep, Period> timeout) {
+    return core_->wait(*slot_, std::chrono::steady_clock::now() +
+                                   std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
+  }
+  /// Whether the task finished or was cancelled; lets the executor progress, never blocks.
+  bool done() {
+    core_->poll();
+    return slot_->state == detail::TaskSlot::State::done || cancelled();
+  }
+  /// Cancels the task if it has not been sent to a worker yet; true if it is cancelled.
+  bool cancel() { return core_->cancel(*slot_); }
+  /// Whether the task was cancelled.
+  bool cancelled() const noexcept { return slot_->state == detail::TaskSlot::State::cancelled; }
+  /// Whether this future refers to a task.
+  bool valid() const noexcept { return slot_ != nullptr; }
+
+  /// Used by `Executor`.
+  Future(detail::ExecutorCore* core, std::shared_ptr<detail::TaskSlot> slot)
+      : core_(core), slot_(std::move(slot)) {}
+
+ private:
+  detail::ExecutorCore* core_ = nullptr;
+  std::shared_ptr<detail::TaskSlot> slot_;
+};
+
+/// `mpi4py.futures.MPIPoolExecutor` in the shape of `srun python -m mpi4py.futures prog.py`:
+/// every rank starts the same program and registers the same functions by name; the root
+/// (rank 0) submits tasks and maps, the other ranks serve them until the root shuts down, each
+/// running the tasks it receives on its local `mpp::Pool` (up to 4 × its threads in flight).
+/// Functions are not shipped, only their registered index and their encoded arguments, which
+/// (like the results) must be `mpp::mpi::transferable`.
+///
+/// ```cpp
+/// mpp::mpi::Environment env(argc, argv);
+/// mpp::mpi::Executor executor;
+/// executor.register_function("count_primes", count_primes);
+/// if (executor.serve()) return 0;                // the other ranks serve here until shutdown
+/// auto f = executor.submit(count_primes, 0L, 1000L);
+/// auto flags = executor.map(is_prime, candidates, {.chunksize = 100});
+/// std::printf("%ld\n", f.get());
+/// executor.shutdown();                           // or at the end of its scope
+/// ```
+///
+/// With one rank, the root runs the tasks on its own local pool. The root does not compute
+/// tasks when there are workers. If a task throws, its future throws `RemoteError` (rank, host,
+/// item, type, message). Construction is collective; one thread per rank uses the executor.
+class Executor {
+ public:
+  /// An executor on `MPI_COMM_WORLD`, `mpp::available_cpus()` threads per rank.
+  Executor() : Executor(ExecutorOptions{}) {}
+  /// An executor as `options` say.
+  explicit Executor(const ExecutorOptions& options)
+      : core_(std::make_unique<detail::ExecutorCore>(options.comm, options.threads,
+                                                     options.initializer)) {}
+  /// On the root: `shutdown(true)`, i.e. waits for every task and releases the workers.
+  ~Executor() = default;
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  /// This rank in the executor's communicator.
+  int rank() const noexcept { return core_->rank(); }
+  /// The number of ranks (workers are `size() - 1`, or the root itself with one rank).
+  int size() const noexcept { return core_->size(); }
+  /// Whether this rank drives (rank 0).
+  bool is_root() const noexcept { return core_->rank() == 0; }
+
+  /// Registers `f` (a function pointer, or a non-generic lambda / functor) under `name`. Call it
+  /// on every rank with the same functions in the same order, before `serve()` and `submit`.
+  /// Throws `std::invalid_argument` if `name` is taken.
+  template <class F>
+  void register_function(const std::string& name, F f) {
+    using Traits = detail::callable<F>;
+    using R = typename Traits::result;
+    using Args = typename Traits::args;
+    detail::Entry entry;
+    entry.name = name;
+    entry.call = [f](std::span<const char> bytes, std::int64_t item, mpp::Pool&) {
+      detail::Outcome outcome;
+      try {
+        detail::Reader reader(bytes);
+        Args args = read_tuple<Args>(reader);
+        detail::Writer writer;
+        if constexpr (std::is_void_v<R>) {
+          std::apply(f, std::move(args));
+        } else {
+          writer.value(std::apply(f, std::move(args)));
+        }
+        outcome.bytes = std::move(writer).take();
+      } catch (...) {
+        outcome.error = std::current_exception();
+        outcome.item = item;
+      }
+      return outcome;
+    };
+    if constexpr (Traits::arity == 1 && !std::is_void_v<R>) {
+      using A = std::tuple_element_t<0, Args>;
+      entry.chunk = [f](std::span<const char> bytes, std::int64_t first, mpp::Pool& local) {
+        detail::Outcome outcome;
+        std::vector<A> items;
+        detail::decode_all(bytes, items);
+        detail::FirstFailure failure;
+        try {
+          std::vector<std::decay_t<R>> results;
+          const auto body = [&](std::size_t i) -> std::decay_t<R> {
+            try {
+              return f(items[i]);
+            } catch (...) {
+              failure.record(first + static_cast<std::int64_t>(i), std::current_exception());
+              throw;
+            }
+          };
+          if (items.size() >= 2 * static_cast<std::size_t>(local.threads())) {
+            results = local.map(body, std::views::iota(std::size_t{0}, items.size()));
+          } else {
+            results.reserve(items.size());
+            for (std::size_t i = 0; i < items.size(); ++i) results.push_back(body(i));
+          }
+          std::string storage;
+          const auto encoded = detail::encode_all(results, storage);
+          outcome.bytes.assign(encoded.data(), encoded.size());
+        } catch (...) {
+          outcome.error = failure.failed() ? failure.error() : std::current_exception();
+          outcome.item = failure.item();
+        }
+        return outcome;
+      };
+    }
+    core_->bind_key(detail::key_of(f), core_->add(std::move(entry)));
+  }
+
+  /// On a worker: serves tasks until the root shuts the executor down, then returns true. On the
+  /// root: returns false at once. `if (executor.serve()) return 0;`
+  bool serve() { return core_->serve(); }
+
+  /// Root: schedules `f(args...)` on a worker and returns its `Future` (Python's `submit`). `f`
+  /// must be registered; `args` are converted to its parameter types and encoded.
+  template <class F, class... Args>
+  [[nodiscard]] auto submit(F f, Args&&... args) {
+    using Traits = detail::callable<F>;
+    using R = std::decay_t<typename Traits::result>;
+    using Params = typename Traits::args;
+    static_assert(Traits::arity == sizeof...(Args),
+                  "mpp::mpi::Executor::submit: wrong number of arguments for this function");
+    const std::size_t index = core_->find(detail::key_of(f), "submit");
+    detail::Writer writer;
+    writer.tuple(Params(std::forward<Args>(args)...));
+    return Future<R>(core_.get(), core_->submit(index, 0, std::move(writer).take(),
+                                                static_cast<std::int64_t>(next_task_++)));
+  }
+
+  /// Root: applies a registered one-argument `f` to every item, `chunksize` items per task
+  /// message, and returns the results in input order (or completion order with `unordered`).
+  /// If an item threw, rethrows its `RemoteError` (the first in input order) once the results
+  /// before it are in.
+  template <class F, class Range>
+  requires std::ranges::input_range<Range>
+  auto map(F f, Range&& items, const ExecutorMapOptions& options = {}) {
+    using Traits = detail::callable<F>;
+    using R = std::decay_t<typename Traits::result>;
+    static_assert(Traits::arity == 1, "mpp::mpi::Executor::map: f must take one argument");
+    using A = std::tuple_element_t<0, typename Traits::args>;
+    if (options.chunksize == 0) {
+      mpp::detail::throw_invalid_argument(
+          "mpi::Executor::map: chunksize must be at least 1 (as in MPIPoolExecutor.map)");
+    }
+    const std::size_t index = core_->find(detail::key_of(f), "map");
+    std::vector<std::shared_ptr<detail::TaskSlot>> slots;
+    std::vector<A> chunk;
+    std::int64_t first = 0, next = 0;
+    const auto flush = [&] {
+      if (chunk.empty()) return;
+      std::string storage;
+      const auto bytes = detail::encode_all(chunk, storage);
+      slots.push_back(core_->submit(index, 1, std::string(bytes.data(), bytes.size()), first));
+      chunk.clear();
+      first = next;
+    };
+    for (auto&& item : items) {
+      chunk.push_back(static_cast<A>(item));
+      ++next;
+      if (chunk.size() == options.chunksize) flush();
+    }
+    flush();
+    std::vector<R> out;
+    const auto take = [&](detail::TaskSlot& slot) {
+      if (slot.state != detail::TaskSlot::State::done || !slot.ok) core_->rethrow(slot);
+      detail::decode_all(std::span<const char>(slot.bytes.data(), slot.bytes.size()), out);
+    };
+    if (!options.unordered) {
+      for (auto& slot : slots) {
+        core_->wait(*slot, std::nullopt);
+        take(*slot);
+      }
+    } else {
+      while (!slots.empty()) {
+        core_->poll();
+        bool any = false;
+        for (auto it = slots.begin(); it != slots.end();) {
+          if ((*it)->state == detail::TaskSlot::State::done) {
+            take(**it);
+            it = slots.erase(it);
+            any = true;
+          } else {
+            ++it;
+          }
+        }
+        if (!any && !slots.empty()) core_->progress();
+      }
+    }
+    return out;
+  }
+
+  /// Root: accepts no more tasks. With `cancel_futures`, tasks not sent to a worker yet are
+  /// cancelled. With `wait`, returns once every task has finished and the workers were released
+  /// from `serve()`; without, the rest happens while futures are waited on and at destruction.
+  void shutdown(bool wait = true, bool cancel_futures = false) {
+    core_->shutdown(wait, cancel_futures);
+  }
+
+ private:
+  template <class Tuple>
+  static Tuple read_tuple(detail::Reader& reader) {
+    Tuple t;
+    std::apply([&](auto&... xs) { (reader.value(xs), ...); }, t);
+    return t;
+  }
+
+  std::unique_ptr<detail::ExecutorCore> core_;
+  std::uint64_t next_task_ = 0;
+};
+
+}  // namespace mpp::mpi

@@ -1,0 +1,135 @@
+// mpp::mpi::Executor: every rank enters each test case; workers serve inside it and leave, the
+// root submits and checks.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mpp/mpi.hpp>
+#include <numeric>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+long add(long a, long b) {
+  return a + b;
+}
+int square(int x) {
+  return x * x;
+}
+std::string repeat(std::string s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+int cursed(int x) {
+  if (x == 42) throw std::domain_error("42 is cursed");
+  return x;
+}
+int slow(int x) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return x;
+}
+int touched = 0;
+void touch(int x) {
+  touched = x;
+}
+
+void register_all(mpp::mpi::Executor& ex) {
+  ex.register_function("add", add);
+  ex.register_function("square", square);
+  ex.register_function("repeat", repeat);
+  ex.register_function("cursed", cursed);
+  ex.register_function("slow", slow);
+  ex.register_function("touch", touch);
+}
+
+}  // namespace
+
+TEST_CASE("executor: submit returns each task's value") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  std::vector<mpp::mpi::Future<long>> futures;
+  for (long i = 0; i < 50; ++i) futures.push_back(ex.submit(add, i, 1000));
+  for (long i = 0; i < 50; ++i) CHECK(futures[static_cast<std::size_t>(i)].get() == i + 1000);
+  CHECK(ex.submit(repeat, "ab", 3).get() == "ababab");
+  auto f = ex.submit(touch, 5);
+  f.wait();
+  CHECK(f.done());
+  f.get();
+}
+
+TEST_CASE("executor: map in input order and in completion order") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  std::vector<int> expected;
+  for (int i = 0; i < 257; ++i) expected.push_back(i * i);
+  for (std::size_t c : {1u, 3u, 100u, 1000u}) {
+    CHECK(ex.map(square, std::views::iota(0, 257), {.chunksize = c}) == expected);
+    auto unordered = ex.map(square, std::views::iota(0, 257), {.chunksize = c, .unordered = true});
+    std::ranges::sort(unordered);
+    CHECK(unordered == expected);
+  }
+  CHECK(ex.map(square, std::vector<int>{}).empty());
+  CHECK_THROWS_AS((void)ex.map(square, std::vector<int>{1}, {.chunksize = 0}),
+                  std::invalid_argument);
+}
+
+TEST_CASE("executor: a task's exception reaches its future") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  auto f = ex.submit(cursed, 42);
+  if (ex.size() > 1) {
+    try {
+      f.get();
+      FAIL("no exception");
+    } catch (const mpp::mpi::RemoteError& e) {
+      CHECK(e.rank() >= 1);
+      CHECK(e.type_name() == "std::domain_error");
+      CHECK(e.message() == "42 is cursed");
+    }
+    try {
+      (void)ex.map(cursed, std::views::iota(0, 100), {.chunksize = 7});
+      FAIL("no exception");
+    } catch (const mpp::mpi::RemoteError& e) {
+      CHECK(e.item() == std::optional<std::size_t>(42));
+    }
+  } else {  // one rank: the local pool's own exception
+    CHECK_THROWS_AS(f.get(), std::domain_error);
+    CHECK_THROWS_AS((void)ex.map(cursed, std::views::iota(0, 100)), std::domain_error);
+  }
+  CHECK(ex.submit(add, 1L, 2L).get() == 3);  // still usable
+}
+
+TEST_CASE("executor: shutdown cancels what was not sent, and refuses new tasks") {
+  mpp::mpi::Executor ex({.threads = 1});
+  register_all(ex);
+  if (ex.serve()) return;
+  std::vector<mpp::mpi::Future<int>> futures;
+  for (int i = 0; i < 200; ++i) futures.push_back(ex.submit(slow, i));
+  ex.shutdown(/*wait=*/true, /*cancel_futures=*/true);
+  int cancelled = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto& f = futures[static_cast<std::size_t>(i)];
+    if (f.cancelled()) {
+      ++cancelled;
+      CHECK_THROWS_AS(f.get(), mpp::CancelledError);
+    } else {
+      CHECK(f.get() == i);
+    }
+  }
+  if (ex.size() > 1) CHECK(cancelled > 0);
+  CHECK_THROWS_AS((void)ex.submit(slow, 1), mpp::PoolStateError);
+}
+
+TEST_CASE("executor: an unregistered function is refused") {
+  mpp::mpi::Executor ex({.threads = 1});
+  if (ex.serve()) return;
+  CHECK_THROWS_AS((void)ex.submit(square, 3), mpp::mpi::UsageError);
+}
