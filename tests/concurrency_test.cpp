@@ -132,3 +132,60 @@ TEST_CASE("maps called from several threads at once on one pool") {
   for (auto& th : threads) th.join();
   CHECK(correct == callers * 20);
 }
+
+namespace {
+
+// Tracks how many calls run at the same moment, and the most seen.
+struct Occupancy {
+  std::atomic<int> now{0};
+  std::atomic<int> most{0};
+  void enter() {
+    const int n = ++now;
+    int seen = most.load();
+    while (n > seen && !most.compare_exchange_weak(seen, n)) {
+    }
+  }
+  void leave() { --now; }
+};
+
+}  // namespace
+
+TEST_CASE("Pool(n) never runs more than n tasks at once, like Python's n processes") {
+  for (int n : {1, 2, 3}) {
+    INFO("n = " << n);
+    mpp::Pool pool(n);
+    Occupancy occupancy;
+    auto busy = [&](int x) {
+      occupancy.enter();
+      mpp_test::pause_briefly();
+      occupancy.leave();
+      return x;
+    };
+    std::vector<mpp::AsyncResult<int>> rs;
+    for (int i = 0; i < 8 * n; ++i) rs.push_back(pool.apply_async(busy, i));
+    auto m = pool.map_async(busy, std::views::iota(0, 16 * n), {.chunksize = 1});
+    for (auto& r : rs) REQUIRE(r.wait(mpp_test::patience));
+    REQUIRE(m.wait(mpp_test::patience));
+    CHECK(occupancy.most.load() <= n);
+  }
+}
+
+TEST_CASE("a map called while asynchronous tasks run still uses at most n threads") {
+  for (int n : {2, 3}) {
+    INFO("n = " << n);
+    mpp::Pool pool(n);
+    Occupancy occupancy;
+    auto busy = [&](int x) {
+      occupancy.enter();
+      mpp_test::pause_briefly();
+      occupancy.leave();
+      return x;
+    };
+    std::vector<mpp::AsyncResult<int>> rs;
+    for (int i = 0; i < 8 * n; ++i) rs.push_back(pool.apply_async(busy, i));
+    CHECK(pool.map(busy, std::views::iota(0, 16 * n), {.chunksize = 1}).size() ==
+          static_cast<std::size_t>(16 * n));
+    for (auto& r : rs) REQUIRE(r.wait(mpp_test::patience));
+    CHECK(occupancy.most.load() <= n);
+  }
+}
