@@ -66,7 +66,7 @@ TEST_CASE("apply_async copies or moves its function and arguments into the task,
   CHECK(moved.get() == 42);
 }
 
-TEST_CASE("apply_async returns at once; the task runs concurrently with the caller") {
+TEST_CASE("apply_async returns at once, and the task runs concurrently with the caller") {
   mpp::Pool pool(2);
   mpp_test::Event go;
   auto r = pool.apply_async([&] { return go.wait() ? 1 : -1; });

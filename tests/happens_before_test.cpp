@@ -72,7 +72,7 @@ TEST_CASE("map items' plain writes are visible after map returns") {
   CHECK(wrong == 0);
 }
 
-TEST_CASE("a callback's plain writes are visible after get(); the result's too") {
+TEST_CASE("a callback's plain writes are visible after get(), and so are the result's") {
   mpp::Pool pool(2);
   for (int round = 0; round < 200; ++round) {
     int from_callback = 0;

@@ -88,7 +88,7 @@ TEST_CASE("calls after terminate() throw mpp::PoolStateError too") {
   pool.join();
 }
 
-TEST_CASE("join() before close() throws mpp::PoolStateError; the pool keeps running") {
+TEST_CASE("join() before close() throws mpp::PoolStateError, and the pool keeps running") {
   mpp::Pool pool(2);
   CHECK_THROWS_AS(pool.join(), mpp::PoolStateError);
   CHECK(pool.apply([] { return 1; }) == 1);

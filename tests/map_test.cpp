@@ -72,7 +72,7 @@ void for_each_option(std::size_t n, Check check) {
 
 }  // namespace
 
-TEST_CASE("map returns [f(x) for x in xs] for a std::vector, in input order") {
+TEST_CASE("map returns the list of f(x) for x in a std::vector, in input order") {
   mpp::Pool pool(4);
   for (std::size_t n : {0u, 1u, 2u, 7u, 100u, 5'003u}) {
     INFO("n = " << n);

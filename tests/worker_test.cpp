@@ -146,7 +146,7 @@ TEST_CASE("a throwing initializer makes calls report mpp::InitializerError with 
   }
 }
 
-TEST_CASE("this_worker::index() is in [0, threads) inside tasks and -1 outside") {
+TEST_CASE("this_worker::index() is between 0 and threads - 1 inside tasks and -1 outside") {
   CHECK(mpp::this_worker::index() == -1);
   for (int threads : {1, 2, 4}) {
     INFO("threads = " << threads);
@@ -189,7 +189,7 @@ TEST_CASE("tasks running at the same time have different indices") {
   CHECK(indices == std::set<int>{0, 1, 2});
 }
 
-TEST_CASE("worker_local gives each thread its own value; combine reduces them") {
+TEST_CASE("worker_local gives each thread its own value, and combine reduces them") {
   mpp::Pool pool(4);
   mpp::worker_local<long long> partial;
   constexpr int n = 100'000;
