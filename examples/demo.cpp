@@ -140,8 +140,8 @@ int main(int argc, char** argv) {
     }
     {  // wordcount
       namespace w = workloads::wordcount;
-      const std::size_t words = quick ? 20'000 : 4'000'000;
-      const std::size_t pieces = 64;
+      const std::size_t words = quick ? 20'000 : 8'000'000;
+      const std::size_t pieces = 16;
       const std::string text = w::make_corpus(words);
       const std::string problem = format("%zu words, %zu chunks", words, pieces);
       all_same &= measure(
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
     }
     {  // matmul
       namespace w = workloads::matmul;
-      const std::size_t n = quick ? 64 : 768;
+      const std::size_t n = quick ? 64 : 1024;
       const std::size_t block = quick ? 16 : 128;
       const w::Matrix a = w::make_matrix(n, 1);
       const w::Matrix b = w::make_matrix(n, 2);

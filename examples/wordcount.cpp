@@ -14,7 +14,7 @@
 //
 // and in C++ (workloads/wordcount.hpp):
 //
-//     std::vector<Counts> parts = pool.map(count_words, chunks(text, 64));
+//     std::vector<Counts> parts = pool.map(count_words, chunks(text, 16));
 //     for (const Counts& part : parts) merge(total, part);
 //
 // Usage: wordcount [words]      (default 1000000)
@@ -31,7 +31,7 @@
 int main(int argc, char** argv) {
   namespace w = workloads::wordcount;
   const auto words = static_cast<std::size_t>(workloads::size_argument(argc, argv, 1, 1'000'000));
-  const std::size_t pieces = 64;
+  const std::size_t pieces = 16;  // few enough that merging the counts stays cheap
   const std::string text = w::make_corpus(words);
 
   mpp::Pool pool;
