@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
   const w::Matrix b = w::make_matrix(n, 2);
 
   mpp::Pool pool;
-  const auto [c, parallel_s] = workloads::timed([&] { return w::parallel(pool, a, b, block); });
   const auto [blocked, serial_s] = workloads::timed([&] { return w::serial(a, b, block); });
+  const auto [c, parallel_s] = workloads::timed([&] { return w::parallel(pool, a, b, block); });
   const auto [expected, reference_s] = workloads::timed([&] { return reference(a, b); });
 
   std::printf("C = A B for %zux%zu matrices, %zu blocks of %zux%zu; sum of C = %.0f\n", n, n,

@@ -33,9 +33,9 @@ int main(int argc, char** argv) {
   const std::size_t tasks = 10;
 
   mpp::Pool pool;
+  const auto [expected, serial_s] = workloads::timed([&] { return w::serial(samples, tasks); });
   const auto [hits, parallel_s] =
       workloads::timed([&] { return w::parallel(pool, samples, tasks); });
-  const auto [expected, serial_s] = workloads::timed([&] { return w::serial(samples, tasks); });
 
   const double pi = w::estimate(hits, samples, tasks);
   std::printf("pi ~ %.6f from %llu samples (error %.1e)\n", pi,

@@ -35,9 +35,9 @@ int main(int argc, char** argv) {
   const std::size_t pieces = 1000;
 
   mpp::Pool pool;  // Pool(): one thread per CPU this process may use
+  const auto [expected, serial_s] = workloads::timed([&] { return w::serial(limit, pieces); });
   const auto [count, parallel_s] =
       workloads::timed([&] { return w::parallel(pool, limit, pieces); });
-  const auto [expected, serial_s] = workloads::timed([&] { return w::serial(limit, pieces); });
 
   std::printf("%llu primes below %llu (%zu subranges)\n", static_cast<unsigned long long>(count),
               static_cast<unsigned long long>(limit), pieces);

@@ -35,9 +35,9 @@ int main(int argc, char** argv) {
   const std::string text = w::make_corpus(words);
 
   mpp::Pool pool;
+  const auto [expected, serial_s] = workloads::timed([&] { return w::serial(text); });
   const auto [counts, parallel_s] =
       workloads::timed([&] { return w::parallel(pool, text, pieces); });
-  const auto [expected, serial_s] = workloads::timed([&] { return w::serial(text); });
 
   std::printf("%llu words (%zu distinct) in %zu bytes of text, counted in %zu chunks\n",
               static_cast<unsigned long long>(w::total_words(counts)), counts.size(), text.size(),

@@ -3,6 +3,7 @@
 // demo. Rows crossing the set cost up to `max_iterations` steps per pixel, rows outside it a few,
 // so the items of this map have very different costs.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
@@ -36,10 +37,11 @@ struct Image {
 };
 
 /// The task: the shades of row `y` (0 is the top). Points of the set are black; outside, the
-/// faster a point escapes, the lighter it is.
+/// longer a point takes to escape, the lighter it is, so the set's edge glows.
 inline std::vector<std::uint8_t> render_row(const Params& p, int y) {
   std::vector<std::uint8_t> row(static_cast<std::size_t>(p.width));
   const double ci = p.im_max - (p.im_max - p.im_min) * (y + 0.5) / p.height;
+  const double log_max = std::log(p.max_iterations);
   for (int x = 0; x < p.width; ++x) {
     const double cr = p.re_min + (p.re_max - p.re_min) * (x + 0.5) / p.width;
     double zr = 0.0;
@@ -52,7 +54,7 @@ inline std::vector<std::uint8_t> render_row(const Params& p, int y) {
       ++k;
     }
     row[static_cast<std::size_t>(x)] =
-        k == p.max_iterations ? 0 : static_cast<std::uint8_t>(255 - (255 * k) / p.max_iterations);
+        k == p.max_iterations ? 0 : static_cast<std::uint8_t>(32 + 223 * std::log(k) / log_max);
   }
   return row;
 }
