@@ -6,12 +6,26 @@
 #include <mpi.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <mpp/mpi/environment.hpp>
 #include <sstream>
 
+// MPP_TEST_THREAD_LEVEL=funneled|serialized asks MPI for less than MPI_THREAD_MULTIPLE, to test
+// that mpp funnels its MPI calls correctly then.
+mpp::mpi::thread_level requested_level() {
+  const char* level = std::getenv("MPP_TEST_THREAD_LEVEL");
+  if (level != nullptr && std::strcmp(level, "funneled") == 0)
+    return mpp::mpi::thread_level::funneled;
+  if (level != nullptr && std::strcmp(level, "serialized") == 0) {
+    return mpp::mpi::thread_level::serialized;
+  }
+  return mpp::mpi::thread_level::multiple;
+}
+
 int main(int argc, char** argv) {
-  mpp::mpi::Environment env(argc, argv);
+  mpp::mpi::Environment env(argc, argv, requested_level());
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 

@@ -4,12 +4,14 @@
 #include <doctest/doctest.h>
 #include <mpi.h>
 
+#include <cstdlib>
 #include <list>
 #include <mpp/mpi.hpp>
 #include <numeric>
 #include <ranges>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -271,4 +273,19 @@ TEST_CASE("a pool on another communicator") {
     }
   }
   MPI_Comm_free(&half);
+}
+
+TEST_CASE("the thread level MPI provides is the one asked for") {
+  const char* level = std::getenv("MPP_TEST_THREAD_LEVEL");
+  int provided = 0;
+  MPI_Query_thread(&provided);
+  if (level != nullptr && std::string(level) == "funneled") {
+    CHECK(provided == MPI_THREAD_FUNNELED);
+    // Off the main thread, mpp refuses to call MPI.
+    std::thread other(
+        [&] { CHECK_THROWS_AS(mpp::mpi::Pool({.threads = 1}), mpp::mpi::UsageError); });
+    other.join();
+  } else if (level == nullptr) {
+    CHECK(provided == MPI_THREAD_MULTIPLE);
+  }
 }
