@@ -3,17 +3,21 @@
 // speedup S = T(1) / T(p) and the efficiency E = S / p.
 //
 // Times are medians of a few runs, serial and parallel runs interleaved, so a noisy machine
-// disturbs both alike. The whole demo takes well under a minute on two cores in Release.
+// disturbs both alike, and the demo says when other programs keep the CPUs busy (their threads
+// then share the cores with the pool's, and no speedup can show). The whole demo takes about
+// half a minute on two idle cores in Release.
 //
 // Usage: mpp-demo [--quick]     (--quick: small inputs and one run each, for a smoke test)
 // Exits with status 1 if any parallel answer differs from the serial one.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <ranges>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <mpp/mpp.hpp>
@@ -31,6 +35,27 @@ double median(std::vector<double> values) {
   std::ranges::sort(values);
   const std::size_t mid = values.size() / 2;
   return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2.0;
+}
+
+// The share of all CPUs' time that other programs used during the last `window` (Linux's
+// /proc/stat), or a negative number where that cannot be read.
+double busy_fraction(std::chrono::milliseconds window) {
+  const auto sample = [](double& busy, double& total) {
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal)) {
+      return false;
+    }
+    busy = user + nice + system + irq + softirq + steal;
+    total = busy + idle + iowait;
+    return true;
+  };
+  double busy0 = 0, total0 = 0, busy1 = 0, total1 = 0;
+  if (!sample(busy0, total0)) return -1.0;
+  std::this_thread::sleep_for(window);
+  if (!sample(busy1, total1) || total1 <= total0) return -1.0;
+  return (busy1 - busy0) / (total1 - total0);
 }
 
 std::string load_average() {
@@ -84,6 +109,8 @@ int main(int argc, char** argv) {
   }
   const int runs = quick ? 1 : 5;
 
+  const double busy = busy_fraction(std::chrono::milliseconds(500));
+
   mpp::Pool pool;  // Python's Pool(): one thread per CPU this process may use
   const int p = pool.threads();
   // Starts the pool's threads, so the first timed map does not pay for it.
@@ -93,7 +120,15 @@ int main(int argc, char** argv) {
       "mpp demo: mpp::Pool with p = %d threads (mpp::available_cpus()), median of %d "
       "run%s each\n",
       p, runs, runs == 1 ? "" : "s");
-  std::printf("load average at start: %s\n\n", load_average().c_str());
+  std::printf("load average at start: %s", load_average().c_str());
+  if (busy >= 0.0) std::printf("; CPUs busy with other programs: %.0f%%", 100.0 * busy);
+  std::printf("\n");
+  if (busy > 0.2) {
+    std::printf(
+        "note: other programs are using the CPUs, so the pool's threads share them and "
+        "the speedups below understate mpp's; rerun on an idle machine\n");
+  }
+  std::printf("\n");
   std::printf("%-11s %-29s %-30s %8s %8s %6s %6s  %s\n", "example", "problem", "answer", "T(1) s",
               "T(p) s", "S", "E", "check");
   std::printf("%s\n", std::string(115, '-').c_str());
