@@ -1,5 +1,5 @@
 #pragma once
-// Small helpers shared by the examples and the demo: reading an optional size argument and
+// Small utilities shared by the examples and the demo: reading an optional size argument and
 // timing a call.
 
 #include <chrono>
