@@ -7,7 +7,22 @@ Pool::Pool(const PoolOptions& options)
       comm_(std::make_unique<detail::Comm>(options.comm, /*with_counter=*/true, "mpp::mpi::Pool")) {
 }
 
-Pool::~Pool() = default;
+Pool::~Pool() {
+  // Waits for the map_async calls still in flight, which use the communicator.
+  std::unique_lock lock(turn_mutex_);
+  turn_changed_.wait(lock, [&] { return serving_ == next_ticket_; });
+}
+
+void Pool::check_async(const char* call) const {
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  if (provided < MPI_THREAD_MULTIPLE) {
+    detail::throw_usage(std::string("Pool::") + call +
+                        " runs the collective call on a thread of its own, which needs MPI to "
+                        "provide MPI_THREAD_MULTIPLE; use map, or ask the Environment for "
+                        "thread_level::multiple");
+  }
+}
 
 detail::MapHeader Pool::header(const char* call, std::uint64_t signature, std::int64_t n,
                                const MapOptions& options, results where, bool from_root) const {

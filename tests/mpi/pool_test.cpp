@@ -289,3 +289,31 @@ TEST_CASE("the thread level MPI provides is the one asked for") {
     CHECK(provided == MPI_THREAD_MULTIPLE);
   }
 }
+
+TEST_CASE("map_async: several collective calls in flight, results as map's") {
+  int provided = 0;
+  MPI_Query_thread(&provided);
+  if (provided < MPI_THREAD_MULTIPLE) {
+    CHECK_THROWS_AS((void)cluster().map_async(square, std::views::iota(0, 10)),
+                    mpp::mpi::UsageError);
+    return;
+  }
+  auto a = cluster().map_async(square, std::views::iota(0, 300));
+  auto b =
+      cluster().map_async(square, std::views::iota(0, 50), {.schedule = mpp::schedule::static_},
+                          mpp::mpi::results::on_every_rank);
+  std::vector<std::pair<int, int>> pairs{{1, 2}, {3, 4}};
+  auto c = cluster().starmap_async([](int x, int y) { return x * y; }, pairs);
+  const auto direct = cluster().map(square, std::views::iota(0, 20));  // waits for its turn
+  check_result(a.get(), reference(300));
+  CHECK(b.get() == reference(50));
+  check_result(c.get(), std::vector<int>{2, 12});
+  check_result(direct, reference(20));
+  auto failing = cluster().map_async(
+      [](int x) {
+        if (x == 7) throw std::runtime_error("seven");
+        return x;
+      },
+      std::views::iota(0, 30));
+  CHECK_THROWS_AS(failing.get(), std::runtime_error);  // RemoteError is a runtime_error too
+}

@@ -6,12 +6,15 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -155,6 +158,7 @@ class Pool {
   template <class F, class Range>
   requires sized_input<Range> && mappable<F, Range> std::vector<mpp::detail::map_result_t<F, Range>>
   map(F&& f, Range&& items, const MapOptions& options = {}, results where = results::on_root) {
+    Turn turn(*this);
     return everywhere("map", f, items, options, where);
   }
 
@@ -163,6 +167,7 @@ class Pool {
   requires sized_input<View> && mappable<F, View> std::vector<mpp::detail::map_result_t<F, View>>
   map(F&& f, FromRoot<View> input, const MapOptions& options = {},
       results where = results::on_root) {
+    Turn turn(*this);
     return rooted("map", f, input.items, options, where);
   }
 
@@ -177,6 +182,7 @@ class Pool {
   requires sized_input<Range> && mappable<mpp::detail::Unpack<F&>, Range>
   auto starmap(F&& f, Range&& items, const MapOptions& options = {},
                results where = results::on_root) {
+    Turn turn(*this);
     mpp::detail::Unpack<F&> unpack{f};
     return everywhere("starmap", unpack, items, options, where);
   }
@@ -186,11 +192,73 @@ class Pool {
   requires sized_input<View> && mappable<mpp::detail::Unpack<F&>, View>
   auto starmap(F&& f, FromRoot<View> input, const MapOptions& options = {},
                results where = results::on_root) {
+    Turn turn(*this);
     mpp::detail::Unpack<F&> unpack{f};
     return rooted("starmap", unpack, input.items, options, where);
   }
 
+  /// `map` that returns at once; the collective call runs on a thread of its own and its
+  /// result (the vector on the root, empty elsewhere) arrives in the `std::future` (Python's
+  /// `map_async`; `get()` rethrows as `map` throws). Every rank calls it, like `map`. Calls on
+  /// one pool run one after the other in the order they were made, so several may be in flight.
+  /// `f` and `items` are copied or moved into the call; pass `std::views::all(items)` to share
+  /// `items` instead, keeping it alive until the result is ready. Needs MPI to provide
+  /// `MPI_THREAD_MULTIPLE` (else throws `mpp::mpi::UsageError` on every rank).
+  ///
+  /// ```cpp
+  /// auto pending = cluster.map_async(simulate, params);
+  /// do_something_else();
+  /// auto results = pending.get();
+  /// ```
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<F, Range>
+  [[nodiscard]] std::future<std::vector<mpp::detail::map_result_t<F, Range>>> map_async(
+      F&& f, Range&& items, const MapOptions& options = {}, results where = results::on_root) {
+    check_async("map_async");
+    const std::uint64_t ticket = next_ticket_++;
+    return std::async(std::launch::async,
+                      [this, ticket, f = std::forward<F>(f), items = std::forward<Range>(items),
+                       options, where]() mutable {
+                        Turn turn(*this, ticket);
+                        return everywhere("map_async", f, items, options, where);
+                      });
+  }
+
+  /// `starmap` that returns at once (Python's `starmap_async`); see `map_async`.
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<mpp::detail::Unpack<std::decay_t<F>>, Range>
+  [[nodiscard]] auto starmap_async(F&& f, Range&& items, const MapOptions& options = {},
+                                   results where = results::on_root) {
+    return map_async(mpp::detail::Unpack<std::decay_t<F>>{std::forward<F>(f)},
+                     std::forward<Range>(items), options, where);
+  }
+
  private:
+  // Collective calls on one pool run one at a time, in the order they were made on this rank
+  // (the same order on every rank), even when map_async runs them on threads of their own.
+  class Turn {
+   public:
+    explicit Turn(Pool& pool) : Turn(pool, pool.next_ticket_++) {}
+    Turn(Pool& pool, std::uint64_t ticket) : pool_(pool) {
+      std::unique_lock lock(pool_.turn_mutex_);
+      pool_.turn_changed_.wait(lock, [&] { return pool_.serving_ == ticket; });
+    }
+    ~Turn() {
+      {
+        std::lock_guard lock(pool_.turn_mutex_);
+        ++pool_.serving_;
+      }
+      pool_.turn_changed_.notify_all();
+    }
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+
+   private:
+    Pool& pool_;
+  };
+
+  void check_async(const char* call) const;
+
   template <class F, class R, class T>
   static std::uint64_t signature_of(const char* call) {
     return detail::signature({call, typeid(F).name(), typeid(R).name(), typeid(T).name()});
@@ -471,6 +539,10 @@ class Pool {
 
   mpp::Pool local_;
   std::unique_ptr<detail::Comm> comm_;
+  std::mutex turn_mutex_;
+  std::condition_variable turn_changed_;
+  std::uint64_t next_ticket_ = 0;  // the calling thread's
+  std::uint64_t serving_ = 0;      // guarded by turn_mutex_
 };
 
 }  // namespace mpp::mpi
