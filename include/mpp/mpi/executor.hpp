@@ -27,6 +27,7 @@
 
 namespace mpp::mpi {
 
+/// @cond MPP_INTERNAL
 namespace detail {
 // The result and parameter types of a function pointer or a non-generic lambda / functor.
 template <class F>
@@ -58,6 +59,7 @@ std::string key_of(const F& f) {
   }
 }
 }  // namespace detail
+/// @endcond
 
 /// Options of `mpp::mpi::Executor`.
 struct ExecutorOptions {
