@@ -13,6 +13,7 @@ bool TaskState::try_run() noexcept {
   } catch (...) {
     error_ = std::current_exception();
   }
+  release();
   try {
     notify_callbacks();
   } catch (...) {

@@ -244,3 +244,41 @@ TEST_CASE("callbacks may submit more work to the pool") {
   REQUIRE(submitted.wait());
   CHECK(follow_up.get() == 42);
 }
+
+TEST_CASE("a task's function is moved, never copied, into the pool") {
+  mpp::Pool pool(2);
+  struct Counted {
+    std::atomic<int>* copies;
+    Counted(std::atomic<int>* c) : copies(c) {}
+    Counted(const Counted& other) : copies(other.copies) { ++*copies; }
+    Counted(Counted&&) noexcept = default;
+    int operator()() const { return 1; }
+  };
+  std::atomic<int> copies{0};
+  CHECK(pool.apply_async(Counted(&copies)).get() == 1);
+  CHECK(pool.apply(Counted(&copies)) == 1);
+  CHECK(copies == 0);
+  // A move-only function (here, one owning a unique_ptr) is accepted.
+  auto owner = [p = std::make_unique<int>(3)] { return *p; };
+  CHECK(pool.apply_async(std::move(owner)).get() == 3);
+}
+
+TEST_CASE("a task's function and what it captured are destroyed right after it runs") {
+  mpp::Pool pool(2);
+  auto resource = std::make_shared<int>(1);
+  std::weak_ptr<int> watch = resource;
+  auto r = pool.apply_async([held = std::move(resource)] { return *held + 1; });
+  CHECK(r.get() == 2);
+  // The result is still held, but the task no longer keeps its captures alive.
+  CHECK(watch.expired());
+
+  SUBCASE("also when the task threw") {
+    auto failing_resource = std::make_shared<int>(2);
+    std::weak_ptr<int> failing_watch = failing_resource;
+    auto f = pool.apply_async([held = std::move(failing_resource)]() -> int {
+      throw std::runtime_error(std::to_string(*held));
+    });
+    CHECK_THROWS_AS((void)f.get(), std::runtime_error);
+    CHECK(failing_watch.expired());
+  }
+}

@@ -39,6 +39,9 @@ class TaskState {
  protected:
   explicit TaskState(PoolCore* core) noexcept : core_(core) {}
   virtual void invoke() = 0;
+  // Destroys the task's function once it ran (or will never run), so that what it captured is
+  // not kept alive by the result handle.
+  virtual void release() noexcept {}
   virtual void notify_callbacks() = 0;
 
   std::exception_ptr error_;
@@ -95,17 +98,18 @@ class ResultState<void> : public TaskState {
 template <class T, class Fn>
 class FunctionTask final : public ResultState<T> {
  public:
-  FunctionTask(PoolCore* core, Fn fn) : ResultState<T>(core), fn_(std::move(fn)) {}
+  FunctionTask(PoolCore* core, Fn fn) : ResultState<T>(core), fn_(std::in_place, std::move(fn)) {}
 
  private:
   void invoke() override {
     if constexpr (std::is_void_v<T>) {
-      std::move(fn_)();
+      std::invoke(std::move(*fn_));
     } else {
-      this->value_.emplace(std::move(fn_)());
+      this->value_.emplace(std::invoke(std::move(*fn_)));
     }
   }
-  Fn fn_;
+  void release() noexcept override { fn_.reset(); }
+  std::optional<Fn> fn_;
 };
 
 }  // namespace detail
