@@ -156,12 +156,19 @@ void PoolCore::run_isolated(const char* call,
   // When every slot is taken, execute() hands the functor to a worker: tell TSan (tsan.hpp).
   const auto isolated = [&] {
     happens_after(&task_handoff);
+    struct Release {  // also when the body throws
+      ~Release() { happens_before(&task_done); }
+    } release;
     CoreScope inside(this);  // the thread running the body may be a worker, not the caller
     tbb::this_task_arena::isolate([&] { body(context); });
-    happens_before(&task_done);
   };
   happens_before(&task_handoff);
-  arena_.execute(isolated);
+  try {
+    arena_.execute(isolated);
+  } catch (...) {
+    happens_after(&task_done);
+    throw;
+  }
   happens_after(&task_done);
   if (context.is_group_execution_cancelled()) {
     throw_cancelled(terminated() ? "the pool was terminated while this map was running"

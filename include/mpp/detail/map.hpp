@@ -113,17 +113,26 @@ template <class Range, class Body, class Partitioner>
 void parallel_for(const Range& range, const Body& body, const Partitioner& partitioner,
                   tbb::task_group_context& context) {
   PoolCore* const core = current_core();
+  // A part that throws has finished too: its release must not be skipped.
+  struct Release {
+    ~Release() { happens_before(&chunk_end); }
+  };
   happens_before(&chunk_start);
-  tbb::parallel_for(
-      range,
-      [&](const Range& part) {
-        happens_after(&chunk_start);
-        CoreScope scope(core);
-        if (core != nullptr) core->check_may_run();
-        body(part);
-        happens_before(&chunk_end);
-      },
-      partitioner, context);
+  try {
+    tbb::parallel_for(
+        range,
+        [&](const Range& part) {
+          happens_after(&chunk_start);
+          Release release;
+          CoreScope scope(core);
+          if (core != nullptr) core->check_may_run();
+          body(part);
+        },
+        partitioner, context);
+  } catch (...) {
+    happens_after(&chunk_end);  // parallel_for rethrows only once every part has returned
+    throw;
+  }
   happens_after(&chunk_end);
 }
 
