@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstring>
+#include <ranges>
 #include <thread>
 
 #include "mpp/errors.hpp"
@@ -36,6 +37,26 @@ std::string message(const Header& header, std::span<const char> body) {
   std::memcpy(out.data(), &header, sizeof(Header));
   if (!body.empty()) std::memcpy(out.data() + sizeof(Header), body.data(), body.size());
   return out;
+}
+
+// Messages travel in batches: [u64 length][message] repeated, so many tiny tasks (or results)
+// cost one MPI message.
+void append_framed(std::string& batch, const std::string& one) {
+  const std::uint64_t length = one.size();
+  batch.append(reinterpret_cast<const char*>(&length), sizeof length);
+  batch.append(one);
+}
+
+template <class Visit>
+void for_each_framed(const std::string& batch, Visit visit) {
+  std::size_t at = 0;
+  while (at + sizeof(std::uint64_t) <= batch.size()) {
+    std::uint64_t length = 0;
+    std::memcpy(&length, batch.data() + at, sizeof length);
+    at += sizeof length;
+    visit(std::span<const char>(batch.data() + at, static_cast<std::size_t>(length)));
+    at += static_cast<std::size_t>(length);
+  }
 }
 
 }  // namespace
@@ -124,28 +145,34 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, std:
 
 void ExecutorCore::dispatch() {
   auto lock = mpi_guard("mpp::mpi::Executor");
+  // Each queued task goes to the least loaded worker with room, so work stays balanced; every
+  // worker then gets the tasks meant for it in one message.
+  std::vector<std::string> batches(static_cast<std::size_t>(comm_.size()));
   while (!queue_.empty()) {
-    if (queue_.front()->state == TaskSlot::State::cancelled) {
-      queue_.pop_front();
-      continue;
-    }
-    // The least loaded worker with room.
     int best = -1;
     for (int w = 1; w < comm_.size(); ++w) {
       const auto uw = static_cast<std::size_t>(w);
       if (in_flight_[uw] >= capacity_[uw]) continue;
       if (best < 0 || in_flight_[uw] < in_flight_[static_cast<std::size_t>(best)]) best = w;
     }
-    if (best < 0) return;
+    if (best < 0) break;
     auto slot = queue_.front();
     queue_.pop_front();
+    if (slot->state == TaskSlot::State::cancelled) continue;
+    const auto ub = static_cast<std::size_t>(best);
     slot->state = TaskSlot::State::running;
     running_[slot->id] = slot;
-    ++in_flight_[static_cast<std::size_t>(best)];
-    sends_.push_back(Send{MPI_REQUEST_NULL, std::move(slot->request)});
+    ++in_flight_[ub];
+    append_framed(batches[ub], slot->request);
+    slot->request = std::string();
+  }
+  for (int w = 1; w < comm_.size(); ++w) {
+    std::string& batch = batches[static_cast<std::size_t>(w)];
+    if (batch.empty()) continue;
+    sends_.push_back(Send{MPI_REQUEST_NULL, std::move(batch)});
     Send& send = sends_.back();
-    check(MPI_Isend(send.buffer.data(), static_cast<int>(send.buffer.size()), MPI_BYTE, best,
-                    tag_task, comm_.get(), &send.request),
+    check(MPI_Isend(send.buffer.data(), static_cast<int>(send.buffer.size()), MPI_BYTE, w, tag_task,
+                    comm_.get(), &send.request),
           "MPI_Isend");
   }
 }
@@ -182,17 +209,19 @@ bool ExecutorCore::receive(bool block) {
   check(MPI_Recv(buffer.data(), count, MPI_BYTE, status.MPI_SOURCE, tag_result, comm_.get(),
                  MPI_STATUS_IGNORE),
         "MPI_Recv");
-  ResultHeader header;
-  std::memcpy(&header, buffer.data(), sizeof header);
-  --in_flight_[static_cast<std::size_t>(status.MPI_SOURCE)];
-  const auto it = running_.find(header.id);
-  if (it != running_.end()) {
-    TaskSlot& slot = *it->second;
-    slot.ok = header.ok != 0;
-    slot.bytes = buffer.substr(sizeof header);
-    slot.state = TaskSlot::State::done;
-    running_.erase(it);
-  }
+  for_each_framed(buffer, [&](std::span<const char> one) {
+    ResultHeader header;
+    std::memcpy(&header, one.data(), sizeof header);
+    --in_flight_[static_cast<std::size_t>(status.MPI_SOURCE)];
+    const auto it = running_.find(header.id);
+    if (it != running_.end()) {
+      TaskSlot& slot = *it->second;
+      slot.ok = header.ok != 0;
+      slot.bytes.assign(one.data() + sizeof header, one.size() - sizeof header);
+      slot.state = TaskSlot::State::done;
+      running_.erase(it);
+    }
+  });
   return true;
 }
 
@@ -301,8 +330,28 @@ void ExecutorCore::release_workers() {
   }
 }
 
+Outcome ExecutorCore::run_task(std::uint32_t entry, std::uint64_t name_hash, std::uint32_t kind,
+                               std::span<const char> args, std::int64_t first_item) {
+  const bool known = entry < entries_.size() && entries_[entry].name_hash == name_hash &&
+                     (kind == 0 ? bool(entries_[entry].call) : bool(entries_[entry].chunk));
+  if (!known) {
+    Outcome failed;
+    try {
+      throw_usage("Executor: task function #" + std::to_string(entry) +
+                  " is not registered alike on rank " + std::to_string(comm_.rank()) +
+                  "; register the same functions in the same order on every rank");
+    } catch (...) {
+      failed.error = std::current_exception();
+    }
+    return failed;
+  }
+  const Entry& e = entries_[entry];
+  return (kind == 0 ? e.call : e.chunk)(args, first_item, local_);
+}
+
 bool ExecutorCore::serve() {
   if (comm_.rank() == 0) return false;
+  // One received task, running on the local pool.
   struct Job {
     std::uint64_t id;
     mpp::AsyncResult<Outcome> result;
@@ -312,7 +361,8 @@ bool ExecutorCore::serve() {
   auto lock = mpi_guard("mpp::mpi::Executor::serve");
   while (true) {
     bool busy = false;
-    // Finished tasks go back to the root.
+    // Finished tasks go back to the root, all those ready in one message.
+    std::string batch;
     for (auto it = jobs.begin(); it != jobs.end();) {
       if (!it->result.ready()) {
         ++it;
@@ -322,13 +372,16 @@ bool ExecutorCore::serve() {
       std::string body =
           outcome.error ? encode(describe(outcome.error, comm_.rank(), comm_.host(), outcome.item))
                         : std::move(outcome.bytes);
-      sends_.push_back(Send{MPI_REQUEST_NULL, message(ResultHeader{it->id, outcome.error ? 0u : 1u},
-                                                      {body.data(), body.size()})});
+      append_framed(batch, message(ResultHeader{it->id, outcome.error ? 0u : 1u},
+                                   {body.data(), body.size()}));
+      it = jobs.erase(it);
+    }
+    if (!batch.empty()) {
+      sends_.push_back(Send{MPI_REQUEST_NULL, std::move(batch)});
       Send& send = sends_.back();
       check(MPI_Isend(send.buffer.data(), static_cast<int>(send.buffer.size()), MPI_BYTE, 0,
                       tag_result, comm_.get(), &send.request),
             "MPI_Isend");
-      it = jobs.erase(it);
       busy = true;
     }
     complete_sends(false);
@@ -357,30 +410,17 @@ bool ExecutorCore::serve() {
         stop = true;
         continue;
       }
-      TaskHeader header;
-      std::memcpy(&header, buffer.data(), sizeof header);
-      const bool known = header.entry < entries_.size() &&
-                         entries_[header.entry].name_hash == header.name_hash &&
-                         (header.kind == 0 ? bool(entries_[header.entry].call)
-                                           : bool(entries_[header.entry].chunk));
-      auto run = [this, header, known, buffer = std::move(buffer)]() -> Outcome {
-        if (!known) {
-          Outcome failed;
-          try {
-            throw_usage("Executor: task function #" + std::to_string(header.entry) +
-                        " is not registered alike on this rank; register the same functions "
-                        "in the same order on every rank");
-          } catch (...) {
-            failed.error = std::current_exception();
-          }
-          return failed;
-        }
-        const Entry& e = entries_[header.entry];
-        const std::span<const char> args(buffer.data() + sizeof header,
-                                         buffer.size() - sizeof header);
-        return (header.kind == 0 ? e.call : e.chunk)(args, header.first_item, local_);
-      };
-      jobs.push_back(Job{header.id, local_.apply_async(std::move(run))});
+      // Each task of the batch runs as its own task of the local pool; they share the buffer.
+      auto shared = std::make_shared<std::string>(std::move(buffer));
+      for_each_framed(*shared, [&](std::span<const char> one) {
+        TaskHeader header;
+        std::memcpy(&header, one.data(), sizeof header);
+        const std::span<const char> args = one.subspan(sizeof header);
+        jobs.push_back(Job{header.id, local_.apply_async([this, shared, header, args] {
+                             return run_task(header.entry, header.name_hash, header.kind, args,
+                                             header.first_item);
+                           })});
+      });
     }
     if (!busy && !jobs.empty()) {
       lock = {};

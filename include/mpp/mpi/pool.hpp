@@ -415,13 +415,20 @@ class Pool {
     };
     std::vector<R> mine;
     std::vector<std::uint64_t> ids;
-    // Runs items [lo, hi) on the local pool while letting MPI progress; false if one failed.
+    // Runs items [lo, hi) on the local pool; false if one failed. The calling thread works as
+    // one of the pool's threads, except on a root that serves claims as messages: it waits
+    // apart and answers claims while the pool computes.
     const auto compute = [&](std::size_t lo, std::size_t hi, const MapOptions& local_options) {
       if (lo >= hi) return true;
-      auto pending = local_.map_async(body, std::views::iota(lo, hi), local_options);
-      while (!pending.wait(std::chrono::microseconds(200))) comm_->progress();
       try {
-        auto part = std::move(pending).get();
+        std::vector<R> part;
+        if (plan.dynamic && comm_->serves_claims()) {
+          auto pending = local_.map_async(body, std::views::iota(lo, hi), local_options);
+          while (!pending.wait(std::chrono::microseconds(200))) comm_->progress();
+          part = std::move(pending).get();
+        } else {
+          part = local_.map(body, std::views::iota(lo, hi), local_options);
+        }
         if (mine.empty()) {
           mine = std::move(part);
         } else {

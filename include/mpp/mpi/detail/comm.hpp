@@ -116,6 +116,9 @@ class Comm {
   // Root, once every rank has finished claiming: the counter starts again from zero.
   void reset_counter();
   bool counter_is_window() const noexcept { return window_ != MPI_WIN_NULL; }
+  // Whether this rank answers the others' claims while it computes (the root, when the counter
+  // is served as messages).
+  bool serves_claims() const noexcept { return serve_claims_ && rank_ == 0; }
   // Lets MPI progress (and the root serve claims) while the calling thread waits for local work.
   void progress();
 

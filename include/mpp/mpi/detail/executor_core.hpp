@@ -94,6 +94,8 @@ class ExecutorCore {
     std::string buffer;
   };
   void dispatch();
+  Outcome run_task(std::uint32_t entry, std::uint64_t name_hash, std::uint32_t kind,
+                   std::span<const char> args, std::int64_t first_item);
   void complete_sends(bool all);
   void settle_local(TaskSlot& slot);
   bool receive(bool block);
