@@ -3,9 +3,11 @@
 # STATE_DIR, submits the sbatch scripts of examples/slurm/ from the built examples' directory,
 # waits for them and checks their output. The daemons run in the foreground of this script and
 # are stopped by PID on every exit. Prints "SKIP: <reason>" and exits 77 when it cannot run.
-# usage: slurm_test.sh STATE_DIR EXAMPLES_BUILD_DIR SBATCH_DIR
+# usage: slurm_test.sh STATE_DIR EXAMPLES_BUILD_DIR SBATCH_DIR [DEAD_RANK_DIR]
+# With DEAD_RANK_DIR (where mpp_mpi_dead_rank is built), also checks that a job whose rank dies
+# mid-call ends failed within seconds.
 set -u
-state=$1 bin=$2 scripts=$3
+state=$1 bin=$2 scripts=$3 dead=${4:-}
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() {
@@ -128,4 +130,22 @@ check() {
 check hybrid_hello "hello from rank 1 of 2 on .* with 1 threads"
 check mpi_pi "pi ~= 3\.1[0-9]* from 12800000 samples on 2 ranks x 1 threads"
 check mpi_primes "17984 primes below 200000"
+
+if [ -n "$dead" ]; then
+  start=$(date +%s.%N)
+  id=$(sbatch --parsable --chdir="$dead" --output="$state/jobs/dead_rank.out" \
+    "$(dirname "$0")/dead_rank.sbatch") || fail "sbatch dead_rank.sbatch was refused"
+  for _ in $(seq 450); do
+    st=$(job_state "$id")
+    case "$st" in PENDING|RUNNING|CONFIGURING|COMPLETING|"") sleep 0.2 ;; *) break ;; esac
+  done
+  end=$(date +%s.%N)
+  cat "$state/jobs/dead_rank.out" 2>/dev/null
+  died=$(sed -n 's/^rank [0-9]* dies at \([0-9.]*\)$/\1/p' "$state/jobs/dead_rank.out" | head -1)
+  [ -n "$died" ] || fail "dead_rank: the rank did not report its death"
+  elapsed=$(awk -v a="$died" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+  echo "job dead_rank ($id): $st, noticed ${elapsed} s after the rank died (polling every 0.2 s)"
+  case "$st" in FAILED|CANCELLED|NODE_FAIL) ;; *) fail "dead_rank ended as '$st'" ;; esac
+  awk -v e="$elapsed" 'BEGIN { exit !(e < 30) }' || fail "dead_rank took more than 30 s to end"
+fi
 echo "PASS: all sbatch examples ran on Slurm"
