@@ -317,3 +317,13 @@ TEST_CASE("map_async: several collective calls in flight, results as map's") {
       std::views::iota(0, 30));
   CHECK_THROWS_AS(failing.get(), std::runtime_error);  // RemoteError is a runtime_error too
 }
+
+TEST_CASE("an Environment inside an initialized MPI is a no-op") {
+  {
+    mpp::mpi::Environment inner;
+    CHECK_FALSE(inner.owns());
+    CHECK(mpp::mpi::Environment::active());
+  }
+  CHECK(mpp::mpi::Environment::active());  // the inner one did not finalize MPI
+  CHECK(!mpp::mpi::Environment::processor_name().empty());
+}
