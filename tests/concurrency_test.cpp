@@ -169,23 +169,3 @@ TEST_CASE("Pool(n) never runs more than n tasks at once, like Python's n process
     CHECK(occupancy.most.load() <= n);
   }
 }
-
-TEST_CASE("a map called while asynchronous tasks run still uses at most n threads") {
-  for (int n : {2, 3}) {
-    INFO("n = " << n);
-    mpp::Pool pool(n);
-    Occupancy occupancy;
-    auto busy = [&](int x) {
-      occupancy.enter();
-      mpp_test::pause_briefly();
-      occupancy.leave();
-      return x;
-    };
-    std::vector<mpp::AsyncResult<int>> rs;
-    for (int i = 0; i < 8 * n; ++i) rs.push_back(pool.apply_async(busy, i));
-    CHECK(pool.map(busy, std::views::iota(0, 16 * n), {.chunksize = 1}).size() ==
-          static_cast<std::size_t>(16 * n));
-    for (auto& r : rs) REQUIRE(r.wait(mpp_test::patience));
-    CHECK(occupancy.most.load() <= n);
-  }
-}
