@@ -159,7 +159,10 @@ void for_each_chunk(std::size_t n, const MapOptions& options, std::size_t chunks
         detail::parallel_for(
             Range(0, chunks_of(chunksize), 1),
             [&](const Range& r) {
-              for (auto c = r.begin(); c != r.end(); ++c) chunk_of(chunksize, c);
+              for (auto c = r.begin(); c != r.end(); ++c) {
+                if (context.is_group_execution_cancelled()) return;
+                chunk_of(chunksize, c);
+              }
             },
             tbb::simple_partitioner(), context);
       }
@@ -170,7 +173,10 @@ void for_each_chunk(std::size_t n, const MapOptions& options, std::size_t chunks
       detail::parallel_for(
           Range(0, chunks_of(k), 1),
           [&](const Range& r) {
-            for (auto c = r.begin(); c != r.end(); ++c) chunk_of(k, c);
+            for (auto c = r.begin(); c != r.end(); ++c) {
+              if (context.is_group_execution_cancelled()) return;  // a failed map stops here
+              chunk_of(k, c);
+            }
           },
           tbb::static_partitioner(), context);
       return;
