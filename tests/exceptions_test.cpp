@@ -86,8 +86,8 @@ TEST_CASE("when several items fail, map rethrows one of their exceptions") {
 TEST_CASE("after one item fails, the rest of the map is cancelled") {
   // The first item throws; every other item is slow. Chunks already running finish, but the map
   // stops handing out chunks, so far fewer than n items ever start. (Checked where chunks are
-  // small next to n: a schedule that hands each thread one big block up front, such as
-  // static_ or adaptive's first splits, may run a whole block that had started.)
+  // small next to n: a schedule that hands each thread one big block up front, such as the
+  // default static_ or adaptive's first splits, may run a whole block that had started.)
   constexpr int n = 20'000;
   mpp::Pool pool(2);
   struct Case {
@@ -97,6 +97,7 @@ TEST_CASE("after one item fails, the rest of the map is cancelled") {
   for (const Case& c :
        {Case{"adaptive, chunksize 1", {.chunksize = 1}},
         Case{"adaptive, chunksize 50", {.chunksize = 50}},
+        Case{"static_, chunksize 1", {.chunksize = 1, .schedule = mpp::schedule::static_}},
         Case{"dynamic", {.schedule = mpp::schedule::dynamic}},
         Case{"dynamic, chunksize 50", {.chunksize = 50, .schedule = mpp::schedule::dynamic}},
         Case{"python", {.schedule = mpp::schedule::python}}}) {
