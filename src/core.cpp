@@ -84,23 +84,28 @@ CoreScope::~CoreScope() {
 InitializerObserver::InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer,
                                          PoolCore& core)
     : tbb::task_scheduler_observer(arena), initializer_(std::move(initializer)), core_(core) {
+  happens_before(&initializer_);  // published to the workers inside libtbb (tsan.hpp)
   observe(true);
 }
 
 InitializerObserver::~InitializerObserver() {
-  observe(false);
+  observe(false);  // waits for notifications in progress, inside libtbb: tell TSan (tsan.hpp)
+  happens_after(this);
 }
 
 void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
+  happens_after(&initializer_);
   bool& done = initialized_.local();
-  if (done) return;
-  done = true;
-  try {
-    CoreScope scope(&core_);
-    initializer_();
-  } catch (...) {
-    core_.record_initializer_error(std::current_exception());
+  if (!done) {
+    done = true;
+    try {
+      CoreScope scope(&core_);
+      initializer_();
+    } catch (...) {
+      core_.record_initializer_error(std::current_exception());
+    }
   }
+  happens_before(this);
 }
 
 PoolCore::PoolCore(const PoolOptions& options) : threads_(checked_threads(options)) {
