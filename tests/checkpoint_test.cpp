@@ -52,23 +52,21 @@ TEST_CASE("a rerun after a failure computes only the chunks the journal lacks") 
     if (x == 900) throw std::runtime_error("item 900 fails");
     return 3L * x;
   };
-  CHECK_THROWS_AS(pool.map(failing, std::views::iota(0, 1000),
-                           {.chunksize = 10, .schedule = mpp::schedule::adaptive,
-                            .checkpoint = journal.path}),
-                  std::runtime_error);
+  CHECK_THROWS_AS(
+      pool.map(failing, std::views::iota(0, 1000),
+               {.chunksize = 10, .schedule = mpp::schedule::adaptive, .checkpoint = journal.path}),
+      std::runtime_error);
   const int first_calls = calls.exchange(0);
   auto works = [&](int x) {
     calls.fetch_add(1);
     return 3L * x;
   };
-  CHECK(pool.map(works, std::views::iota(0, 1000), {.checkpoint = journal.path}) ==
-        expected(1000));
+  CHECK(pool.map(works, std::views::iota(0, 1000), {.checkpoint = journal.path}) == expected(1000));
   // Every chunk finished before the failure was read back instead of recomputed.
   CHECK(calls.load() <= 1000 - (first_calls - 10));
   CHECK(calls.load() >= 10);
   calls = 0;
-  CHECK(pool.map(works, std::views::iota(0, 1000), {.checkpoint = journal.path}) ==
-        expected(1000));
+  CHECK(pool.map(works, std::views::iota(0, 1000), {.checkpoint = journal.path}) == expected(1000));
   CHECK(calls.load() == 0);
 }
 

@@ -11,7 +11,8 @@
 int main() {
   using namespace std::chrono_literals;
   mpp::Pool pool(2);
-  const auto squares = pool.map([](int x) { return x * x; }, std::views::iota(0, 100), {.chunksize = 8});
+  const auto squares =
+      pool.map([](int x) { return x * x; }, std::views::iota(0, 100), {.chunksize = 8});
   auto sum = pool.apply_async([](int a, int b) { return a + b; }, 40, 2);
   int streamed = 0;
   for (int x : pool.imap([](int x) { return x + 1; }, std::views::iota(0, 10))) streamed += x;
