@@ -4,7 +4,9 @@
 //
 // Built with MPI (MPP_INFO_WITH_MPI) and started by mpirun or srun, every rank reports to rank 0,
 // which prints one line per rank and checks the classic hybrid mistakes: ranks bound to one core
-// each (their pools get a single thread), ranks sharing cores, more threads than cores.
+// each (their pools get a single thread), ranks sharing cores, more threads than cores, srun
+// steps given fewer CPUs than the job's --cpus-per-task, and srun without PMIx (tasks that do
+// not form one MPI job). The advice names the options of the launcher that was used.
 //
 // Usage: mpp-info [--json] [--help]
 
@@ -146,7 +148,8 @@ void read_environment(Facts& facts) {
           "SLURM_TASKS_PER_NODE", "SLURM_PROCID",           "SLURM_LOCALID",
           "SLURM_NODEID",         "SLURM_STEP_ID",          "SLURM_CPU_BIND",
           "SLURM_CPU_BIND_TYPE",  "SLURM_DISTRIBUTION",     "SLURM_HINT",
-          "SLURM_MPI_TYPE",       "SLURM_THREADS_PER_CORE", "SLURM_OVERCOMMIT"};
+          "SLURM_MPI_TYPE",       "SLURM_THREADS_PER_CORE", "SLURM_OVERCOMMIT",
+          "SLURM_STEP_NUM_TASKS"};
       if (interesting.contains(name)) facts.slurm.emplace(std::move(name), std::move(value));
     } else if (name.rfind("OMPI_COMM_WORLD_", 0) == 0 || name == "PMIX_RANK" ||
                name == "PMI_RANK" || name == "PMI_SIZE" || name == "MPI_LOCALRANKID" ||
@@ -154,6 +157,38 @@ void read_environment(Facts& facts) {
       facts.launcher.emplace(std::move(name), std::move(value));
     }
   }
+}
+
+// Who started this process: "mpirun" (Open MPI's launcher, also inside a Slurm job), "srun" (a
+// Slurm job step), or "" (by hand, or the batch script itself).
+std::string launched_by(const Facts& facts) {
+  if (facts.launcher.contains("OMPI_COMM_WORLD_SIZE")) return "mpirun";
+  if (facts.slurm.contains("SLURM_STEP_ID")) return "srun";
+  return "";
+}
+
+// SLURM_* variable as a number, 0 when unset or not a number.
+int slurm_number(const Facts& facts, const char* name) {
+  const auto it = facts.slurm.find(name);
+  return it == facts.slurm.end() ? 0 : std::atoi(it->second.c_str());
+}
+
+// What to do about processes bound to one CPU each, in the options of the launcher used.
+std::string one_cpu_advice(const std::string& launcher, int online) {
+  if (launcher == "srun") {
+    return "srun binds each task to the CPUs of its --cpus-per-task: ask for "
+           "--cpus-per-task=<threads per rank> in #SBATCH and pass it to srun as well (srun "
+           "--cpus-per-task=$SLURM_CPUS_PER_TASK: since Slurm 22.05 srun does not inherit it)";
+  }
+  const std::string mpirun =
+      "mpirun binds each rank to a core by default when np <= 2: use --bind-to none, or fewer "
+      "ranks with several cores each (--map-by slot:PE=<cores per rank>; one rank per host here: "
+      "PE=" +
+      std::to_string(online) + ")";
+  if (launcher == "mpirun") return mpirun;
+  return "under " + mpirun +
+         "; with srun use --cpus-per-task=<cores per rank>; check "
+         "taskset/numactl otherwise";
 }
 
 void explain_available(Facts& facts) {
@@ -176,18 +211,42 @@ void explain_available(Facts& facts) {
   facts.reason = reason;
 }
 
+// Mistakes only an srun step shows: fewer CPUs than the job's --cpus-per-task (srun -n with
+// --overcommit, or a step that did not get -c), and several tasks started without PMIx, which
+// Open MPI programs then see as that many separate one-rank jobs.
+void check_srun(Facts& facts) {
+  if (launched_by(facts) != "srun") return;
+  const int per_task = slurm_number(facts, "SLURM_CPUS_PER_TASK");
+  const int affinity = static_cast<int>(facts.affinity.size());
+  if (per_task > affinity && affinity > 0) {
+    facts.warnings.push_back(
+        "the job asked for --cpus-per-task=" + std::to_string(per_task) +
+        " but srun gave this task " + std::to_string(affinity) + " CPU(s), so mpp::Pool() gets " +
+        std::to_string(affinity) +
+        ": give the step as many CPUs per task (srun --cpus-per-task=$SLURM_CPUS_PER_TASK, "
+        "without --overcommit)");
+  }
+  const int tasks = slurm_number(facts, "SLURM_STEP_NUM_TASKS");
+  if (tasks > 1 && !facts.launcher.contains("PMIX_RANK") && !facts.launcher.contains("PMI_RANK")) {
+    facts.warnings.push_back(
+        "srun started " + std::to_string(tasks) + " tasks without PMIx (SLURM_MPI_TYPE=" +
+        (facts.slurm.contains("SLURM_MPI_TYPE") ? facts.slurm.at("SLURM_MPI_TYPE") : "none") +
+        "): they are separate processes, not one MPI job, and each reports alone here; "
+        "launch MPI programs with srun --mpi=pmix");
+  }
+}
+
 void check(Facts& facts) {
   const int affinity = static_cast<int>(facts.affinity.size());
   if (!facts.available_error.empty()) {
     facts.warnings.push_back("mpp::available_cpus() throws: " + facts.available_error);
   }
   if (affinity == 1 && facts.online > 1) {
-    facts.single_cpu_warning =
-        ("this process is bound to a single CPU of " + std::to_string(facts.online) +
-         ", so mpp::Pool() gets 1 thread. Under mpirun use --bind-to none or --map-by "
-         "slot:PE=<cores per rank>; under srun use --cpus-per-task=<cores per rank>; check "
-         "taskset/numactl otherwise");
+    facts.single_cpu_warning = "this process is bound to a single CPU of " +
+                               std::to_string(facts.online) + ", so mpp::Pool() gets 1 thread. " +
+                               one_cpu_advice(launched_by(facts), facts.online);
   }
+  check_srun(facts);
   if (facts.available > 0 && facts.available > affinity && affinity > 0) {
     facts.warnings.push_back("MPP_NUM_THREADS=" + facts.mpp_num_threads +
                              " asks for more threads than the " + std::to_string(affinity) +
@@ -245,6 +304,7 @@ struct Rank {
 };
 
 struct World {
+  std::string launcher;  // "mpirun", "srun" or "" (see launched_by())
   int size = 1;
   int thread_level = 0;  // MPI_THREAD_* provided
   std::string library;   // MPI_Get_library_version, first line
@@ -280,10 +340,7 @@ void check_world(World& world) {
           (idle > 0 ? " (" + std::to_string(idle) + " of " + std::to_string(online) +
                           " CPUs are in no rank's mask and stay idle)"
                     : std::string()) +
-          ". mpirun binds each rank to a core by default when np <= 2: use --bind-to none, or "
-          "fewer ranks with several cores each (--map-by slot:PE=<cores per rank>; one rank per "
-          "host here: PE=" +
-          std::to_string(online) + "); with srun use --cpus-per-task=<cores per rank>");
+          ". " + one_cpu_advice(world.launcher, online));
     }
     if (threads > online) {
       world.warnings.push_back("oversubscribed" + where + std::to_string(ranks.size()) +
@@ -307,6 +364,7 @@ void check_world(World& world) {
 // Gathers every rank's facts on rank 0; returns the world on rank 0, an empty one elsewhere.
 World gather_world(const Facts& facts, int provided) {
   World world;
+  world.launcher = launched_by(facts);
   world.thread_level = provided;
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -468,6 +526,7 @@ void print_json(const Facts& f, const World* world) {
          ",\"quota_cpus\":" + (f.quota_cpus ? std::to_string(f.quota_cpus) : "null") + "}";
   out += ",\"slurm\":" + json_map(f.slurm);
   out += ",\"launcher\":" + json_map(f.launcher);
+  out += ",\"launched_by\":" + json_or_null(launched_by(f));
   out += ",\"MPP_NUM_THREADS\":" + json_or_null(f.mpp_num_threads);
   out += ",\"OMP_NUM_THREADS\":" + json_or_null(f.omp_num_threads);
   out += ",\"available_cpus\":" + (f.available ? std::to_string(f.available) : "null");
@@ -505,6 +564,27 @@ void row(const char* name, const std::string& value) {
   std::printf("  %-34s %s\n", name, value.c_str());
 }
 
+// "srun (Slurm job 12, step 0, 2 tasks, 1 CPU per task, cpu-bind mask_cpu:)", "mpirun", or
+// "" when no launcher started this process.
+std::string describe_launch(const Facts& f) {
+  const std::string launcher = launched_by(f);
+  if (launcher != "srun") return launcher;
+  std::string text =
+      "srun (Slurm job " +
+      (f.slurm.contains("SLURM_JOB_ID") ? f.slurm.at("SLURM_JOB_ID") : std::string("?")) +
+      ", step " + f.slurm.at("SLURM_STEP_ID");
+  if (const int tasks = slurm_number(f, "SLURM_STEP_NUM_TASKS")) {
+    text += ", " + std::to_string(tasks) + (tasks == 1 ? " task" : " tasks");
+  }
+  if (const int cpus = slurm_number(f, "SLURM_CPUS_PER_TASK")) {
+    text += ", " + std::to_string(cpus) + (cpus == 1 ? " CPU" : " CPUs") + " per task";
+  }
+  if (f.slurm.contains("SLURM_CPU_BIND_TYPE")) {
+    text += ", cpu-bind " + f.slurm.at("SLURM_CPU_BIND_TYPE");
+  }
+  return text + ")";
+}
+
 void print_text(const Facts& f, const World* world) {
   std::printf("mpp %s on %s (pid %ld)\n\n", mpp::version, f.host.c_str(), f.pid);
   std::printf("CPUs\n");
@@ -539,6 +619,9 @@ void print_text(const Facts& f, const World* world) {
   std::vector<std::string> warnings = f.warnings;
   if (!world && !f.single_cpu_warning.empty())
     warnings.insert(warnings.begin(), f.single_cpu_warning);
+  if (const std::string launch = describe_launch(f); !launch.empty()) {
+    row("launched by", launch);
+  }
   if (world) {
     row("library", world->library);
     row("ranks", std::to_string(world->size));
@@ -552,6 +635,9 @@ void print_text(const Facts& f, const World* world) {
     }
     for (std::string& w : warnings) w = "rank 0: " + w;
     warnings.insert(warnings.end(), world->warnings.begin(), world->warnings.end());
+  } else if (f.launcher.empty() && launched_by(f) == "srun") {
+    std::printf("  task %s of an srun step without PMIx: MPI is not started, this task only\n",
+                f.slurm.contains("SLURM_PROCID") ? f.slurm.at("SLURM_PROCID").c_str() : "?");
   } else if (f.launcher.empty()) {
 #ifdef MPP_INFO_WITH_MPI
     std::printf("  not started by mpirun or srun (one process)\n");
