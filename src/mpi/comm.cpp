@@ -170,14 +170,6 @@ Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* ca
       throw_mismatch(os.str());
     }
   }
-  for (const auto& h : all) {
-    if (h.checkpoint) {
-      mpp::detail::throw_invalid_argument(
-          std::string(owner_) + "::" + call +
-          ": MapOptions::checkpoint is not supported across ranks (each rank would journal "
-          "into the same file); leave it empty, or checkpoint a map of the local pool");
-    }
-  }
   if (root.has_chunksize && root.chunksize == 0) {
     mpp::detail::throw_invalid_argument(std::string(owner_) + "::" + call +
                                         ": chunksize must be at least 1; leave it unset for the "
@@ -193,7 +185,14 @@ Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* ca
     total_threads += static_cast<std::size_t>(std::max(1, h.threads));
   }
   plan.dynamic = static_cast<mpp::schedule>(root.schedule) != mpp::schedule::static_;
-  if (plan.dynamic) {
+  // The root's checkpoint or progress decides for every rank: chunks must reach it as they finish.
+  plan.checkpoint = root.checkpoint != 0;
+  plan.streamed = plan.checkpoint || root.progress != 0;
+  if (plan.streamed) plan.dynamic = true;
+  if (plan.checkpoint && !root.has_chunksize) {
+    plan.k = std::max<std::size_t>(1, (plan.n + 1023) / 1024);  // the local journal's default
+    plan.chunks = (plan.n + plan.k - 1) / plan.k;
+  } else if (plan.dynamic) {
     if (root.has_chunksize) {
       plan.k = root.chunksize;
     } else if (static_cast<mpp::schedule>(root.schedule) == mpp::schedule::dynamic) {
@@ -208,7 +207,7 @@ Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* ca
 }
 
 namespace {
-enum : int { tag_claim = 1, tag_grant = 2, tag_stop = 3 };
+enum : int { tag_claim = 1, tag_grant = 2, tag_stop = 3, tag_stream = 4 };
 }  // namespace
 
 void Comm::begin_claims(std::int64_t chunks) {
@@ -399,6 +398,59 @@ void Comm::settle(const Gathered& g, const std::exception_ptr& local_error) {
   lock = {};
   if (outcome[0] == rank_ && local_error) std::rethrow_exception(local_error);
   throw_remote(decode_error(record.data(), record.size()));
+}
+
+void Comm::send_stream(std::span<const char> bytes) {
+  auto lock = mpi_guard(owner_);
+  check(MPI_Send(bytes.data(), count_of(bytes.size(), "map"), MPI_BYTE, 0, tag_stream, comm_),
+        "MPI_Send");
+}
+
+bool Comm::receive_stream(const std::function<void(int, std::span<const char>)>& on_message) {
+  bool any = false;
+  std::vector<char> buffer;
+  while (true) {
+    MPI_Status status;
+    int flag = 0, bytes = 0;
+    {
+      auto lock = mpi_guard(owner_);
+      if (serve_claims_) serve(false);
+      check(MPI_Iprobe(MPI_ANY_SOURCE, tag_stream, comm_, &flag, &status), "MPI_Iprobe");
+      if (!flag) return any;
+      MPI_Get_count(&status, MPI_BYTE, &bytes);
+      buffer.resize(static_cast<std::size_t>(bytes));
+      check(MPI_Recv(buffer.data(), bytes, MPI_BYTE, status.MPI_SOURCE, tag_stream, comm_,
+                     MPI_STATUS_IGNORE),
+            "MPI_Recv");
+    }
+    any = true;
+    on_message(status.MPI_SOURCE, {buffer.data(), buffer.size()});  // outside the lock
+  }
+}
+
+void Comm::settle_stream(StreamVerdict verdict, std::string record,
+                         const std::exception_ptr& local_error, const std::string& journal) {
+  {
+    auto lock = mpi_guard(owner_);
+    check(MPI_Bcast(&verdict, sizeof verdict, MPI_BYTE, 0, comm_), "MPI_Bcast");
+  }
+  if (verdict.failing_rank >= 0) {
+    record = broadcast_string(std::move(record));
+    if (verdict.failing_rank == rank_ && local_error) std::rethrow_exception(local_error);
+    throw_remote(decode_error(record.data(), record.size()));
+  }
+  if (verdict.signal != 0) {
+    mpp::detail::throw_interrupted(static_cast<int>(verdict.signal), journal, verdict.done,
+                                   verdict.chunks);
+  }
+}
+
+std::string Comm::broadcast_string(std::string text) {
+  std::uint64_t bytes = text.size();
+  broadcast(&bytes, sizeof bytes);
+  text.resize(bytes);
+  broadcast(text.data(), bytes);
+  return text;
 }
 
 void Comm::scatter(const char* data, const std::vector<std::size_t>& counts,

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <typeinfo>
 
+#include "mpp/errors.hpp"
+
 namespace mpp::mpi {
 
 namespace {
@@ -126,6 +128,10 @@ void throw_too_large(const char* call, std::size_t bytes) {
                           std::to_string(bytes) +
                           " bytes, more than MPI's int counts allow (2 GiB); split the input "
                           "into several calls");
+}
+
+void throw_checkpoint_of_root(const std::string& message) {
+  throw CheckpointError(message);
 }
 
 }  // namespace detail

@@ -35,7 +35,8 @@ detail::MapHeader Pool::header(const char* call, std::uint64_t signature, std::i
                            .threads = local_.threads(),
                            .from_root = from_root ? 1 : 0,
                            .every_rank = where == results::on_every_rank ? 1 : 0,
-                           .checkpoint = options.checkpoint.empty() ? 0 : 1};
+                           .checkpoint = options.checkpoint.empty() ? 0 : 1,
+                           .progress = options.progress ? 1 : 0};
 }
 
 }  // namespace mpp::mpi

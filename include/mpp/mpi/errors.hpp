@@ -95,6 +95,8 @@ ErrorRecord decode_error(const char* data, std::size_t size);
 [[noreturn]] void throw_mpi_failed(const char* call, int code);
 [[noreturn]] void throw_usage(const std::string& what);
 [[noreturn]] void throw_too_large(const char* call, std::size_t bytes);
+// The root's journal cannot be used: every rank throws mpp::CheckpointError with its message.
+[[noreturn]] void throw_checkpoint_of_root(const std::string& message);
 
 }  // namespace detail
 

@@ -22,7 +22,12 @@
 #include <utility>
 #include <vector>
 
+#include "mpp/detail/checkpoint.hpp"
+#include "mpp/detail/journal.hpp"
+#include "mpp/detail/progress.hpp"
+#include "mpp/errors.hpp"
 #include "mpp/mpi/detail/comm.hpp"
+#include "mpp/mpi/detail/stream.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
 #include "mpp/mpi/transfer.hpp"
@@ -111,9 +116,18 @@ requires std::ranges::sized_range<Range> FromRoot<std::views::all_t<Range>> from
 /// `mpp::mpi::CollectiveMismatchError` on every rank. If a rank dies, Open MPI ends the whole
 /// job (the runtime notices the lost process), so no rank waits forever.
 ///
+/// Checkpoint (`MapOptions::checkpoint`, `map` and `starmap`): the root owns the journal, one
+/// file in the local pool's format (checksummed cereal records, a torn tail ignored, a journal
+/// of other inputs refused with `mpp::CheckpointError` on every rank); the other ranks' path is
+/// not used. The chunks (`chunksize` items, default `ceil(n / 1024)`) are then claimed
+/// dynamically whatever the schedule, each rank sends its finished chunks to the root at once,
+/// and the root journals them. A rerun reads the journal on the root, tells every rank which
+/// chunks are done, and only the rest are computed. SIGINT or SIGTERM on any rank stops the
+/// claims on every rank; running chunks finish and are journaled, then every rank throws
+/// `mpp::Interrupted`. Inputs and results must be serializable by cereal.
+///
 /// With one rank every call is the local pool's, with the same results and exceptions.
-/// `MapOptions::buffersize` does not apply, and `MapOptions::checkpoint` is refused
-/// (`std::invalid_argument`) with more than one rank.
+/// `MapOptions::buffersize` does not apply.
 ///
 /// ```cpp
 /// mpp::mpi::Environment env(argc, argv);
@@ -278,6 +292,10 @@ class Pool {
         comm_->plan(header(call, signature_of<F, R, T>(call),
                            static_cast<std::int64_t>(access.size()), options, where, false),
                     options, call);
+    if (plan.streamed) {
+      return streamed<R>([&](std::size_t i) -> R { return std::invoke(f, access[i]); }, access,
+                         plan, options, where);
+    }
     return run<R>([&](std::size_t i) -> R { return std::invoke(f, access[i]); }, plan, options,
                   where);
   }
@@ -302,12 +320,12 @@ class Pool {
     } else {
       broadcast_items<T>(access, items, plan, mine);
     }
-    return run<R>(
-        [&](std::size_t i) -> R {
-          if (root) return std::invoke(f, access[i]);
-          return std::invoke(f, mine[i - offset]);
-        },
-        plan, options, where);
+    const auto get = [&](std::size_t i) -> R {
+      if (root) return std::invoke(f, access[i]);
+      return std::invoke(f, mine[i - offset]);
+    };
+    if (plan.streamed) return streamed<R>(get, access, plan, options, where);
+    return run<R>(get, plan, options, where);
   }
 
   // Root: sends each rank its block of the items; others: receive theirs into `mine`.
@@ -499,6 +517,126 @@ class Pool {
     if (is_root() && !direct) assemble(gathered, plan, out);
     if (where == results::on_every_rank) share(out, plan.n);
     return out;
+  }
+
+  // A map whose chunks reach the root as they finish (see detail::Streamer): the root journals
+  // them (a checkpoint) and reports cluster-wide progress. `access` is read on the root only.
+  template <class R, class Get, class Access>
+  std::vector<R> streamed(const Get& get, const Access& access, const detail::Plan& plan,
+                          const MapOptions& options, results where) {
+    const bool root = is_root();
+    std::vector<R> out(root ? plan.n : 0);
+    detail::StreamPlan chunks{.n = plan.n,
+                              .k = plan.k,
+                              .todo = {},
+                              .step = plan.threads[static_cast<std::size_t>(rank())]};
+    std::unique_ptr<mpp::detail::JournalFile> journal;
+    std::uint64_t journaled = 0;  // chunks in the journal (root)
+    if (plan.checkpoint) {
+      journal = resume(access, chunks, out, journaled, options);
+    } else {
+      for (std::uint64_t c = 0; c < chunks.chunks(); ++c) chunks.todo.push_back(c);
+    }
+    static const std::function<void(std::size_t, std::size_t)> no_progress;
+    mpp::detail::ProgressReporter progress(root ? options.progress : no_progress, plan.n);
+    std::size_t left = 0;
+    for (std::uint64_t c : chunks.todo) left += chunks.items(c).second - chunks.items(c).first;
+    progress.add(plan.n - left);  // resumed from the journal
+
+    const auto deliver = [&](std::uint64_t c, std::vector<R>& values) {
+      const auto [lo, hi] = chunks.items(c);
+      if constexpr (mpp::detail::journalable<R>) {
+        if (journal) journal->append(c, mpp::detail::to_record(values));
+      }
+      for (std::size_t j = 0; j < values.size(); ++j) out[lo + j] = std::move(values[j]);
+      ++journaled;
+      progress.add(hi - lo);
+    };
+    detail::Streamer<R> streamer(
+        *comm_, local_, chunks, [&get](std::size_t i) -> R { return get(i); }, options.retries,
+        deliver);
+    {
+      std::optional<mpp::detail::SignalWatch> watch;
+      if (plan.checkpoint) watch.emplace([&](int signo) { streamer.interrupt(signo); });
+      if (root) {
+        while (streamer.pump()) {
+        }
+      } else {
+        streamer.run_share();
+      }
+    }
+    if (journal) journal->flush();
+    if (root && streamer.complete()) progress.finish();
+    streamer.settle(options.checkpoint, journaled);
+    if (where == results::on_every_rank) share(out, plan.n);
+    return out;
+  }
+
+  // Collective: the root opens the journal and reads back its chunks into `out`; every rank
+  // learns the chunk size and which chunks are left (`chunks.todo`), or throws
+  // mpp::CheckpointError with the root's message.
+  template <class R, class Access>
+  std::unique_ptr<mpp::detail::JournalFile> resume(const Access& access, detail::StreamPlan& chunks,
+                                                   std::vector<R>& out, std::uint64_t& journaled,
+                                                   const MapOptions& options) {
+    using Item = std::remove_cvref_t<decltype(access[0])>;
+    if constexpr (!mpp::detail::journalable<R> || !mpp::detail::fingerprintable<Item>) {
+      mpp::detail::throw_invalid_argument(
+          "mpp::mpi::Pool::map: checkpoint needs results and inputs that cereal can serialize "
+          "(arithmetic types, std::string, std::vector, ... or types with a serialize() member); "
+          "drop .checkpoint or make the types serializable");
+    } else {
+      std::unique_ptr<mpp::detail::JournalFile> journal;
+      std::exception_ptr error;
+      std::string message;
+      std::vector<char> done;
+      std::uint64_t k = chunks.k;
+      if (is_root()) {
+        try {
+          journal = std::make_unique<mpp::detail::JournalFile>(
+              options.checkpoint, chunks.n, mpp::detail::fingerprint(access), chunks.k);
+          k = chunks.k = journal->chunksize();
+          done = recover(*journal, chunks, out);
+        } catch (const std::exception& e) {
+          error = std::current_exception();
+          message = e.what();
+        }
+      }
+      message = comm_->broadcast_string(std::move(message));
+      if (!message.empty()) {
+        if (error) std::rethrow_exception(error);
+        detail::throw_checkpoint_of_root(message);
+      }
+      comm_->broadcast(&k, sizeof k);
+      chunks.k = k;
+      done.resize(chunks.chunks());
+      comm_->broadcast(done.data(), done.size());
+      for (std::uint64_t c = 0; c < done.size(); ++c) {
+        if (done[c]) {
+          ++journaled;
+        } else {
+          chunks.todo.push_back(c);
+        }
+      }
+      return journal;
+    }
+  }
+
+  // Root: the results of the chunks in `journal`, put into `out`; returns which are done.
+  template <class R>
+  static std::vector<char> recover(mpp::detail::JournalFile& journal,
+                                   const detail::StreamPlan& chunks, std::vector<R>& out) {
+    std::vector<char> done(chunks.chunks(), 0);
+    for (auto& [c, payload] : journal.recovered()) {
+      if (c >= done.size() || done[c]) continue;
+      auto values = mpp::detail::from_record<R>(payload);
+      const auto [lo, hi] = chunks.items(c);
+      if (values.size() != hi - lo) continue;
+      for (std::size_t j = 0; j < values.size(); ++j) out[lo + j] = std::move(values[j]);
+      done[c] = 1;
+    }
+    journal.recovered().clear();
+    return done;
   }
 
   // Root: puts every rank's results at their items' places.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <string>
@@ -32,7 +33,8 @@ struct MapHeader {
   std::int32_t threads = 0;
   std::int32_t from_root = 0;
   std::int32_t every_rank = 0;
-  std::int32_t checkpoint = 0;  // MapOptions::checkpoint given (not supported across ranks)
+  std::int32_t checkpoint = 0;  // MapOptions::checkpoint given
+  std::int32_t progress = 0;    // MapOptions::progress given
 };
 
 // How a map runs across ranks, the same on every rank.
@@ -43,6 +45,10 @@ struct Plan {
   std::size_t chunks = 0;    // dynamic: ceil(n / k)
   std::vector<int> threads;  // per rank
   int size = 1;
+  // The root's chunks stream to it as they finish (a checkpoint or progress on the root): every
+  // schedule is then dynamic, in chunks of `k` items.
+  bool streamed = false;
+  bool checkpoint = false;  // the root journals the chunks
 
   // Static: the block of rank r, [first, second).
   std::pair<std::size_t, std::size_t> block(int r) const noexcept {
@@ -58,6 +64,21 @@ struct Plan {
                              k;
     return {std::min(n, first), std::min(n, last)};
   }
+};
+
+// How a rank's part of a streamed map ended: the last message it sends the root.
+struct StreamEnd {
+  std::int64_t failed = 0;
+  std::int64_t error_item = -1;
+  std::int64_t signal = 0;  // SIGINT or SIGTERM that stopped this rank's claims, or 0
+};
+
+// The root's verdict on a streamed map, told to every rank.
+struct StreamVerdict {
+  std::int64_t failing_rank = -1;  // whose error record every rank gets, or -1
+  std::int64_t signal = 0;         // a signal stopped the map (and no item failed)
+  std::uint64_t done = 0;          // chunks journaled, for mpp::Interrupted's message
+  std::uint64_t chunks = 0;
 };
 
 // One rank's account of its part of a map, gathered on the root.
@@ -130,6 +151,19 @@ class Comm {
   // Decides the outcome on the root and tells every rank: rethrows `local_error` on the rank
   // chosen as failing, throws RemoteError on the others; returns when no rank failed.
   void settle(const Gathered& gathered, const std::exception_ptr& local_error);
+
+  // Streamed maps. Non-root: sends the root one message of finished chunks (or its end), in the
+  // order sent; they share one tag so that MPI keeps them in order.
+  void send_stream(std::span<const char> bytes);
+  // Root: receives every stream message waiting, calling `on_message(rank, bytes)`, and serves
+  // claims; returns whether a message arrived.
+  bool receive_stream(const std::function<void(int, std::span<const char>)>& on_message);
+  // Every rank: the root's `verdict` (and the failing rank's error `record`) reach every rank,
+  // which throws as `settle` does, or mpp::Interrupted naming `journal` after a signal.
+  void settle_stream(StreamVerdict verdict, std::string record,
+                     const std::exception_ptr& local_error, const std::string& journal);
+  // Broadcasts a string from the root; returns it on every rank.
+  std::string broadcast_string(std::string text);
 
   // Root: scatters `counts[r]` bytes at `data + displacements[r]` to each rank r (keeping its
   // own in place); others: receive `mine` bytes into `out`.
