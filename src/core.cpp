@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "mpp/async_result.hpp"
 #include "mpp/cpus.hpp"
 #include "mpp/errors.hpp"
 
@@ -125,12 +126,13 @@ PoolCore::~PoolCore() {
 
 void PoolCore::begin_work(const char* call, bool continuing) {
   continuing = continuing || current == this;
-  {
-    std::lock_guard lock(mutex_);
-    if (state_ == State::terminated || (state_ == State::closed && !continuing)) {
-      throw_pool_not_running(call);
-    }
-    ++outstanding_;
+  // Count first, then look at the state (both sequentially consistent, as in close() and
+  // terminate()): either this call sees the new state, or the joining thread sees the count.
+  outstanding_.fetch_add(1);
+  const State state = state_.load();
+  if (state == State::terminated || (state == State::closed && !continuing)) {
+    end_work();
+    throw_pool_not_running(call);
   }
   if (has_init_error_.load(std::memory_order_acquire)) {
     end_work();
@@ -139,8 +141,51 @@ void PoolCore::begin_work(const char* call, bool continuing) {
 }
 
 void PoolCore::end_work() noexcept {
+  std::size_t count = outstanding_.load(std::memory_order_relaxed);
+  while (count > 1) {
+    if (outstanding_.compare_exchange_weak(count, count - 1)) return;
+  }
   std::lock_guard lock(mutex_);
-  if (--outstanding_ == 0) idle_.notify_all();
+  if (outstanding_.fetch_sub(1) == 1) idle_.notify_all();
+}
+
+void PoolCore::submit(const char* call, std::shared_ptr<TaskState> task) {
+  begin_work(call);
+  queue_.push(std::move(task));
+  // Pairs with the fence in drain(): either a drainer that is leaving sees this task, or this
+  // call sees that drainer gone and starts another.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!claim_drainer()) return;
+  outstanding_.fetch_add(1);  // the drainer's own count: it touches the pool until it returns
+  happens_before(&task_handoff);
+  arena_.enqueue([this] { drain(); });
+}
+
+bool PoolCore::claim_drainer() noexcept {
+  int running = drainers_.load();
+  while (running < threads_) {
+    if (drainers_.compare_exchange_weak(running, running + 1)) return true;
+  }
+  return false;
+}
+
+void PoolCore::drain() noexcept {
+  happens_after(&task_handoff);
+  CoreScope scope(this);
+  tbb::this_task_arena::isolate([&] {
+    for (;;) {
+      std::shared_ptr<TaskState> task;
+      while (queue_.try_pop(task)) {
+        task->try_run();  // false if a waiting thread ran it already
+        task.reset();
+        end_work();
+      }
+      drainers_.fetch_sub(1);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (queue_.empty() || !claim_drainer()) return;
+    }
+  });
+  end_work();
 }
 
 void PoolCore::run_isolated(const char* call,
@@ -182,14 +227,14 @@ void PoolCore::run_isolated(const char* call,
 }
 
 void PoolCore::close() noexcept {
-  std::lock_guard lock(mutex_);
-  if (state_ == State::running) state_ = State::closed;
+  State running = State::running;
+  state_.compare_exchange_strong(running, State::closed);
 }
 
 void PoolCore::join() {
   {
     std::lock_guard lock(mutex_);
-    if (state_ == State::running) throw_join_while_running();
+    if (state_.load() == State::running) throw_join_while_running();
   }
   wait_idle();
 }
@@ -197,7 +242,7 @@ void PoolCore::join() {
 void PoolCore::terminate() {
   {
     std::lock_guard lock(mutex_);
-    state_ = State::terminated;
+    state_.store(State::terminated);
     terminated_.store(true, std::memory_order_release);
     for (auto* context : contexts_) context->cancel_group_execution();
   }
@@ -208,7 +253,7 @@ void PoolCore::terminate() {
 void PoolCore::wait_idle() {
   if (current == this) throw_join_from_worker();
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [&] { return outstanding_ == 0; });
+  idle_.wait(lock, [&] { return outstanding_.load() == 0; });
 }
 
 void PoolCore::check_may_run() const {
@@ -226,7 +271,7 @@ void PoolCore::record_initializer_error(std::exception_ptr error) noexcept {
 void PoolCore::register_context(tbb::task_group_context* context) {
   std::lock_guard lock(mutex_);
   contexts_.push_back(context);
-  if (state_ == State::terminated) context->cancel_group_execution();
+  if (state_.load() == State::terminated) context->cancel_group_execution();
 }
 
 void PoolCore::unregister_context(tbb::task_group_context* context) noexcept {

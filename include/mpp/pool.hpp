@@ -245,7 +245,7 @@ class Pool {
     if constexpr (!std::is_same_v<E, NoCallback>) {
       task->error_callback = std::move(on_done.error_callback);
     }
-    core_->enqueue(call, [task] { task->try_run(); });
+    core_->submit(call, task);
     return AsyncResult<R>(std::move(task));
   }
 
@@ -295,9 +295,9 @@ class Pool {
     std::size_t chunksize = detail::checked_chunksize(options, call);
     if (chunksize == 0) chunksize = 1;
     const std::size_t window = detail::checked_buffersize(options, threads(), call);
-    return ResultStream<std::decay_t<F>, View, Ordered>(*core_, std::forward<F>(f),
-                                                        std::views::all(std::forward<Range>(items)),
-                                                        chunksize, window, options.retries, call);
+    return ResultStream<std::decay_t<F>, View, Ordered>(
+        *core_, std::forward<F>(f), std::views::all(std::forward<Range>(items)), chunksize, window,
+        options.retries, options.progress, call);
   }
 
   std::unique_ptr<detail::PoolCore> core_;

@@ -2,6 +2,7 @@
 // The non-template heart of mpp::Pool: the oneTBB arena, the initializer observer, the pool's
 // life cycle and the count of work in flight. Templates in pool.hpp build on it.
 
+#include <oneapi/tbb/concurrent_queue.h>
 #include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
@@ -24,6 +25,7 @@
 namespace mpp::detail {
 
 class PoolCore;
+class TaskState;
 
 // What ThreadSanitizer is told oneTBB's queues and joins synchronise (see tsan.hpp).
 inline char task_handoff, task_done, chunk_start, chunk_end;
@@ -85,6 +87,11 @@ class PoolCore {
     });
   }
 
+  // Queues an asynchronous task as counted work. At most threads() drainers, each one TBB task,
+  // run the queued tasks one after another: a burst of submissions costs one TBB enqueue (and
+  // one worker wake-up) per drainer rather than per task.
+  void submit(const char* call, std::shared_ptr<TaskState> task);
+
   // Runs `body` inside the arena, isolated so a waiting thread only helps with its own work,
   // with a task_group_context that terminate() can cancel.
   void run_isolated(const char* call, const std::function<void(tbb::task_group_context&)>& body);
@@ -106,6 +113,8 @@ class PoolCore {
   enum class State { running, closed, terminated };
 
   void wait_idle();
+  bool claim_drainer() noexcept;
+  void drain() noexcept;
   void register_context(tbb::task_group_context* context);
   void unregister_context(tbb::task_group_context* context) noexcept;
 
@@ -113,11 +122,16 @@ class PoolCore {
   tbb::task_arena arena_;
   std::unique_ptr<InitializerObserver> observer_;
 
+  // Work in flight: queued and running tasks, drainers, maps, stream chunks. It only reaches
+  // zero under mutex_, so that a joining thread that sees zero may destroy the pool.
+  std::atomic<std::size_t> outstanding_{0};
+  std::atomic<State> state_{State::running};
   std::mutex mutex_;
   std::condition_variable idle_;
-  State state_ = State::running;
-  std::size_t outstanding_ = 0;
   std::vector<tbb::task_group_context*> contexts_;
+
+  tbb::concurrent_queue<std::shared_ptr<TaskState>> queue_;
+  std::atomic<int> drainers_{0};
 
   std::atomic<bool> terminated_{false};
   std::stop_source stop_;
