@@ -1,9 +1,12 @@
 // MapOptions::progress and mpp::progress_bar.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <mpp/mpp.hpp>
 #include <ranges>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -34,6 +37,31 @@ void check_calls(const Recorder& r, std::size_t n) {
     CHECK(r.calls[i].second == n);
   }
   CHECK_FALSE(r.overlapped);
+}
+
+// Checks a stream's calls on an input of `n` items whose total was `total` while it ran: (0,
+// total) first, growing counts, then (n, n) once, never overlapping. A known total is reached
+// only by the end; an unknown one may report (n, unknown_total) just before it, since the stream
+// learns that the input ran out only after handing out the last chunk.
+void check_stream_calls(const Recorder& r, std::size_t n, std::size_t total) {
+  REQUIRE(r.calls.size() >= 2);
+  CHECK(r.calls.front() == std::pair<std::size_t, std::size_t>{0, total});
+  CHECK(r.calls.back() == std::pair<std::size_t, std::size_t>{n, n});
+  const std::size_t limit = total == mpp::unknown_total ? n : n - 1;
+  for (std::size_t i = 1; i + 1 < r.calls.size(); ++i) {
+    CHECK(r.calls[i].first > r.calls[i - 1].first);
+    CHECK(r.calls[i].first <= limit);
+    CHECK(r.calls[i].second == total);
+  }
+  CHECK_FALSE(r.overlapped);
+}
+
+// Everything `out` holds, from its start.
+std::string contents(std::FILE* out) {
+  std::rewind(out);
+  std::string text;
+  for (int c; (c = std::fgetc(out)) != EOF;) text += static_cast<char>(c);
+  return text;
 }
 
 }  // namespace
@@ -88,11 +116,149 @@ TEST_CASE("progress: progress_bar draws a bar ending at 100%") {
   mpp::Pool pool(2);
   (void)pool.map([](int x) { return x; }, std::views::iota(0, 500),
                  {.progress = mpp::progress_bar("squares", out)});
-  std::rewind(out);
-  std::string text;
-  for (int c; (c = std::fgetc(out)) != EOF;) text += static_cast<char>(c);
+  const std::string text = contents(out);
   std::fclose(out);
   CHECK(text.find("squares") != std::string::npos);
   CHECK(text.find("100% |####################| 500/500") != std::string::npos);
   CHECK(text.back() == '\n');
+}
+
+TEST_CASE("progress: off a terminal, a short map writes one plain line, no redraws") {
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out != nullptr);
+  mpp::Pool pool(2);
+  (void)pool.map(
+      [](int x) { return x; }, std::views::iota(0, 500),
+      {.chunksize = 1, .progress = mpp::progress_bar("squares", out, std::chrono::hours(1))});
+  const std::string text = contents(out);
+  std::fclose(out);
+  CHECK(std::ranges::count(text, '\n') == 1);
+  CHECK(std::ranges::count(text, '\r') == 0);
+  CHECK(text.starts_with("squares 100% |"));
+}
+
+TEST_CASE("progress: imap over a sized input counts the results handed to the loop") {
+  for (int threads : {1, 2, 4}) {
+    for (std::size_t chunksize : {1, 7, 1000}) {
+      CAPTURE(threads);
+      CAPTURE(chunksize);
+      mpp::Pool pool(threads);
+      std::size_t seen = 0;  // results the loop has taken so far
+      bool ahead_of_loop = false;
+      Recorder recorder;
+      auto record = [&](std::size_t done, std::size_t total) {
+        // A report counts the chunk the loop is about to read, never more.
+        if (done < total && (done < seen || done > seen + chunksize)) ahead_of_loop = true;
+        recorder(done, total);
+      };
+      std::vector<int> xs(500, 1);
+      for (int y : pool.imap([](int x) { return x + 1; }, xs,
+                             {.chunksize = chunksize, .progress = record})) {
+        CHECK(y == 2);
+        ++seen;
+      }
+      CHECK(seen == 500);
+      CHECK_FALSE(ahead_of_loop);
+      check_stream_calls(recorder, 500, 500);
+    }
+  }
+}
+
+TEST_CASE("progress: imap_unordered reports like imap") {
+  mpp::Pool pool(4);
+  Recorder recorder;
+  long sum = 0;
+  for (int y : pool.imap_unordered([](int x) { return x; }, std::views::iota(0, 1000),
+                                   {.chunksize = 10, .progress = std::ref(recorder)})) {
+    sum += y;
+  }
+  CHECK(sum == 999L * 1000 / 2);
+  check_stream_calls(recorder, 1000, 1000);
+}
+
+TEST_CASE("progress: an unsized input reports mpp::unknown_total until it runs out") {
+  mpp::Pool pool(2);
+  SUBCASE("a single-pass input, like a Python generator") {
+    std::istringstream text;
+    std::string numbers;
+    for (int i = 0; i < 300; ++i) numbers += std::to_string(i) + " ";
+    text.str(numbers);
+    Recorder recorder;
+    std::size_t seen = 0;
+    for (int y : pool.imap([](int x) { return x; }, std::views::istream<int>(text),
+                           {.chunksize = 4, .progress = std::ref(recorder)})) {
+      CHECK(y == static_cast<int>(seen));
+      ++seen;
+    }
+    check_stream_calls(recorder, 300, mpp::unknown_total);
+  }
+  SUBCASE("a filtered view, for imap_unordered") {
+    Recorder recorder;
+    auto odd = std::views::iota(0, 200) | std::views::filter([](int x) { return x % 2 == 1; });
+    std::size_t seen = 0;
+    for (int y : pool.imap_unordered([](int x) { return x; }, odd,
+                                     {.chunksize = 3, .progress = std::ref(recorder)})) {
+      CHECK(y % 2 == 1);
+      ++seen;
+    }
+    CHECK(seen == 100);
+    check_stream_calls(recorder, 100, mpp::unknown_total);
+  }
+}
+
+TEST_CASE("progress: an unbounded imap left early reports growing counts and no end") {
+  mpp::Pool pool(2);
+  Recorder recorder;
+  {
+    auto stream = pool.imap([](int x) { return x; }, std::views::iota(0),
+                            {.chunksize = 5, .progress = std::ref(recorder)});
+    for (int y : stream) {
+      if (y == 99) break;
+    }
+  }
+  REQUIRE(recorder.calls.size() >= 2);
+  CHECK(recorder.calls.front() == std::pair<std::size_t, std::size_t>{0, mpp::unknown_total});
+  CHECK(recorder.calls.back().first == 100);  // the chunk holding 99 was the last one handed out
+  for (std::size_t i = 1; i < recorder.calls.size(); ++i) {
+    CHECK(recorder.calls[i].first > recorder.calls[i - 1].first);
+    CHECK(recorder.calls[i].second == mpp::unknown_total);
+  }
+  CHECK_FALSE(recorder.overlapped);
+}
+
+TEST_CASE("progress: an empty stream reports only its end") {
+  mpp::Pool pool(2);
+  Recorder sized;
+  for (int y :
+       pool.imap([](int x) { return x; }, std::vector<int>{}, {.progress = std::ref(sized)})) {
+    FAIL("an empty input has no results, got " << y);
+  }
+  CHECK(sized.calls == std::vector<std::pair<std::size_t, std::size_t>>{{0, 0}});
+
+  Recorder unsized;
+  std::istringstream nothing;
+  for (int y : pool.imap([](int x) { return x; }, std::views::istream<int>(nothing),
+                         {.progress = std::ref(unsized)})) {
+    FAIL("an empty input has no results, got " << y);
+  }
+  CHECK(unsized.calls ==
+        std::vector<std::pair<std::size_t, std::size_t>>{{0, mpp::unknown_total}, {0, 0}});
+}
+
+TEST_CASE("progress: progress_bar shows count, elapsed and rate when the total is unknown") {
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out != nullptr);
+  mpp::Pool pool(2);
+  std::size_t seen = 0;
+  for (int y : pool.imap([](int x) { return x; }, std::views::iota(0) | std::views::take(250),
+                         {.chunksize = 10, .progress = mpp::progress_bar("events", out)})) {
+    seen += y >= 0 ? 1 : 0;
+  }
+  CHECK(seen == 250);
+  const std::string text = contents(out);
+  std::fclose(out);
+  CHECK(text.find("events 250 items [") != std::string::npos);
+  CHECK(text.find("items/s]\n") != std::string::npos);
+  CHECK(text.find('%') == std::string::npos);  // no percentage, no ETA: the total is unknown
+  CHECK(text.find('<') == std::string::npos);
 }

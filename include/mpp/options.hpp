@@ -59,12 +59,13 @@ struct MapOptions {
   /// must be serializable by cereal; chunks default to `ceil(n / 1024)` items. The journal is
   /// kept after success (a rerun then computes nothing): delete it when done.
   std::string checkpoint = {};
-  /// `map`, `map_async` and `starmap` only: called with (items done, total items) as the map
-  /// advances: (0, n) first, then growing counts as chunks finish (with a checkpoint, only at the
-  /// start and the end), and (n, n) once before the map returns. It runs on whichever thread
-  /// finished a chunk, never on two threads at once, and should return quickly; if it throws, the
-  /// map fails with that exception. `mpp::progress_bar()` draws a bar like Python's tqdm. Streams
-  /// (`imap`) do not call it: their consumer sees every result.
+  /// Called with (items done, total items) as the map advances: (0, n) first, then growing
+  /// counts as chunks finish (with a checkpoint, only at the start and the end), and (n, n) once
+  /// before the map returns. It runs on whichever thread finished a chunk, never on two threads
+  /// at once, and should return quickly; if it throws, the map fails with that exception.
+  /// `mpp::progress_bar()` draws a bar like Python's tqdm. `imap` and `imap_unordered` count the
+  /// results handed to the loop, on its thread, with `mpp::unknown_total` as the total while an
+  /// unsized input has not run out; see `ResultStream`.
   std::function<void(std::size_t done, std::size_t total)> progress = {};
 };
 

@@ -18,6 +18,7 @@
 
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/map.hpp"
+#include "mpp/detail/progress.hpp"
 
 namespace mpp {
 
@@ -130,6 +131,12 @@ class StreamState {
 /// chunk at a time, and at most `buffersize` chunks are in flight, so memory stays bounded even
 /// for unbounded inputs such as `std::views::iota(0)`.
 ///
+/// With `MapOptions::progress`, the callback counts the results handed to the loop, a chunk at a
+/// time, on the iterating thread: (0, n) first, then growing counts, then (n, n) once when the
+/// loop reaches the end. For an input that is not a sized range, `total` is
+/// `mpp::unknown_total` until that end. Leaving the loop early reports no end, just as a map
+/// that throws reports none.
+///
 /// Dereferencing the iterator at an item whose call threw rethrows that exception; iteration may
 /// continue past it. Leaving the loop early (or destroying the stream) cancels the chunks not
 /// started and waits only for those running, which stop at their next item.
@@ -184,13 +191,15 @@ class ResultStream {
 
   /// Starts the first chunks; used by `Pool::imap`.
   ResultStream(detail::PoolCore& core, F f, View input, std::size_t chunksize, std::size_t window,
-               std::size_t retries, const char* call)
+               std::size_t retries, detail::StreamProgress::Callback progress, const char* call)
       : state_(std::make_shared<State>(&core, std::move(f), window, retries)),
         input_(std::move(input)),
         next_(std::ranges::begin(input_)),
-        chunksize_(chunksize) {
+        chunksize_(chunksize),
+        progress_(std::move(progress), total_of(input_)) {
     core.begin_work(call);  // checks the pool accepts work before anything is read
     core.end_work();
+    progress_.start();
     try {
       for (auto& slot : state_->slots) {
         if (!fill(slot)) break;
@@ -219,6 +228,15 @@ class ResultStream {
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:
+  // The number of items, where the input knows it before it is read.
+  static std::size_t total_of(View& input) {
+    if constexpr (std::ranges::sized_range<View>) {
+      return static_cast<std::size_t>(std::ranges::size(input));
+    } else {
+      return unknown_total;
+    }
+  }
+
   // Reads the next chunk of input into `slot` and submits it; false when the input is exhausted.
   bool fill(typename State::Slot& slot) {
     slot.inputs.clear();
@@ -250,11 +268,15 @@ class ResultStream {
     while (!order_.empty()) {
       slot_ = &state_->slots[next_slot()];
       position_ = 0;
-      if (!slot_->outcomes.empty()) return;
+      if (!slot_->outcomes.empty()) {
+        progress_.add(slot_->outcomes.size());
+        return;
+      }
       slot_->status.store(State::free, std::memory_order_relaxed);  // an empty chunk: skip
       fill(*slot_);
       slot_ = nullptr;
     }
+    progress_.finish();
   }
 
   // The slot whose results come next: the oldest in input order, or whichever finished first.
@@ -288,6 +310,7 @@ class ResultStream {
   std::vector<std::size_t> order_;  // slots in flight, in input order
   typename State::Slot* slot_ = nullptr;
   std::size_t position_ = 0;
+  detail::StreamProgress progress_;
 };
 
 }  // namespace mpp

@@ -7,6 +7,9 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <utility>
+
+#include "mpp/progress.hpp"
 
 namespace mpp::detail {
 
@@ -46,6 +49,45 @@ class ProgressReporter {
   std::atomic<std::size_t> done_{0};
   std::mutex mutex_;
   std::size_t reported_ = 0;
+};
+
+// Reports a stream's progress (imap) to MapOptions::progress: (0, total) first (unless total is
+// 0), then the number of results handed to the consumer, a chunk at a time, and (n, n) once when
+// the consumer reaches the end. `total` is mpp::unknown_total for an unsized input; the end then
+// tells the callback how many items there were. Counting what the consumer receives, as tqdm
+// around an iterator does, keeps every call on the consuming thread: calls never overlap, counts
+// never decrease, and the workers pay nothing.
+class StreamProgress {
+ public:
+  using Callback = std::function<void(std::size_t done, std::size_t total)>;
+
+  StreamProgress(Callback callback, std::size_t total)
+      : callback_(std::move(callback)), total_(total) {}
+
+  // The stream starts: reports (0, total), once the pool has accepted the stream.
+  void start() {
+    if (callback_ && total_ > 0) callback_(0, total_);
+  }
+
+  // The results of `items` more inputs are ready for the consumer.
+  void add(std::size_t items) {
+    done_ += items;
+    if (!callback_ || done_ >= total_) return;  // the end is reported by finish()
+    callback_(done_, total_);
+  }
+
+  // The consumer reached the end of the stream; reported once.
+  void finish() {
+    if (!callback_ || finished_) return;
+    finished_ = true;
+    callback_(done_, done_);
+  }
+
+ private:
+  Callback callback_;
+  std::size_t total_;
+  std::size_t done_ = 0;
+  bool finished_ = false;
 };
 
 }  // namespace mpp::detail
