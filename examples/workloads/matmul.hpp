@@ -92,10 +92,11 @@ inline Matrix serial(const Matrix& a, const Matrix& b, std::size_t block_size) {
 }
 
 /// `pool.map(multiply_block, blocks)` and the blocks joined into C.
-inline Matrix parallel(mpp::Pool& pool, const Matrix& a, const Matrix& b, std::size_t block_size) {
+inline Matrix parallel(mpp::Pool& pool, const Matrix& a, const Matrix& b, std::size_t block_size,
+                       const mpp::MapOptions& options = {}) {
   const std::vector<Block> list = blocks(a.n, block_size);
   const auto results =
-      pool.map([&](const Block& block) { return multiply_block(a, b, block); }, list);
+      pool.map([&](const Block& block) { return multiply_block(a, b, block); }, list, options);
   return assemble(a.n, list, results);
 }
 

@@ -52,8 +52,9 @@ inline std::uint64_t serial(std::uint64_t samples, std::size_t count) {
 }
 
 /// `sum(pool.map(sample, [samples] * count))`.
-inline std::uint64_t parallel(mpp::Pool& pool, std::uint64_t samples, std::size_t count) {
-  const std::vector<std::uint64_t> hits = pool.map(sample, tasks(samples, count));
+inline std::uint64_t parallel(mpp::Pool& pool, std::uint64_t samples, std::size_t count,
+                              const mpp::MapOptions& options = {}) {
+  const std::vector<std::uint64_t> hits = pool.map(sample, tasks(samples, count), options);
   return std::reduce(hits.begin(), hits.end(), std::uint64_t{0});
 }
 

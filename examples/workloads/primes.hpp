@@ -53,8 +53,9 @@ inline std::uint64_t serial(std::uint64_t limit, std::size_t pieces) {
 
 /// `sum(pool.map(count_primes, subranges))`. The default schedule (work stealing) balances the
 /// cheap low subranges against the expensive high ones.
-inline std::uint64_t parallel(mpp::Pool& pool, std::uint64_t limit, std::size_t pieces) {
-  const std::vector<std::uint64_t> counts = pool.map(count_primes, split(limit, pieces));
+inline std::uint64_t parallel(mpp::Pool& pool, std::uint64_t limit, std::size_t pieces,
+                              const mpp::MapOptions& options = {}) {
+  const std::vector<std::uint64_t> counts = pool.map(count_primes, split(limit, pieces), options);
   return std::reduce(counts.begin(), counts.end(), std::uint64_t{0});
 }
 

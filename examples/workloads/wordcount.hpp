@@ -132,8 +132,9 @@ inline Counts serial(std::string_view text) {
 }
 
 /// `reduce(merge, pool.map(count_words, chunks))`.
-inline Counts parallel(mpp::Pool& pool, std::string_view text, std::size_t pieces) {
-  std::vector<Counts> parts = pool.map(count_words, chunks(text, pieces));
+inline Counts parallel(mpp::Pool& pool, std::string_view text, std::size_t pieces,
+                       const mpp::MapOptions& options = {}) {
+  std::vector<Counts> parts = pool.map(count_words, chunks(text, pieces), options);
   Counts total;
   for (const Counts& part : parts) merge(total, part);
   return total;
