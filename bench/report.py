@@ -4,8 +4,9 @@
 usage: report.py RESULTS_DIR
 
 Reads RESULTS_DIR/<workload>.json (Google Benchmark, with the speedup / efficiency / karp_flatt
-counters of mpp/benchmark.hpp), memory.json (mpp-bench-memory), python.json (bench/python/peers.py)
-and meta.json (machine and load, from run.sh). Draws with gnuplot (Debian's gnuplot-nox).
+counters of mpp/benchmark.hpp), memory.json (mpp-bench-memory), python.json (bench/python/peers.py),
+mpi.json (bench/mpi/run.sh: the MPI layer against mpi4py.futures) and meta.json (machine and
+load, from run.sh). Draws with gnuplot (Debian's gnuplot-nox).
 """
 
 import json
@@ -207,6 +208,7 @@ def main():
       f"`libtbbmalloc` when it is installed (loaded here: {json.dumps(memory.get('tbbmalloc_loaded'))}), "
       "which this count does not see; those are per chunk, not per item.")
     w("")
+    mpi_section(w, load(os.path.join(out, "mpi.json")), verdicts)
     w("NOTES_PLACEHOLDER")
     w("")
 
@@ -277,6 +279,51 @@ def main():
     plots(out, data, P)
     met = sum(1 for _, ok in verdicts if ok)
     print(f"report: {os.path.join(out, 'report.md')} ({met}/{len(verdicts)} bars met)")
+
+
+def mpi_section(w, mpi, verdicts):
+    """The MPI layer against mpi4py.futures (bench/mpi/run.sh's mpi.json), with issue 4's bars."""
+    if not mpi:
+        return
+    tiny, primes, over = mpi.get("tiny_tasks", {}), mpi.get("primes", {}), mpi.get("overhead", {})
+    w("## MPI layer vs mpi4py.futures")
+    w("")
+    w(f"`bench/mpi/run.sh` under `mpirun --oversubscribe --bind-to none` ({mpi.get('mpi', '?')}, "
+      f"Debian's mpi4py {mpi.get('mpi4py', '?')} on `/usr/bin/python3`), load `{mpi.get('load', '?')}`: "
+      f"each program reports the median of {mpi.get('repetitions', '?')} repetitions after a "
+      "warm-up; the contenders alternate over 2 rounds and the best round counts.")
+    w("")
+    w("| bar | mpp | peer (same run) | ratio | verdict |")
+    w("|---|---|---|---|---|")
+
+    def bar(text, mine, peer, ratio, ok):
+        verdict = "not measured" if ratio is None else ("met" if ok else "**missed**")
+        verdicts.append((text, ok))
+        w(f"| {text} | {mine} | {peer} | {fmt(ratio)} | {verdict} |")
+
+    m, p = tiny.get("mpp_us_per_task"), tiny.get("mpi4py_us_per_task")
+    r = p / m if m and p else None
+    bar(f"tiny tasks at chunksize 1, np {tiny.get('np', '?')}: ≥ 50 × the throughput of "
+        "`MPIPoolExecutor.map`",
+        f"`Executor.map` {fmt(m)} µs/task ({tiny.get('mpp_tasks', 0):,} tasks)",
+        f"mpi4py {fmt(p)} µs/task ({tiny.get('mpi4py_tasks', 0):,} tasks)", r,
+        r is not None and r >= 50)
+
+    t1, t2 = primes.get("mpp_np1_s"), primes.get("mpp_np2_s")
+    p1, p2 = primes.get("plain_np1_s"), primes.get("plain_np2_s")
+    eff = t1 / (2 * t2) if t1 and t2 else None
+    plain = p1 / (2 * p2) if p1 and p2 else None
+    bar(f"primes below {primes.get('n', 0):,} at np = 2 × 1 thread: efficiency ≥ 0.9 against np = 1",
+        f"E = {fmt(eff)} ({fmt_time(t1)} → {fmt_time(t2)})",
+        f"plain MPI loop E = {fmt(plain)} (the machine's own scaling)", eff,
+        eff is not None and eff >= 0.9)
+
+    c, t = over.get("mpp_us_per_chunk"), over.get("mpi_round_trip_us")
+    r = c / t if c and t else None
+    w(f"| per-chunk overhead of `mpi::Pool`'s dynamic schedule (np {over.get('np', 2)}, chunksize 1, "
+      f"1 thread per rank), reported next to the MPI round trip | {fmt(c)} µs/chunk | "
+      f"8-byte send/recv round trip {fmt(t)} µs | {fmt(r)} round trips | no bar: reported |")
+    w("")
 
 
 def plots(out, data, P):

@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
   std::ranges::sort(plain);
   if (cluster.is_root()) {
     std::printf(
-        "primes below %ld: %ld; np %d x %d threads: %.4f s (median of %d); plain MPI "
-        "loop: %.4f plain\n",
+        "primes below %ld: %ld; np %d x %d threads: %.6f s (median of %d); plain MPI "
+        "loop: %.6f plain\n",
         n, count, cluster.size(), threads, times[times.size() / 2], reps, plain[plain.size() / 2]);
   }
 }
