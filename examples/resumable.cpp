@@ -5,8 +5,8 @@
 // SIGKILL loses only the chunks that were running. Running the program again resumes: it reads
 // what the journal holds and computes the rest.
 //
-//     sbatch --time=10 --signal=TERM@60 job.sh   # job.sh: ./resumable state.journal
-//     sbatch job.sh                              # again, to finish the rest
+//     sbatch resumable.sbatch   # examples/slurm/: stopped by its time limit, exit status 3
+//     sbatch resumable.sbatch   # the same script again finishes the rest
 //
 // Usage: resumable <journal> [items] [microseconds per item]   (defaults 20000, 500)
 // Exit status: 0 when complete (prints the checksum), 3 when interrupted.
