@@ -126,6 +126,13 @@ requires std::ranges::sized_range<Range> FromRoot<std::views::all_t<Range>> from
 /// claims on every rank; running chunks finish and are journaled, then every rank throws
 /// `mpp::Interrupted`. Inputs and results must be serializable by cereal.
 ///
+/// Progress (`MapOptions::progress`): the root's callback receives the cluster-wide count,
+/// (0, n) first, then growing counts as the chunks of every rank reach it, and (n, n) once
+/// before the call returns; the other ranks never call theirs (pass it everywhere or only on
+/// the root). As with a checkpoint, chunks are then claimed dynamically whatever the schedule
+/// and each rank sends its finished chunks at once. A callback that throws fails the map on
+/// every rank (the root rethrows its exception, the others throw `RemoteError`).
+///
 /// With one rank every call is the local pool's, with the same results and exceptions.
 /// `MapOptions::buffersize` does not apply.
 ///
@@ -537,8 +544,20 @@ class Pool {
     } else {
       for (std::uint64_t c = 0; c < chunks.chunks(); ++c) chunks.todo.push_back(c);
     }
+    // The root reports progress; a callback that throws fails the map at the next chunk (every
+    // rank must still finish the protocol, so the exception waits until then).
+    std::exception_ptr progress_error;
+    const std::function<void(std::size_t, std::size_t)> report = [&](std::size_t done,
+                                                                     std::size_t total) {
+      if (progress_error) return;
+      try {
+        options.progress(done, total);
+      } catch (...) {
+        progress_error = std::current_exception();
+      }
+    };
     static const std::function<void(std::size_t, std::size_t)> no_progress;
-    mpp::detail::ProgressReporter progress(root ? options.progress : no_progress, plan.n);
+    mpp::detail::ProgressReporter progress(root && options.progress ? report : no_progress, plan.n);
     std::size_t left = 0;
     for (std::uint64_t c : chunks.todo) left += chunks.items(c).second - chunks.items(c).first;
     progress.add(plan.n - left);  // resumed from the journal
@@ -551,6 +570,7 @@ class Pool {
       for (std::size_t j = 0; j < values.size(); ++j) out[lo + j] = std::move(values[j]);
       ++journaled;
       progress.add(hi - lo);
+      if (progress_error) std::rethrow_exception(progress_error);
     };
     detail::Streamer<R> streamer(
         *comm_, local_, chunks, [&get](std::size_t i) -> R { return get(i); }, options.retries,
@@ -568,6 +588,7 @@ class Pool {
     if (journal) journal->flush();
     if (root && streamer.complete()) progress.finish();
     streamer.settle(options.checkpoint, journaled);
+    if (progress_error) std::rethrow_exception(progress_error);  // thrown by the final report
     if (where == results::on_every_rank) share(out, plan.n);
     return out;
   }
