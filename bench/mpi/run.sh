@@ -27,7 +27,7 @@ echo "machine: $(nproc) CPUs, load: $load"
 
 # Tiny tasks at chunksize 1: per-task time of Executor.map against MPIPoolExecutor.map.
 mpp_t=() py_t=()
-for round in 1 2; do
+for _ in 1 2; do
   out=$(mpirun_ -np "$np" "$bin/mpp_bench_tiny_tasks" "$tiny_mpp" "$reps"); echo "$out"
   mpp_t+=("$(echo "$out" | num us)")
   out=$(mpirun_ -np "$np" /usr/bin/python3 -m mpi4py.futures "$here/tiny_tasks.py" "$tiny_py" \
@@ -39,7 +39,7 @@ awk -v m="$m" -v p="$p" -v np="$np" 'BEGIN { printf "tiny tasks, chunksize 1, np
 
 # Primes at np 1 and np 2 x 1 thread, and a plain MPI loop as the machine's own scaling.
 t1=() t2=() p1=() p2=()
-for round in 1 2; do
+for _ in 1 2; do
   out=$(mpirun_ -np 1 "$bin/mpp_bench_primes" "$primes_n" 1 "$reps"); echo "$out"
   t1+=("$(echo "$out" | num s)"); p1+=("$(echo "$out" | num plain)")
   out=$(mpirun_ -np 2 "$bin/mpp_bench_primes" "$primes_n" 1 "$reps"); echo "$out"

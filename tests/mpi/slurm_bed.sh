@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A real single-node Slurm (Debian's slurm-wlm and munge) for the Slurm tests, sourced by them:
 #
 #     source slurm_bed.sh

@@ -36,7 +36,6 @@ check mpi_pi "pi ~= 3\.1[0-9]* from 12800000 samples on 2 ranks x 1 threads"
 check mpi_primes "17984 primes below 200000"
 
 if [ -n "$dead" ]; then
-  start=$(date +%s.%N)
   id=$(submit dead_rank --chdir="$dead" "$(dirname "$0")/dead_rank.sbatch") ||
     fail "sbatch dead_rank.sbatch was refused"
   st=$(wait_job "$id")
