@@ -83,8 +83,12 @@ CoreScope::~CoreScope() {
 }
 
 InitializerObserver::InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer,
-                                         PoolCore& core)
-    : tbb::task_scheduler_observer(arena), initializer_(std::move(initializer)), core_(core) {
+                                         PoolCore& core,
+                                         tbb::enumerable_thread_specific<bool>& initialized)
+    : tbb::task_scheduler_observer(arena),
+      initializer_(std::move(initializer)),
+      core_(core),
+      initialized_(initialized) {
   happens_before(&initializer_);  // published to the workers inside libtbb (tsan.hpp)
   observe(true);
 }
@@ -111,16 +115,31 @@ void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
 
 PoolCore::PoolCore(const PoolOptions& options) : threads_(checked_threads(options)) {
   WorkerLimit::instance().acquire(threads_);
-  // No slot reserved for the caller: Pool(n) runs n tasks even when the caller only waits.
+  // Asynchronous work runs in an arena with no slot reserved for the caller, so that Pool(n) runs
+  // n tasks even when the caller only waits. A map called from outside the pool runs in a second
+  // arena with one slot reserved for the caller, which therefore starts on it at once, as with a
+  // hand-written parallel_for; in the first arena, idle workers holding every slot would make the
+  // caller hand the map to a worker and sleep. To keep at most n threads busy, a map takes the
+  // second arena only while the first has no work, and asynchronous work that starts during
+  // such a map joins it there (see enter_async_arena). Pool(1) keeps to one arena: the second
+  // would have no worker slot for that work.
   arena_.initialize(threads_, 0);
+  if (threads_ > 1) caller_arena_.initialize(threads_, 1);
   if (options.initializer) {
-    observer_ = std::make_unique<InitializerObserver>(arena_, options.initializer, *this);
+    observer_ =
+        std::make_unique<InitializerObserver>(arena_, options.initializer, *this, initialized_);
+    if (threads_ > 1) {
+      caller_observer_ = std::make_unique<InitializerObserver>(caller_arena_, options.initializer,
+                                                               *this, initialized_);
+    }
   }
 }
 
 PoolCore::~PoolCore() {
   observer_.reset();
+  caller_observer_.reset();
   arena_.terminate();
+  if (caller_arena_.is_active()) caller_arena_.terminate();
   WorkerLimit::instance().release(threads_);
 }
 
@@ -155,41 +174,106 @@ void PoolCore::submit(const char* call, std::shared_ptr<TaskState> task) {
   // Pairs with the fence in drain(): either a drainer that is leaving sees this task, or this
   // call sees that drainer gone and starts another.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!claim_drainer()) return;
-  outstanding_.fetch_add(1);  // the drainer's own count: it touches the pool until it returns
-  happens_before(&task_handoff);
-  arena_.enqueue([this] { drain(); });
+  start_drainer();
 }
 
-bool PoolCore::claim_drainer() noexcept {
-  int running = drainers_.load();
-  while (running < threads_) {
-    if (drainers_.compare_exchange_weak(running, running + 1)) return true;
+namespace {
+bool claim(std::atomic<int>& count, int limit) noexcept {
+  int now = count.load();
+  while (now < limit) {
+    if (count.compare_exchange_weak(now, now + 1)) return true;
   }
   return false;
 }
+}  // namespace
 
-void PoolCore::drain() noexcept {
+void PoolCore::start_drainer() noexcept {
+  for (;;) {
+    if (!claim(drainers_, threads_)) return;
+    const bool in_async_arena = enter_async_arena();
+    if (in_async_arena || claim(caller_drainers_, threads_ - 1)) {
+      outstanding_.fetch_add(1);  // the drainer's own count: it touches the pool until it returns
+      happens_before(&task_handoff);
+      async_arena(in_async_arena).enqueue([this, in_async_arena] { drain(in_async_arena); });
+      return;
+    }
+    // A map holds the caller arena's reserved slot and its other slots have drainers: the end
+    // of the map starts this one (leave_caller_arena), unless the map has just ended.
+    drainers_.fetch_sub(1);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (caller_maps_.load() > 0 || queue_.empty()) return;
+  }
+}
+
+void PoolCore::drain(bool in_async_arena) noexcept {
   happens_after(&task_handoff);
-  CoreScope scope(this);
-  tbb::this_task_arena::isolate([&] {
-    for (;;) {
+  {
+    CoreScope scope(this);
+    tbb::this_task_arena::isolate([&] {
       std::shared_ptr<TaskState> task;
       while (queue_.try_pop(task)) {
         task->try_run();  // false if a waiting thread ran it already
         task.reset();
         end_work();
       }
-      drainers_.fetch_sub(1);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      if (queue_.empty() || !claim_drainer()) return;
-    }
-  });
+    });
+  }
+  if (!in_async_arena) caller_drainers_.fetch_sub(1);
+  drainers_.fetch_sub(1);
+  leave_async_arena(in_async_arena);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!queue_.empty()) start_drainer();
   end_work();
 }
 
+// Asynchronous work goes to arena_ unless a map runs in caller_arena_; counting first and then
+// looking (sequentially consistent, as enter_caller_arena does the reverse) means a map and
+// asynchronous work that start together never end up in different arenas.
+bool PoolCore::enter_async_arena() noexcept {
+  if (threads_ == 1) return true;
+  async_arena_work_.fetch_add(1);
+  if (caller_maps_.load() == 0) return true;
+  async_arena_work_.fetch_sub(1);
+  return false;
+}
+
+void PoolCore::leave_async_arena(bool in_async_arena) noexcept {
+  if (in_async_arena && threads_ > 1) async_arena_work_.fetch_sub(1);
+}
+
+bool PoolCore::enter_caller_arena() noexcept {
+  if (threads_ == 1) return false;
+  caller_maps_.fetch_add(1);
+  if (async_arena_work_.load() == 0) return true;
+  caller_maps_.fetch_sub(1);
+  return false;
+}
+
+void PoolCore::leave_caller_arena() noexcept {
+  caller_maps_.fetch_sub(1);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!queue_.empty()) start_drainer();
+}
+
+namespace {
+// Runs `isolated` in `arena`. When every slot is taken, execute() hands the functor to a worker:
+// tell TSan (tsan.hpp).
+template <class Isolated>
+void execute(tbb::task_arena& arena, const Isolated& isolated) {
+  happens_before(&task_handoff);
+  try {
+    arena.execute(isolated);
+  } catch (...) {
+    happens_after(&task_done);
+    throw;
+  }
+  happens_after(&task_done);
+}
+}  // namespace
+
 void PoolCore::run_isolated(const char* call,
                             const std::function<void(tbb::task_group_context&)>& body) {
+  const bool in_pool = current == this;  // already in one of this pool's arenas
   begin_work(call);
   struct Finish {
     PoolCore& core;
@@ -203,7 +287,6 @@ void PoolCore::run_isolated(const char* call,
   register_context(&context);
   Finish finish{*this, context};
   CoreScope scope(this);
-  // When every slot is taken, execute() hands the functor to a worker: tell TSan (tsan.hpp).
   const auto isolated = [&] {
     happens_after(&task_handoff);
     struct Release {  // also when the body throws
@@ -212,14 +295,17 @@ void PoolCore::run_isolated(const char* call,
     CoreScope inside(this);  // the thread running the body may be a worker, not the caller
     tbb::this_task_arena::isolate([&] { body(context); });
   };
-  happens_before(&task_handoff);
-  try {
-    arena_.execute(isolated);
-  } catch (...) {
-    happens_after(&task_done);
-    throw;
+  if (in_pool) {
+    tbb::this_task_arena::isolate([&] { body(context); });
+  } else if (enter_caller_arena()) {
+    struct Leave {
+      PoolCore& core;
+      ~Leave() { core.leave_caller_arena(); }
+    } leave{*this};
+    execute(caller_arena_, isolated);
+  } else {
+    execute(arena_, isolated);
   }
-  happens_after(&task_done);
   if (context.is_group_execution_cancelled()) {
     throw_cancelled(terminated() ? "the pool was terminated while this map was running"
                                  : "this map was cancelled because an enclosing map failed");

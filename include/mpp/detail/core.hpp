@@ -45,17 +45,18 @@ class CoreScope {
   PoolCore* previous_;
 };
 
-// Runs the pool's initializer once on each thread that enters the pool's arena.
+// Runs the pool's initializer once on each thread that enters one of the pool's arenas.
 class InitializerObserver final : public tbb::task_scheduler_observer {
  public:
-  InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer, PoolCore& core);
+  InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer, PoolCore& core,
+                      tbb::enumerable_thread_specific<bool>& initialized);
   ~InitializerObserver() override;
   void on_scheduler_entry(bool is_worker) override;
 
  private:
   std::function<void()> initializer_;
   PoolCore& core_;
-  tbb::enumerable_thread_specific<bool> initialized_{false};
+  tbb::enumerable_thread_specific<bool>& initialized_;  // shared by the pool's two arenas
 };
 
 class PoolCore {
@@ -66,7 +67,6 @@ class PoolCore {
   PoolCore& operator=(const PoolCore&) = delete;
 
   int threads() const noexcept { return threads_; }
-  tbb::task_arena& arena() noexcept { return arena_; }
 
   // Counts one piece of work in, or throws if the pool no longer accepts it or its initializer
   // failed; `call` names the public call for the message. A closed pool still accepts work that
@@ -78,11 +78,15 @@ class PoolCore {
   template <class Job>
   void enqueue(const char* call, Job&& job, bool continuing = false) {
     begin_work(call, continuing);
+    const bool in_async_arena = enter_async_arena();
     happens_before(&task_handoff);
-    arena_.enqueue([this, job = std::forward<Job>(job)] {
+    async_arena(in_async_arena).enqueue([this, in_async_arena, job = std::forward<Job>(job)] {
       happens_after(&task_handoff);
-      CoreScope scope(this);
-      tbb::this_task_arena::isolate([&] { job(); });
+      {
+        CoreScope scope(this);
+        tbb::this_task_arena::isolate([&] { job(); });
+      }
+      leave_async_arena(in_async_arena);
       end_work();
     });
   }
@@ -113,14 +117,29 @@ class PoolCore {
   enum class State { running, closed, terminated };
 
   void wait_idle();
+  bool enter_async_arena() noexcept;
+  void leave_async_arena(bool in_async_arena) noexcept;
+  tbb::task_arena& async_arena(bool in_async_arena) noexcept {
+    return in_async_arena ? arena_ : caller_arena_;
+  }
+  bool enter_caller_arena() noexcept;
+  void leave_caller_arena() noexcept;
+  void start_drainer() noexcept;
+  void drain(bool in_async_arena) noexcept;
   bool claim_drainer() noexcept;
   void drain() noexcept;
   void register_context(tbb::task_group_context* context);
   void unregister_context(tbb::task_group_context* context) noexcept;
 
   int threads_;
-  tbb::task_arena arena_;
+  // Two arenas of threads() slots share the pool's threads (see the constructor).
+  tbb::task_arena arena_;         // asynchronous work; no slot reserved
+  tbb::task_arena caller_arena_;  // maps called from outside; one slot reserved for the caller
+  std::atomic<int> async_arena_work_{0};  // drainers and stream chunks in arena_
+  std::atomic<int> caller_maps_{0};       // maps running in caller_arena_
+  tbb::enumerable_thread_specific<bool> initialized_{false};
   std::unique_ptr<InitializerObserver> observer_;
+  std::unique_ptr<InitializerObserver> caller_observer_;
 
   // Work in flight: queued and running tasks, drainers, maps, stream chunks. It only reaches
   // zero under mutex_, so that a joining thread that sees zero may destroy the pool.
@@ -131,7 +150,8 @@ class PoolCore {
   std::vector<tbb::task_group_context*> contexts_;
 
   tbb::concurrent_queue<std::shared_ptr<TaskState>> queue_;
-  std::atomic<int> drainers_{0};
+  std::atomic<int> drainers_{0};         // at most threads()
+  std::atomic<int> caller_drainers_{0};  // of which in caller_arena_: at most threads() - 1
 
   std::atomic<bool> terminated_{false};
   std::stop_source stop_;
