@@ -27,6 +27,19 @@ int meet(mpp::Pool& pool, int n) {
   return met;
 }
 
+// As meet(), but signals `submitted` once all n tasks are queued.
+int meet_later(mpp::Pool& pool, int n, mpp_test::Event& submitted) {
+  mpp_test::Rendezvous all(n);
+  std::vector<mpp::AsyncResult<bool>> rs;
+  for (int i = 0; i < n; ++i) rs.push_back(pool.apply_async([&] { return all.arrive_and_wait(); }));
+  submitted.set();
+  int met = 0;
+  for (auto& r : rs) {
+    if (r.wait(2 * mpp_test::patience) && r.get()) ++met;
+  }
+  return met;
+}
+
 }  // namespace
 
 TEST_CASE("Pool(n) runs n asynchronous tasks at once while the caller only waits") {
@@ -168,4 +181,74 @@ TEST_CASE("Pool(n) never runs more than n tasks at once, like Python's n process
     REQUIRE(m.wait(mpp_test::patience));
     CHECK(occupancy.most.load() <= n);
   }
+}
+
+// A map called from outside the pool starts on the calling thread (in an arena with a slot
+// reserved for it); asynchronous work submitted meanwhile joins that map's threads instead of
+// adding its own, so the pool still runs at most n things at once.
+TEST_CASE("asynchronous work submitted during a caller's map keeps the pool at n threads") {
+  for (int n : {1, 2, 3}) {
+    INFO("n = " << n);
+    mpp::Pool pool(n);
+    Occupancy occupancy;
+    auto busy = [&](int x) {
+      occupancy.enter();
+      mpp_test::pause_briefly();
+      occupancy.leave();
+      return x;
+    };
+    mpp_test::Event mapping;
+    std::vector<mpp::AsyncResult<int>> rs;
+    std::thread submitter([&] {
+      if (!mapping.wait()) return;
+      for (int i = 0; i < 8 * n; ++i) rs.push_back(pool.apply_async(busy, i));
+    });
+    auto out = pool.map(
+        [&](int x) {
+          mapping.set();
+          return busy(x);
+        },
+        std::views::iota(0, 16 * n), {.chunksize = 1});
+    submitter.join();
+    REQUIRE(rs.size() == static_cast<std::size_t>(8 * n));
+    for (int i = 0; i < 8 * n; ++i) {
+      REQUIRE(rs[static_cast<std::size_t>(i)].wait(mpp_test::patience));
+      CHECK(rs[static_cast<std::size_t>(i)].get() == i);
+    }
+    CHECK(out.size() == static_cast<std::size_t>(16 * n));
+    CHECK(occupancy.most.load() <= n);
+  }
+}
+
+TEST_CASE("n tasks submitted during a caller's map all run at once after it") {
+  for (int n : {2, 3}) {
+    INFO("n = " << n);
+    mpp::Pool pool(n);
+    mpp_test::Event mapping;
+    mpp_test::Event submitted;
+    int met = 0;
+    std::thread submitter([&] {
+      if (mapping.wait()) met = meet_later(pool, n, submitted);
+    });
+    // The map holds on until the tasks are queued, so they all start while it runs.
+    pool.map(
+        [&](int) {
+          mapping.set();
+          return submitted.wait();
+        },
+        std::views::iota(0, 1));
+    submitter.join();
+    CHECK(met == n);
+  }
+}
+
+TEST_CASE("a map from inside a task runs on the pool's threads, not in a new slot") {
+  mpp::Pool pool(2);
+  mpp_test::Rendezvous all(2);
+  auto r = pool.apply_async([&] {
+    return pool.map([&](int) { return all.arrive_and_wait(); }, std::views::iota(0, 2),
+                    {.schedule = mpp::schedule::dynamic});
+  });
+  REQUIRE(r.wait(2 * mpp_test::patience));
+  CHECK(std::ranges::all_of(r.get(), [](bool b) { return b; }));
 }
