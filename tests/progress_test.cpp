@@ -262,3 +262,41 @@ TEST_CASE("progress: progress_bar shows count, elapsed and rate when the total i
   CHECK(text.find('%') == std::string::npos);  // no percentage, no ETA: the total is unknown
   CHECK(text.find('<') == std::string::npos);
 }
+
+// The bar as a terminal gets it: redrawn after "\r", no "\n" until the end.
+TEST_CASE("progress: on a terminal the bar fits its width, and leave = false blanks it") {
+  using mpp::detail::progress::Bar;
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out != nullptr);
+  SUBCASE("a narrow terminal gets a narrower bar, never a wrapped line") {
+    Bar bar{
+        "a long label for a narrow terminal", out, std::chrono::milliseconds(100), true, true, 60};
+    bar(0, 1000);
+    bar(1000, 1000);
+    const std::string text = contents(out);
+    CHECK(std::ranges::count(text, '\n') == 1);  // only the last frame ends the line
+    CHECK(text.back() == '\n');
+    std::istringstream frames(text.substr(0, text.size() - 1));
+    std::size_t count = 0;
+    for (std::string frame; std::getline(frames, frame, '\r');) {
+      if (frame.empty()) continue;
+      ++count;
+      CHECK(frame.size() < 60);
+    }
+    CHECK(count == 2);
+    CHECK(text.find("100% |") != std::string::npos);
+  }
+  SUBCASE("leave = false: the finished bar is blanked and the line left empty") {
+    Bar bar{"squares", out, std::chrono::milliseconds(100), true, false, 0};
+    bar(0, 10);
+    bar(10, 10);
+    const std::string text = contents(out);
+    CHECK(text.starts_with("\rsquares   0% |"));
+    CHECK(text.find('\n') == std::string::npos);
+    const std::size_t blank = text.rfind('\r', text.size() - 2);
+    CHECK(text.substr(blank + 1, text.size() - blank - 2).find_first_not_of(' ') ==
+          std::string::npos);
+    CHECK(text.back() == '\r');
+  }
+  std::fclose(out);
+}

@@ -160,7 +160,8 @@ struct Bar {
 ///   blanks the line at the end, so that what is printed next takes its place.
 /// @return A copyable callable; copies share one bar, which several maps may use in turn.
 ///
-/// The callable must not be called concurrently; a map never does.
+/// On a terminal whose width is known, the bar narrows so that the line fits. The callable must
+/// not be called concurrently; maps and streams never do.
 inline std::function<void(std::size_t done, std::size_t total)> progress_bar(
     std::string label = {}, std::FILE* out = stderr,
     std::chrono::milliseconds log_interval = std::chrono::seconds(10), bool leave = true) {
