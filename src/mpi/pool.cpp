@@ -8,6 +8,7 @@ Pool::Pool(const PoolOptions& options)
 }
 
 Pool::~Pool() {
+  finish_open_stream();
   // Waits for the map_async calls still in flight, which use the communicator.
   std::unique_lock lock(turn_mutex_);
   turn_changed_.wait(lock, [&] { return serving_ == next_ticket_; });

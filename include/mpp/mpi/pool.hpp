@@ -1,7 +1,7 @@
 #pragma once
 /// @file
-/// `mpp::mpi::Pool`: `map` and `starmap` across the ranks of an MPI job, each rank computing its
-/// share on its own `mpp::Pool` (MPI between processes, work stealing inside one).
+/// `mpp::mpi::Pool`: `map`, `starmap` and `imap` across the ranks of an MPI job, each rank
+/// computing its share on its own `mpp::Pool` (MPI between processes, work stealing inside one).
 
 #include <mpi.h>
 
@@ -30,6 +30,7 @@
 #include "mpp/mpi/detail/stream.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
+#include "mpp/mpi/stream.hpp"
 #include "mpp/mpi/transfer.hpp"
 #include "mpp/options.hpp"
 #include "mpp/pool.hpp"
@@ -86,8 +87,8 @@ requires std::ranges::sized_range<Range> FromRoot<std::views::all_t<Range>> from
   return {std::views::all(std::forward<Range>(items))};
 }
 
-/// `map` and `starmap` over all the ranks of a communicator, called by every rank (SPMD: each
-/// rank runs the same program, so functions are never shipped). The result is returned on the
+/// `map`, `starmap` and `imap` over all the ranks of a communicator, called by every rank (SPMD:
+/// each rank runs the same program, so functions are never shipped). The result is returned on the
 /// root (rank 0) and an empty vector elsewhere, or on every rank with `results::on_every_rank`.
 ///
 /// Inputs are either present on every rank (pass the range itself: no input traffic; every rank
@@ -236,6 +237,7 @@ class Pool {
   [[nodiscard]] std::future<std::vector<mpp::detail::map_result_t<F, Range>>> map_async(
       F&& f, Range&& items, const MapOptions& options = {}, results where = results::on_root) {
     check_async("map_async");
+    finish_open_stream();
     const std::uint64_t ticket = next_ticket_++;
     return std::async(std::launch::async,
                       [this, ticket, f = std::forward<F>(f), items = std::forward<Range>(items),
@@ -254,12 +256,53 @@ class Pool {
                      std::forward<Range>(items), options, where);
   }
 
+  /// Lazily applies `f` to every item across all ranks, yielding the results on the root in
+  /// input order as chunks finish (Python's `imap`); items present on every rank. Other ranks
+  /// compute their share before the call returns and get an empty stream, whose loop waits for
+  /// the root to finish and throws if the map failed (see `mpp::mpi::Stream`). Chunks are
+  /// claimed dynamically as by `map`'s dynamic schedules (`static_`: chunks of `chunksize`, or
+  /// of n / all threads). `progress` on the root counts the results handed to the loop;
+  /// `checkpoint` is refused (`std::invalid_argument`) and `buffersize` does not apply.
+  /// Collective; `f` and rvalue `items` are moved into the stream, an lvalue range must outlive
+  /// it. With one rank the same protocol runs on the local pool.
+  ///
+  /// ```cpp
+  /// for (const Frame& frame : cluster.imap(render, scenes)) write(frame);  // on every rank
+  /// ```
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<F, Range>
+  [[nodiscard]] Stream<mpp::detail::map_result_t<F, Range>> imap(F&& f, Range&& items,
+                                                                 const MapOptions& options = {}) {
+    using R = mpp::detail::map_result_t<F, Range>;
+    using Inputs =
+        StreamInputs<std::decay_t<F>, std::views::all_t<Range>, std::ranges::range_value_t<Range>>;
+    Turn turn(*this);
+    auto inputs =
+        std::make_shared<Inputs>(std::forward<F>(f), std::views::all(std::forward<Range>(items)));
+    return open_stream<R, std::ranges::range_value_t<Range>>(inputs, "imap", options, false);
+  }
+
+  /// `imap` with the items on the root only (see `mpp::mpi::from_root`): every rank receives
+  /// them first. Collective.
+  template <class F, class View>
+  requires sized_input<View> && mappable<F, View>
+  [[nodiscard]] Stream<mpp::detail::map_result_t<F, View>> imap(F&& f, FromRoot<View> input,
+                                                                const MapOptions& options = {}) {
+    using R = mpp::detail::map_result_t<F, View>;
+    using T = std::ranges::range_value_t<View>;
+    detail::require_transferable<T>();
+    Turn turn(*this);
+    auto inputs = std::make_shared<StreamInputs<std::decay_t<F>, View, T>>(std::forward<F>(f),
+                                                                           std::move(input.items));
+    return open_stream<R, T>(inputs, "imap", options, true);
+  }
+
  private:
   // Collective calls on one pool run one at a time, in the order they were made on this rank
   // (the same order on every rank), even when map_async runs them on threads of their own.
   class Turn {
    public:
-    explicit Turn(Pool& pool) : Turn(pool, pool.next_ticket_++) {}
+    explicit Turn(Pool& pool) : Turn(pool, pool.next_ticket_++) { pool.finish_open_stream(); }
     Turn(Pool& pool, std::uint64_t ticket) : pool_(pool) {
       std::unique_lock lock(pool_.turn_mutex_);
       pool_.turn_changed_.wait(lock, [&] { return pool_.serving_ == ticket; });
@@ -279,6 +322,64 @@ class Pool {
   };
 
   void check_async(const char* call) const;
+
+  // What an imap reads, kept alive by its stream: the function, the items (on the root only
+  // with from_root, when every other rank gets a copy in `received`).
+  template <class F, class View, class T>
+  struct StreamInputs {
+    StreamInputs(F function, View view) : f(std::move(function)), items(std::move(view)) {}
+    F f;
+    View items;
+    mpp::detail::ItemAccess<View> access{items};
+    std::vector<T> received;
+    bool use_received = false;
+  };
+
+  // Plans an imap on every rank and starts its stream (the other ranks compute their share).
+  template <class R, class T, class Inputs>
+  Stream<R> open_stream(const std::shared_ptr<Inputs>& inputs, const char* call,
+                        const MapOptions& options, bool from_root) {
+    using F = decltype(inputs->f);
+    detail::require_transferable<R>();
+    const bool root = is_root();
+    const std::int64_t n =
+        from_root && !root ? -1 : static_cast<std::int64_t>(inputs->access.size());
+    detail::Plan plan = comm_->plan(
+        header(call, signature_of<F, R, T>(call), n, options, results::on_root, from_root), options,
+        call);
+    if (plan.checkpoint) {
+      mpp::detail::throw_invalid_argument(
+          "mpp::mpi::Pool::imap: checkpoint works with map and starmap, whose results are "
+          "complete at the end; not with streams");
+    }
+    if (from_root) {
+      plan.dynamic = true;  // every rank may compute any item
+      broadcast_items<T>(inputs->access, inputs->items, plan, inputs->received);
+      inputs->use_received = !root;
+    }
+    std::size_t k = plan.k;
+    if (!plan.dynamic) {
+      std::size_t threads = 0;
+      for (int t : plan.threads) threads += static_cast<std::size_t>(t);
+      k = options.chunksize.value_or(std::max<std::size_t>(1, (plan.n + threads - 1) / threads));
+    }
+    detail::StreamPlan chunks{
+        .n = plan.n, .k = k, .todo = {}, .step = plan.threads[static_cast<std::size_t>(rank())]};
+    for (std::uint64_t c = 0; c < chunks.chunks(); ++c) chunks.todo.push_back(c);
+    Inputs* in = inputs.get();
+    return Stream<R>(std::make_unique<detail::StreamState<R>>(
+        *comm_, local_, std::move(chunks),
+        [in](std::size_t i) -> R {
+          if (in->use_received) return std::invoke(in->f, in->received[i]);
+          return std::invoke(in->f, in->access[i]);
+        },
+        options.retries, inputs, &open_stream_, options.progress));
+  }
+
+  // The pool's next collective call first completes a stream still open, so calls stay in step.
+  void finish_open_stream() noexcept {
+    if (open_stream_ != nullptr) open_stream_->finish();
+  }
 
   template <class F, class R, class T>
   static std::uint64_t signature_of(const char* call) {
@@ -707,8 +808,9 @@ class Pool {
   std::unique_ptr<detail::Comm> comm_;
   std::mutex turn_mutex_;
   std::condition_variable turn_changed_;
-  std::uint64_t next_ticket_ = 0;  // the calling thread's
-  std::uint64_t serving_ = 0;      // guarded by turn_mutex_
+  std::uint64_t next_ticket_ = 0;              // the calling thread's
+  std::uint64_t serving_ = 0;                  // guarded by turn_mutex_
+  detail::OpenStream* open_stream_ = nullptr;  // an imap whose collective part may still run
 };
 
 }  // namespace mpp::mpi

@@ -70,6 +70,8 @@ class Streamer {
 
   // This rank claims no more chunks (SIGINT/SIGTERM arrived); thread-safe.
   void interrupt(int signo) noexcept { signal_.store(signo); }
+  // This rank claims no more chunks, and no rank will: nobody wants the rest (imap's loop left).
+  void abandon() noexcept { abandoned_ = true; }
 
   // Not the root: computes this rank's share, sending each batch as it finishes, then the end.
   void run_share() {
@@ -157,7 +159,7 @@ class Streamer {
 
   // The next batch of `todo` indices [first, second) this rank computes, if any.
   std::optional<std::pair<std::size_t, std::size_t>> claim() {
-    if (failure_.failed() || signal_.load() != 0) {
+    if (failure_.failed() || signal_.load() != 0 || abandoned_) {
       comm_.stop_claims();  // the other ranks stop claiming too
       claims_over_ = true;
       return std::nullopt;
@@ -284,6 +286,7 @@ class Streamer {
   FirstFailure failure_;
   std::atomic<int> signal_{0};
   bool claims_over_ = false;
+  bool abandoned_ = false;
   // The root's state.
   AsyncResult<std::vector<Chunk>> pending_;  // its own batch on the local pool
   std::pair<std::size_t, std::size_t> batch_{};

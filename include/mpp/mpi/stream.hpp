@@ -1,0 +1,201 @@
+#pragma once
+/// @file
+/// `mpp::mpi::Stream`: the results of `mpp::mpi::Pool::imap`, yielded on the root in input
+/// order as the chunks of every rank arrive.
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "mpp/detail/progress.hpp"
+#include "mpp/mpi/detail/stream.hpp"
+
+namespace mpp::mpi {
+
+namespace detail {
+
+// A stream whose collective part may still be running. Its pool finishes it before the pool's
+// next collective call, so the ranks' calls stay in step.
+class OpenStream {
+ public:
+  // Completes the stream's part of the protocol (the root keeps every result for the loop);
+  // an exception is kept for the loop too.
+  virtual void finish() noexcept = 0;
+
+ protected:
+  ~OpenStream() = default;
+};
+
+// The state of an imap, at a fixed address: the inputs it reads, the streamer, and on the root
+// the chunks that arrived and are not yet yielded.
+template <class R>
+class StreamState final : public OpenStream {
+ public:
+  StreamState(Comm& comm, mpp::Pool& local, StreamPlan plan, std::function<R(std::size_t)> get,
+              std::size_t retries, std::shared_ptr<void> inputs, OpenStream** slot,
+              std::function<void(std::size_t, std::size_t)> progress)
+      : inputs_(std::move(inputs)),
+        slot_(slot),
+        root_(comm.rank() == 0),
+        chunks_(plan.chunks()),
+        callback_(root_ ? std::move(progress) : nullptr),
+        progress_(callback_, plan.n),
+        streamer_(comm, local, std::move(plan), std::move(get), retries,
+                  [this](std::uint64_t c, std::vector<R>& values) {
+                    arrived_[static_cast<std::size_t>(c)] = std::move(values);
+                  }) {
+    if (root_) {
+      arrived_.resize(chunks_);
+      running_ = true;
+    } else {
+      streamer_.run_share();  // this rank's part is done when imap returns
+    }
+    *slot_ = this;
+  }
+  StreamState(const StreamState&) = delete;
+  StreamState& operator=(const StreamState&) = delete;
+
+  ~StreamState() {
+    if (settled_) return;
+    streamer_.abandon();  // the loop left early: no more chunks are claimed
+    finish();
+    error_ = nullptr;  // a destructor cannot report it
+  }
+
+  void finish() noexcept override {
+    if (settled_) return;
+    settled_ = true;
+    if (slot_ != nullptr) *slot_ = nullptr;
+    try {
+      while (running_) running_ = streamer_.pump();
+      streamer_.settle({}, 0);
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+
+  bool at_end() const noexcept { return at_end_; }
+  R& current() { return current_[position_]; }
+
+  // Moves to the next result, waiting (on the root, working) until its chunk has arrived;
+  // throws the map's failure when the loop reaches it.
+  void advance() {
+    if (position_ + 1 < current_.size()) {
+      ++position_;
+      return;
+    }
+    current_.clear();
+    position_ = 0;
+    while (root_ && next_ < chunks_) {
+      while (!arrived_[next_] && running_) running_ = streamer_.pump();
+      if (!arrived_[next_]) break;  // it never will: the map failed
+      current_ = std::move(*arrived_[next_]);
+      arrived_[next_].reset();
+      ++next_;
+      progress_.add(current_.size());
+      if (!current_.empty()) return;
+    }
+    at_end_ = true;
+    finish();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    if (root_) progress_.finish();
+  }
+
+ private:
+  std::shared_ptr<void> inputs_;  // what `get` reads
+  OpenStream** slot_;             // the pool's open stream, while this one is
+  bool root_;
+  std::size_t chunks_;
+  std::function<void(std::size_t, std::size_t)> callback_;
+  mpp::detail::ProgressReporter progress_;
+  std::vector<std::optional<std::vector<R>>> arrived_;  // root: chunks not yet yielded
+  Streamer<R> streamer_;
+  bool running_ = false;  // root: the protocol has not ended
+  bool settled_ = false;
+  bool at_end_ = false;
+  std::exception_ptr error_;
+  std::size_t next_ = 0;  // the next chunk to yield
+  std::vector<R> current_;
+  std::size_t position_ = 0;
+};
+
+}  // namespace detail
+
+/// The results of `mpp::mpi::Pool::imap`, an input range.
+///
+/// On the root it yields every result in input order, lazily: while the loop waits for the
+/// next chunk, the root computes its own share and receives the chunks of the other ranks.
+/// On the other ranks `imap` returns once the rank has computed its share, and the stream is
+/// empty: beginning the loop (or destroying the stream) waits for the root to finish, and
+/// throws if the map failed. A failure reaches the loop where its chunk would have been: the
+/// results before it are yielded, then the failing rank rethrows its exception and the others
+/// throw `mpp::mpi::RemoteError`.
+///
+/// ```cpp
+/// for (double energy : cluster.imap(simulate, params)) {  // every rank runs the loop
+///   log(energy);                                         // only the root gets results
+/// }
+/// ```
+///
+/// Leaving the loop early stops the claims on every rank; what is running finishes. The stream
+/// must not outlive its pool; the pool's next collective call first finishes an open stream
+/// (the root then computes and keeps every remaining result for the loop). Not thread-safe:
+/// iterate on the thread that made the call.
+template <class R>
+class Stream {
+ public:
+  /// The type of each result.
+  using value_type = R;
+
+  /// Single-pass iterator over the results.
+  class iterator {
+   public:
+    /// The type of the results.
+    using value_type = R;
+    /// Required of an input iterator; iterators of a stream are never subtracted.
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    /// The current result.
+    R& operator*() const { return state_->current(); }
+    /// A member of the current result.
+    R* operator->() const { return &state_->current(); }
+    /// Moves to the next result, waiting until it has arrived; throws the map's failure.
+    iterator& operator++() {
+      state_->advance();
+      return *this;
+    }
+    /// As `++it`; returns nothing, as a single-pass iterator may.
+    void operator++(int) { ++*this; }
+    /// True once every result has been read.
+    friend bool operator==(const iterator& it, std::default_sentinel_t) {
+      return it.state_->at_end();
+    }
+
+   private:
+    friend class Stream;
+    explicit iterator(detail::StreamState<R>* state) : state_(state) {}
+    detail::StreamState<R>* state_ = nullptr;
+  };
+
+  /// Used by `Pool::imap`.
+  explicit Stream(std::unique_ptr<detail::StreamState<R>> state) : state_(std::move(state)) {}
+
+  /// Waits for the first result (on the other ranks: for the root to finish).
+  iterator begin() {
+    state_->advance();
+    return iterator(state_.get());
+  }
+  /// The end of the stream, compared with the iterator.
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  std::unique_ptr<detail::StreamState<R>> state_;
+};
+
+}  // namespace mpp::mpi
