@@ -677,6 +677,8 @@ class Pool {
         *comm_, local_, chunks, [&get](std::size_t i) -> R { return get(i); }, options.retries,
         deliver);
     {
+      // Watched until every rank knows the outcome: a batch system signals all ranks at once,
+      // and one that had already finished its share must not die of it while the root flushes.
       std::optional<mpp::detail::SignalWatch> watch;
       if (plan.checkpoint) watch.emplace([&](int signo) { streamer.interrupt(signo); });
       if (root) {
@@ -685,10 +687,10 @@ class Pool {
       } else {
         streamer.run_share();
       }
+      if (journal) journal->flush();
+      if (root && streamer.complete()) progress.finish();
+      streamer.settle(options.checkpoint, journaled);
     }
-    if (journal) journal->flush();
-    if (root && streamer.complete()) progress.finish();
-    streamer.settle(options.checkpoint, journaled);
     if (progress_error) std::rethrow_exception(progress_error);  // thrown by the final report
     if (where == results::on_every_rank) share(out, plan.n);
     return out;
