@@ -160,3 +160,26 @@ TEST_CASE("progress on the root counts the results handed to the loop") {
     CHECK(calls.empty());
   }
 }
+
+TEST_CASE("a progress callback that throws ends the root's loop with its exception") {
+  const auto failing = [](std::size_t done, std::size_t) {
+    if (done > 0) throw std::runtime_error("the display is gone");
+  };
+  std::size_t received = 0;
+  bool threw = false;
+  try {
+    for (int x : cluster().imap([](int x) { return x; }, std::views::iota(0, 100),
+                                {.chunksize = 10, .progress = failing})) {
+      (void)x;
+      ++received;
+    }
+  } catch (const std::runtime_error& e) {
+    threw = true;
+    CHECK(std::string(e.what()) == "the display is gone");
+  }
+  CHECK(threw == cluster().is_root());  // only the root reports progress
+  CHECK(received == 0);                 // the first chunk's report threw before it was yielded
+  // Still in step afterwards.
+  const auto r = cluster().map([](int x) { return x; }, std::views::iota(0, 10));
+  if (cluster().is_root()) CHECK(r.size() == 10);
+}

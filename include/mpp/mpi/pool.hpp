@@ -261,10 +261,10 @@ class Pool {
   /// compute their share before the call returns and get an empty stream, whose loop waits for
   /// the root to finish and throws if the map failed (see `mpp::mpi::Stream`). Chunks are
   /// claimed dynamically as by `map`'s dynamic schedules (`static_`: chunks of `chunksize`, or
-  /// of n / all threads). `progress` on the root counts the results handed to the loop;
-  /// `checkpoint` is refused (`std::invalid_argument`) and `buffersize` does not apply.
-  /// Collective; `f` and rvalue `items` are moved into the stream, an lvalue range must outlive
-  /// it. With one rank the same protocol runs on the local pool.
+  /// of n / all threads). `progress` on the root counts the results handed to the loop (if it
+  /// throws, the loop ends with its exception); `checkpoint` is refused (`std::invalid_argument`)
+  /// and `buffersize` does not apply. Collective; `f` and rvalue `items` are moved into the stream,
+  /// an lvalue range must outlive it. With one rank the same protocol runs on the local pool.
   ///
   /// ```cpp
   /// for (const Frame& frame : cluster.imap(render, scenes)) write(frame);  // on every rank

@@ -44,7 +44,7 @@ class StreamState final : public OpenStream {
         slot_(slot),
         root_(comm.rank() == 0),
         chunks_(plan.chunks()),
-        callback_(root_ ? std::move(progress) : nullptr),
+        callback_(root_ && progress ? watched(std::move(progress)) : nullptr),
         progress_(callback_, plan.n),
         streamer_(comm, local, std::move(plan), std::move(get), retries,
                   [this](std::uint64_t c, std::vector<R>& values) {
@@ -99,19 +99,45 @@ class StreamState final : public OpenStream {
       arrived_[next_].reset();
       ++next_;
       progress_.add(current_.size());
+      if (progress_error_) stop_for(std::exchange(progress_error_, nullptr));
       if (!current_.empty()) return;
     }
     at_end_ = true;
     finish();
+    if (!error_) error_ = std::exchange(progress_error_, nullptr);  // from the first report
     if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
     if (root_) progress_.finish();
   }
 
  private:
+  // The progress callback, whose exception waits for the loop: the ranks' protocol must not be
+  // cut short by it.
+  std::function<void(std::size_t, std::size_t)> watched(
+      std::function<void(std::size_t, std::size_t)> progress) {
+    return [this, progress = std::move(progress)](std::size_t done, std::size_t total) {
+      if (progress_error_) return;
+      try {
+        progress(done, total);
+      } catch (...) {
+        progress_error_ = std::current_exception();
+      }
+    };
+  }
+
+  // Ends the stream early because of `error` (the loop gets it): no more chunks are claimed.
+  [[noreturn]] void stop_for(std::exception_ptr error) {
+    streamer_.abandon();
+    at_end_ = true;
+    finish();
+    error_ = nullptr;
+    std::rethrow_exception(error);
+  }
+
   std::shared_ptr<void> inputs_;  // what `get` reads
   OpenStream** slot_;             // the pool's open stream, while this one is
   bool root_;
   std::size_t chunks_;
+  std::exception_ptr progress_error_;  // thrown by the progress callback, for the loop
   std::function<void(std::size_t, std::size_t)> callback_;
   mpp::detail::ProgressReporter progress_;
   std::vector<std::optional<std::vector<R>>> arrived_;  // root: chunks not yet yielded
