@@ -193,8 +193,9 @@ void PoolCore::start_drainer() noexcept {
     const bool in_async_arena = enter_async_arena();
     if (in_async_arena || claim(caller_drainers_, threads_ - 1)) {
       outstanding_.fetch_add(1);  // the drainer's own count: it touches the pool until it returns
-      happens_before(&task_handoff);
-      async_arena(in_async_arena).enqueue([this, in_async_arena] { drain(in_async_arena); });
+      async_arena(in_async_arena).enqueue(HandedOff{[this, in_async_arena] {
+        drain(in_async_arena);
+      }});
       return;
     }
     // A map holds the caller arena's reserved slot and its other slots have drainers: the end
@@ -206,7 +207,6 @@ void PoolCore::start_drainer() noexcept {
 }
 
 void PoolCore::drain(bool in_async_arena) noexcept {
-  happens_after(&task_handoff);
   {
     CoreScope scope(this);
     tbb::this_task_arena::isolate([&] {

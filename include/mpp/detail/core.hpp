@@ -30,6 +30,26 @@ class TaskState;
 // What ThreadSanitizer is told oneTBB's queues and joins synchronise (see tsan.hpp).
 inline char task_handoff, task_done, chunk_start, chunk_end;
 
+// A job for task_arena::enqueue. oneTBB copies it into its task object, inside libtbb where
+// ThreadSanitizer cannot see the hand-off to the worker: the marker, constructed after the job
+// in every copy, publishes the copy, and the call acquires it before touching the job.
+template <class Job>
+struct HandedOff {
+  struct Marker {
+    Marker() noexcept { happens_before(&task_handoff); }
+    Marker(const Marker&) noexcept : Marker() {}
+    Marker& operator=(const Marker&) noexcept { return *this; }
+  };
+  Job job;
+  Marker marker{};
+  void operator()() const {
+    happens_after(&task_handoff);
+    job();
+  }
+};
+template <class Job>
+HandedOff(Job) -> HandedOff<Job>;
+
 // The pool whose task or chunk the calling thread is running, or nullptr.
 PoolCore* current_core() noexcept;
 
@@ -79,16 +99,15 @@ class PoolCore {
   void enqueue(const char* call, Job&& job, bool continuing = false) {
     begin_work(call, continuing);
     const bool in_async_arena = enter_async_arena();
-    happens_before(&task_handoff);
-    async_arena(in_async_arena).enqueue([this, in_async_arena, job = std::forward<Job>(job)] {
-      happens_after(&task_handoff);
-      {
-        CoreScope scope(this);
-        tbb::this_task_arena::isolate([&] { job(); });
-      }
-      leave_async_arena(in_async_arena);
-      end_work();
-    });
+    async_arena(in_async_arena)
+        .enqueue(HandedOff{[this, in_async_arena, job = std::forward<Job>(job)] {
+          {
+            CoreScope scope(this);
+            tbb::this_task_arena::isolate([&] { job(); });
+          }
+          leave_async_arena(in_async_arena);
+          end_work();
+        }});
   }
 
   // Queues an asynchronous task as counted work. At most threads() drainers, each one TBB task,
@@ -149,7 +168,9 @@ class PoolCore {
   std::condition_variable idle_;
   std::vector<tbb::task_group_context*> contexts_;
 
-  tbb::concurrent_queue<std::shared_ptr<TaskState>> queue_;
+  // std::allocator rather than TBB's: pages are then freed where ThreadSanitizer sees it.
+  tbb::concurrent_queue<std::shared_ptr<TaskState>, std::allocator<std::shared_ptr<TaskState>>>
+      queue_;
   std::atomic<int> drainers_{0};         // at most threads()
   std::atomic<int> caller_drainers_{0};  // of which in caller_arena_: at most threads() - 1
 
