@@ -191,6 +191,12 @@ def main():
         "chunksize 1", f"{fmt(mine_us)} µs/item", f"Pool({P}).map {fmt(peer_us)} µs/item", r,
         r is not None and r >= 100, "see the notes below")
 
+    m, b = row("overhead", "mpp"), row("overhead", "mpp_progress_bar")
+    r = b["seconds"] / m["seconds"] - 1 if m and b else None
+    bar("`MapOptions::progress` (`progress_bar()` to a file) on the 10^6-item `map`: overhead < 1%",
+        f"with bar {fmt_time(b and b['seconds'])}", f"without {fmt_time(m and m['seconds'])}",
+        r, r is not None and r < 0.01, "see the notes below")
+
     apc = memory.get("map_allocations_per_item")
     bar("`map` heap allocations per item at default chunking ≤ 0.01",
         f"{fmt(apc)} /item ({fmt(memory.get('map_allocations_per_call'))} per call of "

@@ -1,5 +1,7 @@
 #include "mpp/async_result.hpp"
 
+#include <thread>
+
 #include "mpp/detail/core.hpp"
 
 namespace mpp::detail {
@@ -19,11 +21,12 @@ bool TaskState::try_run() noexcept {
   } catch (...) {
     error_ = std::current_exception();
   }
-  {
+  status_.store(done);  // sequentially consistent, as in wait_until()
+  status_.notify_all();
+  if (timed_waiters_.load() != 0) {
     std::lock_guard lock(mutex_);
-    status_.store(done, std::memory_order_release);
+    done_.notify_all();
   }
-  done_.notify_all();
   return true;
 }
 
@@ -33,18 +36,31 @@ void TaskState::help() {
   if (current_core() == core_) try_run();
 }
 
+// A waiter yields a few times before it sleeps: short tasks often finish within microseconds,
+// sooner than a sleep and a wake-up through the kernel, which also preempts a busy worker.
 void TaskState::wait() {
   if (ready()) return;
   help();
-  std::unique_lock lock(mutex_);
-  done_.wait(lock, [&] { return ready(); });
+  for (int round = 0; round < 64 && !ready(); ++round) std::this_thread::yield();
+  for (int status = status_.load(std::memory_order_acquire); status != done;
+       status = status_.load(std::memory_order_acquire)) {
+    status_.wait(status, std::memory_order_acquire);
+  }
 }
 
+// std::atomic has no timed wait: timed waiters sleep on the condition variable, which try_run()
+// notifies only when there are any.
 bool TaskState::wait_until(std::chrono::steady_clock::time_point deadline) {
   if (ready()) return true;
   help();
-  std::unique_lock lock(mutex_);
-  return done_.wait_until(lock, deadline, [&] { return ready(); });
+  timed_waiters_.fetch_add(1);
+  bool finished = false;
+  {
+    std::unique_lock lock(mutex_);
+    finished = done_.wait_until(lock, deadline, [&] { return status_.load() == done; });
+  }
+  timed_waiters_.fetch_sub(1);
+  return finished;
 }
 
 }  // namespace mpp::detail

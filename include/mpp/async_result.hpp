@@ -52,8 +52,9 @@ class TaskState {
 
   PoolCore* core_;
   std::atomic<int> status_{pending};
-  std::mutex mutex_;
-  std::condition_variable done_;
+  std::atomic<int> timed_waiters_{0};
+  std::mutex mutex_;              // for timed waiters only
+  std::condition_variable done_;  // likewise
 };
 
 // The value (or nothing, for void) and the Python-style callbacks of a task.

@@ -92,7 +92,7 @@ class PoolCore {
   // failed; `call` names the public call for the message. A closed pool still accepts work that
   // continues admitted work: a stream's next chunks, or what a running task of this pool submits.
   void begin_work(const char* call, bool continuing = false);
-  void end_work() noexcept;
+  void end_work(std::size_t pieces = 1) noexcept;
 
   // Enqueues `job` into the arena as counted work; the job must not throw.
   template <class Job>
@@ -162,7 +162,7 @@ class PoolCore {
 
   // Work in flight: queued and running tasks, drainers, maps, stream chunks. It only reaches
   // zero under mutex_, so that a joining thread that sees zero may destroy the pool.
-  std::atomic<std::size_t> outstanding_{0};
+  alignas(64) std::atomic<std::size_t> outstanding_{0};
   std::atomic<State> state_{State::running};
   std::mutex mutex_;
   std::condition_variable idle_;
