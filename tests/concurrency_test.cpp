@@ -159,6 +159,15 @@ struct Occupancy {
     }
   }
   void leave() { --now; }
+  // A task that occupies a thread briefly and returns its item.
+  auto busy() {
+    return [this](int x) {
+      enter();
+      mpp_test::pause_briefly();
+      leave();
+      return x;
+    };
+  }
 };
 
 }  // namespace
@@ -168,12 +177,7 @@ TEST_CASE("Pool(n) never runs more than n tasks at once, like Python's n process
     INFO("n = " << n);
     mpp::Pool pool(n);
     Occupancy occupancy;
-    auto busy = [&](int x) {
-      occupancy.enter();
-      mpp_test::pause_briefly();
-      occupancy.leave();
-      return x;
-    };
+    auto busy = occupancy.busy();
     std::vector<mpp::AsyncResult<int>> rs;
     for (int i = 0; i < 8 * n; ++i) rs.push_back(pool.apply_async(busy, i));
     auto m = pool.map_async(busy, std::views::iota(0, 16 * n), {.chunksize = 1});
@@ -191,12 +195,7 @@ TEST_CASE("asynchronous work submitted during a caller's map keeps the pool at n
     INFO("n = " << n);
     mpp::Pool pool(n);
     Occupancy occupancy;
-    auto busy = [&](int x) {
-      occupancy.enter();
-      mpp_test::pause_briefly();
-      occupancy.leave();
-      return x;
-    };
+    auto busy = occupancy.busy();
     mpp_test::Event mapping;
     std::vector<mpp::AsyncResult<int>> rs;
     std::thread submitter([&] {
