@@ -1,4 +1,8 @@
+#include <cstdio>
+#include <memory>
+
 #include <mpp/pool.hpp>
+#include <mpp/progress.hpp>
 
 #include "workload.hpp"
 
@@ -31,5 +35,30 @@ const bool sweep = [] {
   }
   return true;
 }();
+
+// The same map with MapOptions::progress: the cost of progress reporting, which should stay
+// under 1%. Two reporters: a callback that only counts its calls, and mpp::progress_bar writing
+// to a file (as in a batch job's log: one line per map shorter than the log interval).
+const auto* callback = bench::contender(
+    "overhead/mpp_progress_callback",
+    [](benchmark::State& state, int threads) {
+      std::size_t calls = 0;
+      run(state, threads, {.progress = [&calls](std::size_t, std::size_t) { ++calls; }});
+      benchmark::DoNotOptimize(calls);
+    },
+    overhead::baseline, benchmark::kMicrosecond);
+
+const auto* bar = bench::contender(
+    "overhead/mpp_progress_bar",
+    [](benchmark::State& state, int threads) {
+      const std::unique_ptr<std::FILE, int (*)(std::FILE*)> log(std::fopen("/dev/null", "w"),
+                                                                &std::fclose);
+      if (!log) {
+        state.SkipWithError("cannot open /dev/null for the bar");
+        return;
+      }
+      run(state, threads, {.progress = mpp::progress_bar("overhead", log.get())});
+    },
+    overhead::baseline, benchmark::kMicrosecond);
 
 }  // namespace
