@@ -1,10 +1,29 @@
 #include "mpp/async_result.hpp"
 
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
 #include <thread>
 
 #include "mpp/detail/core.hpp"
 
 namespace mpp::detail {
+namespace {
+
+// Timed waits are rare, so tasks share a few condition variables rather than each carrying one
+// (as std::atomic::wait shares its futex table); a finished task wakes its slot's waiters, and
+// each checks its own task.
+struct TimedWaitSlot {
+  std::mutex mutex;
+  std::condition_variable done;
+};
+
+TimedWaitSlot& timed_wait_slot(const void* task) noexcept {
+  static TimedWaitSlot slots[16];
+  return slots[(reinterpret_cast<std::uintptr_t>(task) >> 6) % 16];
+}
+
+}  // namespace
 
 bool TaskState::try_run() noexcept {
   int expected = pending;
@@ -24,8 +43,9 @@ bool TaskState::try_run() noexcept {
   status_.store(done);  // sequentially consistent, as in wait_until()
   status_.notify_all();
   if (timed_waiters_.load() != 0) {
-    std::lock_guard lock(mutex_);
-    done_.notify_all();
+    TimedWaitSlot& slot = timed_wait_slot(this);
+    std::lock_guard lock(slot.mutex);
+    slot.done.notify_all();
   }
   return true;
 }
@@ -48,16 +68,17 @@ void TaskState::wait() {
   }
 }
 
-// std::atomic has no timed wait: timed waiters sleep on the condition variable, which try_run()
-// notifies only when there are any.
+// std::atomic has no timed wait: timed waiters sleep on a shared condition variable, which
+// try_run() notifies only when the task has any.
 bool TaskState::wait_until(std::chrono::steady_clock::time_point deadline) {
   if (ready()) return true;
   help();
   timed_waiters_.fetch_add(1);
   bool finished = false;
   {
-    std::unique_lock lock(mutex_);
-    finished = done_.wait_until(lock, deadline, [&] { return status_.load() == done; });
+    TimedWaitSlot& slot = timed_wait_slot(this);
+    std::unique_lock lock(slot.mutex);
+    finished = slot.done.wait_until(lock, deadline, [&] { return status_.load() == done; });
   }
   timed_waiters_.fetch_sub(1);
   return finished;

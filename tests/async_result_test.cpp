@@ -118,6 +118,28 @@ TEST_CASE("several threads may wait for and get one result") {
   CHECK(correct == readers);
 }
 
+TEST_CASE("timed waits on many results each end when their own task finishes") {
+  // More waiting results than the pool keeps condition variables for timed waits: each waiter
+  // is woken by its own task, in any order, and none waits out its timeout.
+  mpp::Pool pool(2);
+  constexpr int tasks = 40;
+  std::vector<mpp_test::Event> release(tasks);
+  std::vector<mpp::AsyncResult<int>> results;
+  for (int i = 0; i < tasks; ++i) {
+    results.push_back(pool.apply_async([&release, i] { return release[i].wait() ? i : -1; }));
+  }
+  std::atomic<int> in_time{0};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < tasks; ++i) {
+    waiters.emplace_back([&, i] {
+      if (results[i].wait(mpp_test::patience) && results[i].get() == i) ++in_time;
+    });
+  }
+  for (int i = tasks - 1; i >= 0; --i) release[i].set();  // the queued tasks wait for the last
+  for (auto& t : waiters) t.join();
+  CHECK(in_time == tasks);
+}
+
 TEST_CASE("several threads may call get() on the very same handle") {
   mpp::Pool pool(2);
   for (int round = 0; round < 50; ++round) {

@@ -5,11 +5,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -22,7 +20,9 @@ namespace detail {
 
 class PoolCore;
 
-// The type-erased part of an asynchronous task: who runs it, and waiting for it.
+// The type-erased part of an asynchronous task: who runs it, and waiting for it. It is kept small
+// (no mutex, no std::function): a burst of apply_async allocates one per task, and the worker
+// that runs it and the thread that waits for it share its cache lines.
 class TaskState {
  public:
   TaskState(const TaskState&) = delete;
@@ -41,7 +41,8 @@ class TaskState {
   virtual void invoke() = 0;
   // Destroys the task's function once it ran (or will never run), so that what it captured is
   // not kept alive by the result handle.
-  virtual void release() noexcept {}
+  virtual void release() noexcept = 0;
+  // Calls Python's callback or error_callback, whichever applies (may throw).
   virtual void notify_callbacks() = 0;
 
   std::exception_ptr error_;
@@ -52,28 +53,17 @@ class TaskState {
 
   PoolCore* core_;
   std::atomic<int> status_{pending};
-  std::atomic<int> timed_waiters_{0};
-  std::mutex mutex_;              // for timed waiters only
-  std::condition_variable done_;  // likewise
+  std::atomic<int> timed_waiters_{0};  // they sleep on a condition variable shared between tasks
 };
 
-// The value (or nothing, for void) and the Python-style callbacks of a task.
+// The value of a task, or nothing for void.
 template <class T>
 class ResultState : public TaskState {
  public:
   using TaskState::TaskState;
   T& value() noexcept { return *value_; }
-  std::function<void(const T&)> callback;
-  std::function<void(const std::exception_ptr&)> error_callback;
 
  protected:
-  void notify_callbacks() override {
-    if (error_) {
-      if (error_callback) error_callback(error_);
-    } else if (callback) {
-      callback(*value_);
-    }
-  }
   std::optional<T> value_;
 };
 
@@ -82,35 +72,6 @@ class ResultState<void> : public TaskState {
  public:
   using TaskState::TaskState;
   void value() noexcept {}
-  std::function<void()> callback;
-  std::function<void(const std::exception_ptr&)> error_callback;
-
- protected:
-  void notify_callbacks() override {
-    if (error_) {
-      if (error_callback) error_callback(error_);
-    } else if (callback) {
-      callback();
-    }
-  }
-};
-
-// A task computing `T` by calling `Fn` once.
-template <class T, class Fn>
-class FunctionTask final : public ResultState<T> {
- public:
-  FunctionTask(PoolCore* core, Fn fn) : ResultState<T>(core), fn_(std::in_place, std::move(fn)) {}
-
- private:
-  void invoke() override {
-    if constexpr (std::is_void_v<T>) {
-      std::invoke(std::move(*fn_));
-    } else {
-      this->value_.emplace(std::invoke(std::move(*fn_)));
-    }
-  }
-  void release() noexcept override { fn_.reset(); }
-  std::optional<Fn> fn_;
 };
 
 }  // namespace detail
@@ -142,6 +103,48 @@ template <class Callback, class ErrorCallback = NoCallback>
 Callbacks<Callback, ErrorCallback> callbacks(Callback callback, ErrorCallback error_callback = {}) {
   return {std::move(callback), std::move(error_callback)};
 }
+
+namespace detail {
+
+// A task computing `T` by calling `Fn` once, with the callbacks of mpp::callbacks (NoCallback,
+// an empty type, where there is none).
+template <class T, class Fn, class Callback = NoCallback, class ErrorCallback = NoCallback>
+class FunctionTask final : public ResultState<T> {
+ public:
+  FunctionTask(PoolCore* core, Fn fn, Callbacks<Callback, ErrorCallback> on_done = {})
+      : ResultState<T>(core),
+        fn_(std::in_place, std::move(fn)),
+        callback_(std::move(on_done.callback)),
+        error_callback_(std::move(on_done.error_callback)) {}
+
+ private:
+  void invoke() override {
+    if constexpr (std::is_void_v<T>) {
+      std::invoke(std::move(*fn_));
+    } else {
+      this->value_.emplace(std::invoke(std::move(*fn_)));
+    }
+  }
+  void release() noexcept override { fn_.reset(); }
+
+  void notify_callbacks() override {
+    if (this->error_) {
+      if constexpr (!std::is_same_v<ErrorCallback, NoCallback>) error_callback_(this->error_);
+    } else if constexpr (!std::is_same_v<Callback, NoCallback>) {
+      if constexpr (std::is_void_v<T>) {
+        callback_();
+      } else {
+        callback_(*this->value_);
+      }
+    }
+  }
+
+  std::optional<Fn> fn_;
+  [[no_unique_address]] Callback callback_;
+  [[no_unique_address]] ErrorCallback error_callback_;
+};
+
+}  // namespace detail
 
 /// The result of an asynchronous task, Python's `AsyncResult`: `get`, `wait`, `ready`,
 /// `successful`. Copies share the same task; all members are thread-safe, so several threads may

@@ -239,12 +239,8 @@ class Pool {
  private:
   template <class R, class Fn, class C, class E>
   AsyncResult<R> submit(const char* call, Fn&& fn, Callbacks<C, E> on_done) {
-    auto task = std::make_shared<detail::FunctionTask<R, std::decay_t<Fn>>>(core_.get(),
-                                                                            std::forward<Fn>(fn));
-    if constexpr (!std::is_same_v<C, NoCallback>) task->callback = std::move(on_done.callback);
-    if constexpr (!std::is_same_v<E, NoCallback>) {
-      task->error_callback = std::move(on_done.error_callback);
-    }
+    auto task = std::make_shared<detail::FunctionTask<R, std::decay_t<Fn>, C, E>>(
+        core_.get(), std::forward<Fn>(fn), std::move(on_done));
     core_->submit(call, task);
     return AsyncResult<R>(std::move(task));
   }
