@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -80,6 +81,32 @@ TEST_CASE("progress: map reports (0, n), growing counts, then (n, n) once") {
       check_calls(recorder, 1000);
     }
   }
+}
+
+TEST_CASE("progress: a map of slow items reports while it runs") {
+  mpp::Pool pool(2);
+  Recorder recorder;
+  auto ys = pool.map(
+      [](int x) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return x;
+      },
+      std::views::iota(0, 20), {.chunksize = 1, .progress = std::ref(recorder)});
+  CHECK(ys.size() == 20);
+  check_calls(recorder, 20);
+  CHECK(recorder.calls.size() >= 3);  // a count between the start and the end
+}
+
+TEST_CASE("progress: a map of many short chunks is not reported chunk by chunk") {
+  // Each thread reports about every 50 ms: ten thousand chunks of a fast function make a
+  // handful of calls, so the progress bar costs the map next to nothing.
+  mpp::Pool pool(2);
+  Recorder recorder;
+  auto ys = pool.map([](int x) { return x + 1; }, std::views::iota(0, 10'000),
+                     {.chunksize = 1, .progress = std::ref(recorder)});
+  CHECK(ys.size() == 10'000);
+  check_calls(recorder, 10'000);
+  CHECK(recorder.calls.size() < 1'000);
 }
 
 TEST_CASE("progress: map_async and starmap report too; an empty map reports only (0, 0)") {

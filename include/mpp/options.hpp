@@ -60,9 +60,11 @@ struct MapOptions {
   /// kept after success (a rerun then computes nothing): delete it when done.
   std::string checkpoint = {};
   /// Called with (items done, total items) as the map advances: (0, n) first, then growing
-  /// counts as chunks finish (with a checkpoint, only at the start and the end), and (n, n) once
-  /// before the map returns. It runs on whichever thread finished a chunk, never on two threads
-  /// at once, and should return quickly; if it throws, the map fails with that exception.
+  /// counts as chunks finish, each thread adding its count about every 50 ms (so a map of short
+  /// items pays for a few calls, not one per chunk; with a checkpoint, only at the start and the
+  /// end), and (n, n) once before the map returns. It runs on whichever thread finished a chunk,
+  /// never on two threads at once, and should return quickly; if it throws, the map fails with
+  /// that exception.
   /// `mpp::progress_bar()` draws a bar like Python's tqdm. `imap` and `imap_unordered` count the
   /// results handed to the loop, on its thread, with `mpp::unknown_total` as the total while an
   /// unsized input has not run out; see `ResultStream`.

@@ -3,11 +3,16 @@
 // only grow, from whichever worker finishes a chunk while no other thread is reporting, and (n, n)
 // once at the end. The callback never runs on two threads at once.
 
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "mpp/progress.hpp"
 
@@ -19,21 +24,41 @@ class ProgressReporter {
 
   ProgressReporter(const Callback& callback, std::size_t total)
       : callback_(callback), total_(total) {
-    if (callback_ && total_ > 0) callback_(0, total_);
+    if (!callback_) return;
+    const int threads = tbb::this_task_arena::max_concurrency();
+    slots_ = std::vector<Slot>(static_cast<std::size_t>(std::max(threads, 1)));
+    const auto now = Clock::now().time_since_epoch().count();
+    for (auto& slot : slots_) slot.last.store(now, std::memory_order_relaxed);
+    if (total_ > 0) callback_(0, total_);
   }
   ProgressReporter(const ProgressReporter&) = delete;
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
-  // `items` more items are done; called by the worker that finished them.
+  // `items` more items are done; called by the thread that finished them. A thread of the arena
+  // keeps its count to itself until it makes up about `pace` of its work, so that a map of short
+  // chunks touches the shared count a few times per thread rather than once per chunk (tqdm's
+  // dynamic miniters): each report sets the items the next waits for from the rate since the
+  // last, growing at most fourfold per report.
   void add(std::size_t items) {
     if (!callback_) return;
-    done_.fetch_add(items, std::memory_order_relaxed);
-    std::unique_lock lock(mutex_, std::try_to_lock);
-    if (!lock) return;  // another thread is reporting; a later chunk reports the newer count
-    const std::size_t done = done_.load(std::memory_order_relaxed);
-    if (done == reported_ || done >= total_) return;  // the end is reported by finish()
-    reported_ = done;
-    callback_(done, total_);
+    const int index = tbb::this_task_arena::current_thread_index();
+    if (index < 0 || static_cast<std::size_t>(index) >= slots_.size()) return report(items);
+    // Only this thread uses the slot while it holds the arena slot; the atomics (relaxed, plain
+    // loads and stores) hand it on to the next holder, which oneTBB orders inside libtbb.
+    Slot& slot = slots_[static_cast<std::size_t>(index)];
+    const std::size_t pending = slot.pending.load(std::memory_order_relaxed) + items;
+    if (pending < slot.step.load(std::memory_order_relaxed)) {
+      slot.pending.store(pending, std::memory_order_relaxed);
+      return;
+    }
+    slot.pending.store(0, std::memory_order_relaxed);
+    const auto now = Clock::now().time_since_epoch().count();
+    const auto elapsed = now - slot.last.exchange(now, std::memory_order_relaxed);
+    const double per_pace = static_cast<double>(pending) * static_cast<double>(pace.count()) /
+                            static_cast<double>(std::max<Clock::rep>(elapsed, 1));
+    slot.step.store(std::clamp<std::size_t>(static_cast<std::size_t>(per_pace), 1, 4 * pending),
+                    std::memory_order_relaxed);
+    report(pending);
   }
 
   // Every item is done; called once by the thread that ran the map.
@@ -44,8 +69,31 @@ class ProgressReporter {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr Clock::duration pace = std::chrono::milliseconds(50);
+
+  // A thread's own counts, padded rather than aligned (over-aligned allocations trip
+  // ThreadSanitizer's allocator): 128 bytes apart, two slots' fields never share a cache line.
+  struct Slot {
+    std::atomic<std::size_t> pending{0};  // finished items not reported yet
+    std::atomic<std::size_t> step{1};     // report once pending reaches this
+    std::atomic<Clock::rep> last{0};      // when this slot last reported
+    char padding[128 - 3 * sizeof(std::size_t)];
+  };
+
+  void report(std::size_t items) {
+    done_.fetch_add(items, std::memory_order_relaxed);
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock) return;  // another thread is reporting; a later chunk reports the newer count
+    const std::size_t done = done_.load(std::memory_order_relaxed);
+    if (done == reported_ || done >= total_) return;  // the end is reported by finish()
+    reported_ = done;
+    callback_(done, total_);
+  }
+
   const Callback& callback_;
   const std::size_t total_;
+  std::vector<Slot> slots_;
   std::atomic<std::size_t> done_{0};
   std::mutex mutex_;
   std::size_t reported_ = 0;
