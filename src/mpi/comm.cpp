@@ -1,11 +1,13 @@
 #include "mpp/mpi/detail/comm.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 #include "mpp/errors.hpp"
 #include "mpp/mpi/environment.hpp"
@@ -207,12 +209,41 @@ Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* ca
 }
 
 namespace {
-enum : int { tag_claim = 1, tag_grant = 2, tag_stop = 3, tag_stream = 4 };
+enum : int { tag_claim = 1, tag_grant = 2, tag_stop = 3, tag_stream = 4, tag_read = 5 };
 }  // namespace
 
 void Comm::begin_claims(std::int64_t chunks) {
   chunks_ = chunks;
   finished_ = 0;
+  ++maps_;
+  if (rank_ != 0) (void)receive_read(0, false);  // drops what earlier maps' roots sent late
+}
+
+void Comm::send_read(std::uint64_t read) {
+  auto lock = mpi_guard(owner_);
+  const std::uint64_t message[2] = {maps_, read};
+  for (int r = 1; r < size_; ++r) {
+    check(MPI_Send(message, 2, MPI_UINT64_T, r, tag_read, comm_), "MPI_Send");
+  }
+}
+
+std::uint64_t Comm::receive_read(std::uint64_t known, bool wait) {
+  std::uint64_t latest = known;
+  for (;;) {
+    {
+      auto lock = mpi_guard(owner_);
+      for (int flag = 1; flag != 0;) {
+        check(MPI_Iprobe(0, tag_read, comm_, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe");
+        if (flag == 0) break;
+        std::uint64_t message[2] = {0, 0};
+        check(MPI_Recv(message, 2, MPI_UINT64_T, 0, tag_read, comm_, MPI_STATUS_IGNORE),
+              "MPI_Recv");
+        if (message[0] == maps_) latest = std::max(latest, message[1]);
+      }
+    }
+    if (!wait || latest != known) return latest;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
 }
 
 std::int64_t Comm::claim(std::int64_t increment) {

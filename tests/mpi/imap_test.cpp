@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <mpp/mpi.hpp>
@@ -135,6 +136,40 @@ TEST_CASE("leaving the loop early, or never starting it, keeps the ranks in step
     CHECK(later.back() == label(29));
   } else {
     CHECK(later.empty());
+  }
+}
+
+TEST_CASE("a slow loop on the root holds the ranks back to buffersize chunks ahead of it") {
+  // The root's loop pauses after its first result, long enough for the ranks to compute all
+  // 2,000 items were they not held back. Each rank stamps the items it computes; afterwards the
+  // root's resume time is broadcast and the items computed before it are counted.
+  constexpr int n = 2000;
+  constexpr std::size_t buffersize = 8;
+  using Clock = std::chrono::steady_clock;  // one node: the same clock in every process
+  std::vector<std::int64_t> stamps(n, 0);
+  const auto stamp = [&stamps](int x) {
+    stamps[static_cast<std::size_t>(x)] = Clock::now().time_since_epoch().count();
+    return x;
+  };
+  std::int64_t resumed = 0;
+  int received = 0;
+  for (int x :
+       cluster().imap(stamp, std::views::iota(0, n), {.chunksize = 1, .buffersize = buffersize})) {
+    CHECK(x == received);
+    if (++received == 1) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      resumed = Clock::now().time_since_epoch().count();
+    }
+  }
+  MPI_Bcast(&resumed, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
+  long ahead = 0;
+  for (std::int64_t t : stamps) ahead += t != 0 && t <= resumed ? 1 : 0;
+  long total_ahead = 0;
+  MPI_Reduce(&ahead, &total_ahead, 1, MPI_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
+  if (cluster().is_root()) {
+    CHECK(received == n);
+    // The window (8 chunks of one item) past the one read, and a batch of two per rank in flight.
+    CHECK(total_ahead <= static_cast<long>(buffersize + 1 + 2 * cluster().size()));
   }
 }
 

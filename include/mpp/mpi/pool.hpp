@@ -135,7 +135,7 @@ requires std::ranges::sized_range<Range> FromRoot<std::views::all_t<Range>> from
 /// every rank (the root rethrows its exception, the others throw `RemoteError`).
 ///
 /// With one rank every call is the local pool's, with the same results and exceptions.
-/// `MapOptions::buffersize` does not apply.
+/// `MapOptions::buffersize` applies to `imap` only.
 ///
 /// ```cpp
 /// mpp::mpi::Environment env(argc, argv);
@@ -262,9 +262,15 @@ class Pool {
   /// the root to finish and throws if the map failed (see `mpp::mpi::Stream`). Chunks are
   /// claimed dynamically as by `map`'s dynamic schedules (`static_`: chunks of `chunksize`, or
   /// of n / all threads). `progress` on the root counts the results handed to the loop (if it
-  /// throws, the loop ends with its exception); `checkpoint` is refused (`std::invalid_argument`)
-  /// and `buffersize` does not apply. Collective; `f` and rvalue `items` are moved into the stream,
-  /// an lvalue range must outlive it. With one rank the same protocol runs on the local pool.
+  /// throws, the loop ends with its exception); `checkpoint` is refused (`std::invalid_argument`).
+  /// Collective; `f` and rvalue `items` are moved into the stream, an lvalue range must outlive
+  /// it. With one rank the same protocol runs on the local pool.
+  ///
+  /// The root's loop paces the ranks: no rank computes a chunk more than `buffersize` chunks
+  /// (default 4 x the threads of all ranks, at least two batches of the widest rank) past the
+  /// loop, so the root holds about that many results however slowly the loop reads. The other
+  /// ranks' `imap` calls therefore return only as the root's loop nears the end: let the root
+  /// start its loop before any other collective call of the program.
   ///
   /// ```cpp
   /// for (const Frame& frame : cluster.imap(render, scenes)) write(frame);  // on every rank
@@ -366,6 +372,7 @@ class Pool {
     detail::StreamPlan chunks{
         .n = plan.n, .k = k, .todo = {}, .step = plan.threads[static_cast<std::size_t>(rank())]};
     for (std::uint64_t c = 0; c < chunks.chunks(); ++c) chunks.todo.push_back(c);
+    const std::size_t window = stream_window(plan, options, call);
     Inputs* in = inputs.get();
     return Stream<R>(std::make_unique<detail::StreamState<R>>(
         *comm_, local_, std::move(chunks),
@@ -373,7 +380,20 @@ class Pool {
           if (in->use_received) return std::invoke(in->f, in->received[i]);
           return std::invoke(in->f, in->access[i]);
         },
-        options.retries, inputs, &open_stream_, options.progress));
+        options.retries, window, inputs, &open_stream_, options.progress));
+  }
+
+  // How many chunks past the root's loop the ranks may compute: `buffersize` (default 4 x the
+  // threads of all ranks), and at least two batches of the largest rank.
+  static std::size_t stream_window(const detail::Plan& plan, const MapOptions& options,
+                                   const char* call) {
+    int threads = 0, widest = 1;
+    for (int t : plan.threads) {
+      threads += t;
+      widest = std::max(widest, t);
+    }
+    return std::max(mpp::detail::checked_buffersize(options, threads, call),
+                    2 * static_cast<std::size_t>(widest));
   }
 
   // The pool's next collective call first completes a stream still open, so calls stay in step.

@@ -38,18 +38,20 @@ template <class R>
 class StreamState final : public OpenStream {
  public:
   StreamState(Comm& comm, mpp::Pool& local, StreamPlan plan, std::function<R(std::size_t)> get,
-              std::size_t retries, std::shared_ptr<void> inputs, OpenStream** slot,
-              std::function<void(std::size_t, std::size_t)> progress)
+              std::size_t retries, std::size_t window, std::shared_ptr<void> inputs,
+              OpenStream** slot, std::function<void(std::size_t, std::size_t)> progress)
       : inputs_(std::move(inputs)),
         slot_(slot),
         root_(comm.rank() == 0),
         chunks_(plan.chunks()),
         callback_(root_ && progress ? watched(std::move(progress)) : nullptr),
         progress_(callback_, plan.n),
-        streamer_(comm, local, std::move(plan), std::move(get), retries,
-                  [this](std::uint64_t c, std::vector<R>& values) {
-                    arrived_[static_cast<std::size_t>(c)] = std::move(values);
-                  }) {
+        streamer_(
+            comm, local, std::move(plan), std::move(get), retries,
+            [this](std::uint64_t c, std::vector<R>& values) {
+              arrived_[static_cast<std::size_t>(c)] = std::move(values);
+            },
+            window) {
     if (root_) {
       arrived_.resize(chunks_);
       running_ = true;
@@ -73,6 +75,7 @@ class StreamState final : public OpenStream {
     settled_ = true;
     if (slot_ != nullptr) *slot_ = nullptr;
     try {
+      if (root_) streamer_.release();  // the loop no longer paces the other ranks
       while (running_) running_ = streamer_.pump();
       streamer_.settle({}, 0);
     } catch (...) {
@@ -98,6 +101,7 @@ class StreamState final : public OpenStream {
       current_ = std::move(*arrived_[next_]);
       arrived_[next_].reset();
       ++next_;
+      streamer_.read(next_);
       progress_.add(current_.size());
       if (progress_error_) stop_for(std::exchange(progress_error_, nullptr));
       if (!current_.empty()) return;

@@ -136,6 +136,18 @@ class Comm {
   void end_claims();
   // Root, once every rank has finished claiming: the counter starts again from zero.
   void reset_counter();
+
+  // imap's bound on what the root holds: the root tells every other rank how many chunks its
+  // loop has read, or `no_limit` once nobody waits for the loop any more, and a rank waits
+  // before computing a batch that ends more than its window past that. Messages carry the map's
+  // number (counted by begin_claims, in step on every rank), so a late one of an earlier map is
+  // dropped.
+  static constexpr std::uint64_t no_limit = ~std::uint64_t{0};
+  // Root: sends `read` to every other rank.
+  void send_read(std::uint64_t read);
+  // Not the root: the latest `read` of the current map, at least `known`; with `wait`, waits
+  // until it has grown past `known`.
+  std::uint64_t receive_read(std::uint64_t known, bool wait);
   bool counter_is_window() const noexcept { return window_ != MPI_WIN_NULL; }
   // Whether this rank answers the others' claims while it computes (the root, when the counter
   // is served as messages).
@@ -182,6 +194,7 @@ class Comm {
   std::int64_t served_ = 0;    // root: the counter when served as messages
   std::int64_t chunks_ = 0;    // of the current map
   int finished_ = 0;           // root: ranks that will claim no more in the current map
+  std::uint64_t maps_ = 0;     // maps that claimed chunks so far: the current one's number
 
   void serve(bool block);
   int rank_ = 0;

@@ -5,6 +5,8 @@
 // Every rank claims `step` chunks of `todo` at a time from the shared counter, computes them on
 // its local pool and sends their results to the root in one message, then a last message saying
 // how its part ended. The root computes too, between receiving: nothing waits for a manager.
+// With a window (imap), no rank computes a batch ending more than `window` chunks past what the
+// root's loop has read, so the root holds at most about that many chunks not yet read.
 
 #include <algorithm>
 #include <atomic>
@@ -51,14 +53,17 @@ class Streamer {
   // Root only: chunk `c` finished with `values`; runs on the root's calling thread.
   using Deliver = std::function<void(std::uint64_t c, std::vector<R>& values)>;
 
+  // `window`: 0 for none; otherwise at least twice the largest step, so that the chunk the
+  // root's loop waits for is never in a batch that waits for the loop.
   Streamer(Comm& comm, mpp::Pool& local, StreamPlan plan, Get get, std::size_t retries,
-           Deliver deliver)
+           Deliver deliver, std::size_t window = 0)
       : comm_(comm),
         local_(local),
         plan_(std::move(plan)),
         get_(std::move(get)),
         retries_(retries),
-        deliver_(std::move(deliver)) {
+        deliver_(std::move(deliver)),
+        window_(window) {
     comm_.begin_claims(static_cast<std::int64_t>(plan_.todo.size()));
     if (comm_.rank() == 0) {
       ends_.resize(static_cast<std::size_t>(comm_.size()));
@@ -73,9 +78,29 @@ class Streamer {
   // This rank claims no more chunks, and no rank will: nobody wants the rest (imap's loop left).
   void abandon() noexcept { abandoned_ = true; }
 
+  // The root: its loop has read the chunks before `chunks`; the other ranks hear of it every
+  // quarter window.
+  void read(std::size_t chunks) {
+    read_ = chunks;
+    if (window_ == 0 || released_ || chunks < told_ + std::max<std::size_t>(1, window_ / 4)) {
+      return;
+    }
+    comm_.send_read(chunks);
+    told_ = chunks;
+  }
+
+  // The root: nobody waits for the loop any more (it ended, or the map cannot complete): the
+  // other ranks compute their share without waiting for it.
+  void release() {
+    if (window_ == 0 || released_) return;
+    released_ = true;
+    comm_.send_read(Comm::no_limit);
+  }
+
   // Not the root: computes this rank's share, sending each batch as it finishes, then the end.
   void run_share() {
     while (std::optional<std::pair<std::size_t, std::size_t>> batch = claim()) {
+      wait_for_room(batch->second);
       auto values = compute(*batch);
       send(*batch, values);
     }
@@ -87,6 +112,9 @@ class Streamer {
   bool pump() {
     bool busy = comm_.receive_stream(
         [&](int rank, std::span<const char> bytes) { on_message(rank, bytes); });
+    if (claims_over_ || abandoned_ || failure_.failed() || others_failed_ || signal_.load() != 0) {
+      release();
+    }
     if (pending_.valid() && pending_.wait(std::chrono::microseconds(busy ? 0 : 200))) {
       auto values = std::move(pending_).get();
       pending_ = {};
@@ -96,9 +124,10 @@ class Streamer {
       }
       busy = true;
     }
-    if (!pending_.valid() && !claims_over_) {
+    if (!pending_.valid() && !claims_over_ && room_for_root()) {
       if (auto batch = claim()) {
         batch_ = *batch;
+        frontier_ = std::max(frontier_, batch_.second);
         pending_ = local_.map_async([this](std::size_t t) { return compute_chunk(t); },
                                     std::views::iota(batch_.first, batch_.second),
                                     {.chunksize = 1, .schedule = mpp::schedule::dynamic});
@@ -174,6 +203,19 @@ class Streamer {
                      static_cast<std::size_t>(std::min(todo, c + plan_.step))};
   }
 
+  // Not the root: waits until the root's loop has read enough for the batch ending at `end`.
+  void wait_for_room(std::size_t end) {
+    if (window_ == 0) return;
+    while (read_ != Comm::no_limit && end > read_ + window_)
+      read_ = comm_.receive_read(read_, true);
+  }
+
+  // The root claims only while the furthest batch it knows of ends within the window (the
+  // counter may be further on: then one batch of its own goes beyond it).
+  bool room_for_root() const noexcept {
+    return window_ == 0 || released_ || frontier_ < read_ + window_;
+  }
+
   // The values of chunk todo[t], or nothing when one of its items failed (recorded).
   Chunk compute_chunk(std::size_t t) {
     const auto [lo, hi] = plan_.items(plan_.todo[t]);
@@ -242,10 +284,12 @@ class Streamer {
       at += sizeof end;
       ends_[static_cast<std::size_t>(rank)] = end;
       errors_[static_cast<std::size_t>(rank)].assign(bytes.data() + at, bytes.size() - at);
+      if (end.failed || end.signal) others_failed_ = true;
       ++ended_;
       return;
     }
     const std::uint64_t last = take(bytes, at);
+    frontier_ = std::max(frontier_, static_cast<std::size_t>(last));
     std::vector<R> values;
     for (std::uint64_t t = first; t < last; ++t) {
       const std::uint64_t size = take(bytes, at);
@@ -287,12 +331,18 @@ class Streamer {
   std::atomic<int> signal_{0};
   bool claims_over_ = false;
   bool abandoned_ = false;
+  std::size_t window_;
+  std::uint64_t read_ = 0;  // chunks the root's loop has read (elsewhere: as last heard)
   // The root's state.
   AsyncResult<std::vector<Chunk>> pending_;  // its own batch on the local pool
   std::pair<std::size_t, std::size_t> batch_{};
   std::vector<StreamEnd> ends_;
   std::vector<std::string> errors_;
-  int ended_ = 0;  // ranks whose end arrived
+  int ended_ = 0;               // ranks whose end arrived
+  bool others_failed_ = false;  // an end arrived saying its rank failed or was signalled
+  std::size_t frontier_ = 0;    // the furthest end of a batch known to be claimed
+  std::uint64_t told_ = 0;      // the last count sent to the other ranks
+  bool released_ = false;
 };
 
 }  // namespace mpp::mpi::detail
