@@ -121,17 +121,15 @@ PoolCore::PoolCore(const PoolOptions& options) : threads_(checked_threads(option
   // hand-written parallel_for; in the first arena, idle workers holding every slot would make the
   // caller hand the map to a worker and sleep. To keep at most n threads busy, a map takes the
   // second arena only while the first has no work, and asynchronous work that starts during
-  // such a map joins it there (see enter_async_arena). Pool(1) keeps to one arena: the second
-  // would have no worker slot for that work.
+  // such a map joins it there (see enter_async_arena). In Pool(1) the second arena has only the
+  // caller's slot: asynchronous work then waits for the map's end.
   arena_.initialize(threads_, 0);
-  if (threads_ > 1) caller_arena_.initialize(threads_, 1);
+  caller_arena_.initialize(threads_, 1);
   if (options.initializer) {
     observer_ =
         std::make_unique<InitializerObserver>(arena_, options.initializer, *this, initialized_);
-    if (threads_ > 1) {
-      caller_observer_ = std::make_unique<InitializerObserver>(caller_arena_, options.initializer,
-                                                               *this, initialized_);
-    }
+    caller_observer_ = std::make_unique<InitializerObserver>(caller_arena_, options.initializer,
+                                                             *this, initialized_);
   }
 }
 
@@ -139,7 +137,7 @@ PoolCore::~PoolCore() {
   observer_.reset();
   caller_observer_.reset();
   arena_.terminate();
-  if (caller_arena_.is_active()) caller_arena_.terminate();
+  caller_arena_.terminate();
   WorkerLimit::instance().release(threads_);
 }
 
@@ -233,7 +231,6 @@ void PoolCore::drain(bool in_async_arena) noexcept {
 // looking (sequentially consistent, as enter_caller_arena does the reverse) means a map and
 // asynchronous work that start together never end up in different arenas.
 bool PoolCore::enter_async_arena() noexcept {
-  if (threads_ == 1) return true;
   async_arena_work_.fetch_add(1);
   if (caller_maps_.load() == 0) return true;
   async_arena_work_.fetch_sub(1);
@@ -241,11 +238,10 @@ bool PoolCore::enter_async_arena() noexcept {
 }
 
 void PoolCore::leave_async_arena(bool in_async_arena) noexcept {
-  if (in_async_arena && threads_ > 1) async_arena_work_.fetch_sub(1);
+  if (in_async_arena) async_arena_work_.fetch_sub(1);
 }
 
 bool PoolCore::enter_caller_arena() noexcept {
-  if (threads_ == 1) return false;
   caller_maps_.fetch_add(1);
   if (async_arena_work_.load() == 0) return true;
   caller_maps_.fetch_sub(1);

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mpp/mpp.hpp>
 #include <ranges>
@@ -128,22 +129,39 @@ TEST_CASE("tasks submitted from several threads at once all run") {
 }
 
 TEST_CASE("maps called from several threads at once on one pool") {
-  mpp::Pool pool(2);
-  constexpr int callers = 4;
-  std::vector<std::thread> threads;
-  std::atomic<int> correct{0};
-  for (int t = 0; t < callers; ++t) {
-    threads.emplace_back([&, t] {
-      for (int round = 0; round < 20; ++round) {
-        auto out = pool.map([t](int x) { return x * t; }, std::views::iota(0, 1'000));
-        bool ok = true;
-        for (int x = 0; x < 1'000; ++x) ok = ok && out[static_cast<std::size_t>(x)] == x * t;
-        correct += ok;
-      }
-    });
+  for (int n : {1, 2}) {
+    INFO("n = " << n);
+    mpp::Pool pool(n);
+    constexpr int callers = 4;
+    std::vector<std::thread> threads;
+    std::atomic<int> correct{0};
+    for (int t = 0; t < callers; ++t) {
+      threads.emplace_back([&, t] {
+        for (int round = 0; round < 20; ++round) {
+          auto out = pool.map([t](int x) { return x * t; }, std::views::iota(0, 1'000));
+          bool ok = true;
+          for (int x = 0; x < 1'000; ++x) ok = ok && out[static_cast<std::size_t>(x)] == x * t;
+          correct += ok;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(correct == callers * 20);
   }
-  for (auto& th : threads) th.join();
-  CHECK(correct == callers * 20);
+}
+
+TEST_CASE("a map called from outside an idle pool starts on the calling thread") {
+  // As with a hand-written parallel_for, the caller does not hand its map to a worker and sleep;
+  // with Pool(1) it runs the whole map.
+  for (int n : {1, 2}) {
+    INFO("n = " << n);
+    mpp::Pool pool(n);
+    const auto caller = std::this_thread::get_id();
+    const auto threads = pool.map([](int) { return std::this_thread::get_id(); },
+                                  std::views::iota(0, 64), {.chunksize = 1});
+    CHECK(std::ranges::count(threads, caller) >= 1);
+    if (n == 1) CHECK(std::ranges::count(threads, caller) == 64);
+  }
 }
 
 namespace {
