@@ -611,12 +611,13 @@ class Pool {
       comm_->end_claims();
     }
 
+    const bool direct = bytes_transferable<R> && !plan.dynamic;
     std::string storage, error;
     std::span<const char> payload;
     if (failure.failed()) {
       ids.clear();
       error = detail::encode(detail::describe(failure.error(), me, host(), failure.item()));
-    } else {
+    } else if (direct || !is_root()) {  // the root places its own results itself (assemble)
       payload = detail::encode_all(mine, storage);
     }
     const detail::RankReport report{.failed = failure.failed() ? 1 : 0,
@@ -625,7 +626,6 @@ class Pool {
                                     .payload_bytes = payload.size(),
                                     .error_bytes = error.size()};
     std::vector<R> out;
-    const bool direct = bytes_transferable<R> && !plan.dynamic;
     std::vector<std::size_t> displacements;
     if (is_root()) {
       out.resize(plan.n);
@@ -642,7 +642,7 @@ class Pool {
     if (plan.dynamic && is_root()) comm_->reset_counter();
     comm_->settle(gathered, failure.error());
 
-    if (is_root() && !direct) assemble(gathered, plan, out);
+    if (is_root() && !direct) assemble(gathered, plan, mine, out);
     if (where == results::on_every_rank) share(out, plan.n);
     return out;
   }
@@ -783,15 +783,17 @@ class Pool {
     return done;
   }
 
-  // Root: puts every rank's results at their items' places.
+  // Root: puts every rank's results at their items' places; its own, `own`, were not sent.
   template <class R>
-  void assemble(const detail::Gathered& g, const detail::Plan& plan, std::vector<R>& out) {
+  void assemble(const detail::Gathered& g, const detail::Plan& plan, std::vector<R>& own,
+                std::vector<R>& out) {
     for (std::size_t r = 0; r < static_cast<std::size_t>(size()); ++r) {
       const char* bytes = g.payload.data() + g.payload_offsets[r];
       const std::size_t length = g.reports[r].payload_bytes;
       const auto rank_ids = std::span<const std::uint64_t>(g.ids).subspan(
           g.id_offsets[r], g.id_offsets[r + 1] - g.id_offsets[r]);
       if constexpr (bytes_transferable<R>) {
+        if (r == 0) bytes = reinterpret_cast<const char*>(own.data());  // never sent
         for (std::uint64_t id : rank_ids) {
           const auto [lo, hi] = plan.batch(static_cast<int>(r), id);
           std::memcpy(static_cast<void*>(out.data() + lo), bytes, (hi - lo) * sizeof(R));
@@ -799,7 +801,11 @@ class Pool {
         }
       } else {
         std::vector<R> part;
-        detail::decode_all(std::span<const char>(bytes, length), part);
+        if (r == 0) {
+          part = std::move(own);
+        } else {
+          detail::decode_all(std::span<const char>(bytes, length), part);
+        }
         std::size_t j = 0;
         for (std::uint64_t id : rank_ids) {
           const auto [lo, hi] = plan.batch(static_cast<int>(r), id);

@@ -74,6 +74,13 @@ class Writer {
       if (std::ranges::size(xs) != 0) {
         archive_(cereal::binary_data(std::ranges::data(xs), std::ranges::size(xs) * sizeof(T)));
       }
+    } else if constexpr (std::is_same_v<T, bool>) {
+      // The bytes cereal writes for each bool (0 or 1), in one block: vector<bool> packs bits,
+      // and a call per value costs more than the value.
+      std::string bytes;
+      bytes.reserve(std::ranges::size(xs));
+      for (const bool x : xs) bytes.push_back(x ? 1 : 0);
+      if (!bytes.empty()) archive_(cereal::binary_data(bytes.data(), bytes.size()));
     } else {
       for (const auto& x : xs) value(static_cast<const T&>(x));
     }
@@ -117,6 +124,11 @@ class Reader {
     if constexpr (bytes_transferable<T>) {
       out.resize(old + n);
       if (n != 0) archive_(cereal::binary_data(out.data() + old, n * sizeof(T)));
+    } else if constexpr (std::is_same_v<T, bool>) {  // one block, as Writer::values writes it
+      std::string bytes(n, '\0');
+      if (n != 0) archive_(cereal::binary_data(bytes.data(), n));
+      out.reserve(old + n);
+      for (const char b : bytes) out.push_back(b != 0);
     } else {
       out.reserve(old + n);
       for (std::uint64_t i = 0; i < n; ++i) out.push_back(value<T>());
