@@ -84,6 +84,7 @@ TEST_CASE("progress: map reports (0, n), growing counts, then (n, n) once") {
 }
 
 TEST_CASE("progress: a map of slow items reports while it runs") {
+  // 60 items of 5 ms on two threads: each thread reports after about 50 ms of its work.
   mpp::Pool pool(2);
   Recorder recorder;
   auto ys = pool.map(
@@ -91,14 +92,14 @@ TEST_CASE("progress: a map of slow items reports while it runs") {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         return x;
       },
-      std::views::iota(0, 20), {.chunksize = 1, .progress = std::ref(recorder)});
-  CHECK(ys.size() == 20);
-  check_calls(recorder, 20);
+      std::views::iota(0, 60), {.chunksize = 1, .progress = std::ref(recorder)});
+  CHECK(ys.size() == 60);
+  check_calls(recorder, 60);
   CHECK(recorder.calls.size() >= 3);  // a count between the start and the end
 }
 
 TEST_CASE("progress: a map of many short chunks is not reported chunk by chunk") {
-  // Each thread reports about every 50 ms: ten thousand chunks of a fast function make a
+  // Each thread reports at most every 50 ms: ten thousand chunks of a fast function make a
   // handful of calls, so the progress bar costs the map next to nothing.
   mpp::Pool pool(2);
   Recorder recorder;

@@ -35,10 +35,10 @@ class ProgressReporter {
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
   // `items` more items are done; called by the thread that finished them. A thread of the arena
-  // keeps its count to itself until it makes up about `pace` of its work, so that a map of short
-  // chunks touches the shared count a few times per thread rather than once per chunk (tqdm's
-  // dynamic miniters): each report sets the items the next waits for from the rate since the
-  // last, growing at most fourfold per report.
+  // keeps its count to itself and reports it once `pace` has passed since its last report, so
+  // that a map of short chunks makes a few clock reads per thread, not a report per chunk. It
+  // reads the clock only when its count reaches `step`, which the rate so far sets to about a
+  // pace's worth of items, growing at most fourfold at a time (as tqdm's dynamic miniters).
   void add(std::size_t items) {
     if (!callback_) return;
     const int index = tbb::this_task_arena::current_thread_index();
@@ -47,17 +47,20 @@ class ProgressReporter {
     // loads and stores) hand it on to the next holder, which oneTBB orders inside libtbb.
     Slot& slot = slots_[static_cast<std::size_t>(index)];
     const std::size_t pending = slot.pending.load(std::memory_order_relaxed) + items;
-    if (pending < slot.step.load(std::memory_order_relaxed)) {
-      slot.pending.store(pending, std::memory_order_relaxed);
-      return;
-    }
-    slot.pending.store(0, std::memory_order_relaxed);
+    slot.pending.store(pending, std::memory_order_relaxed);
+    if (pending < slot.step.load(std::memory_order_relaxed)) return;
     const auto now = Clock::now().time_since_epoch().count();
-    const auto elapsed = now - slot.last.exchange(now, std::memory_order_relaxed);
+    const auto elapsed = now - slot.last.load(std::memory_order_relaxed);
     const double per_pace = static_cast<double>(pending) * static_cast<double>(pace.count()) /
                             static_cast<double>(std::max<Clock::rep>(elapsed, 1));
-    slot.step.store(std::clamp<std::size_t>(static_cast<std::size_t>(per_pace), 1, 4 * pending),
-                    std::memory_order_relaxed);
+    const auto step = static_cast<std::size_t>(per_pace);
+    if (elapsed < pace.count()) {  // too soon: look again after about a pace's worth
+      slot.step.store(std::clamp(step, pending + 1, 4 * pending), std::memory_order_relaxed);
+      return;
+    }
+    slot.step.store(std::clamp<std::size_t>(step, 1, 4 * pending), std::memory_order_relaxed);
+    slot.pending.store(0, std::memory_order_relaxed);
+    slot.last.store(now, std::memory_order_relaxed);
     report(pending);
   }
 
