@@ -252,7 +252,7 @@ class Pool {
     std::vector<R> results;
     core_->run_isolated(call, [&](tbb::task_group_context& context) {
       detail::ItemAccess<Range> access(items);
-      detail::ProgressReporter progress(options.progress, access.size());
+      detail::ProgressReporter progress(options.progress, access.size(), /*paced=*/true);
       if (!options.checkpoint.empty()) {
         results = detail::map_with_journal<R>(access, f, options, chunksize, context);
         progress.finish();

@@ -22,23 +22,27 @@ class ProgressReporter {
  public:
   using Callback = std::function<void(std::size_t done, std::size_t total)>;
 
-  ProgressReporter(const Callback& callback, std::size_t total)
+  // `paced`: add() is called by the threads of the arena running the map, which then keep their
+  // counts to themselves between reports (see add); otherwise every add() reports (the MPI
+  // layer's root, which counts chunks as they arrive from other ranks).
+  ProgressReporter(const Callback& callback, std::size_t total, bool paced = false)
       : callback_(callback), total_(total) {
     if (!callback_) return;
+    if (total_ > 0) callback_(0, total_);
+    if (!paced) return;
     const int threads = tbb::this_task_arena::max_concurrency();
     slots_ = std::vector<Slot>(static_cast<std::size_t>(std::max(threads, 1)));
     const auto now = Clock::now().time_since_epoch().count();
     for (auto& slot : slots_) slot.last.store(now, std::memory_order_relaxed);
-    if (total_ > 0) callback_(0, total_);
   }
   ProgressReporter(const ProgressReporter&) = delete;
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
-  // `items` more items are done; called by the thread that finished them. A thread of the arena
-  // keeps its count to itself and reports it once `pace` has passed since its last report, so
-  // that a map of short chunks makes a few clock reads per thread, not a report per chunk. It
-  // reads the clock only when its count reaches `step`, which the rate so far sets to about a
-  // pace's worth of items, growing at most fourfold at a time (as tqdm's dynamic miniters).
+  // `items` more items are done; called by the thread that finished them. Paced, a thread of
+  // the arena keeps its count to itself and reports it once `pace` has passed since its last
+  // report, so that a map of short chunks makes a few clock reads per thread, not a report per
+  // chunk. It reads the clock only when its count reaches `step`, which the rate so far sets to
+  // about a pace's worth of items, growing at most fourfold at a time (tqdm's dynamic miniters).
   void add(std::size_t items) {
     if (!callback_) return;
     const int index = tbb::this_task_arena::current_thread_index();
