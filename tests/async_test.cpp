@@ -10,6 +10,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mpp/mpp.hpp>
 #include <numeric>
@@ -210,6 +212,17 @@ TEST_CASE("error_callback receives the task's exception_ptr, and get() rethrows 
     REQUIRE(map_error != nullptr);
     CHECK_THROWS_AS(std::rethrow_exception(map_error), std::domain_error);
   }
+}
+
+TEST_CASE("an empty std::function or a null pointer as a callback is no callback, as None") {
+  mpp::Pool pool(2);
+  const std::function<void(int)> none;
+  void (*null)(const std::exception_ptr&) = nullptr;
+  auto r = pool.apply_async(mpp::callbacks(none, null), [] { return 7; });
+  CHECK(r.get() == 7);
+  auto failed = pool.apply_async(mpp::callbacks(none, null),
+                                 []() -> int { throw std::runtime_error("task failed"); });
+  CHECK_THROWS_WITH_AS(failed.get(), "task failed", std::runtime_error);
 }
 
 TEST_CASE("an exception thrown by a callback is what get() rethrows") {

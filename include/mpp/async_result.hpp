@@ -129,13 +129,26 @@ class FunctionTask final : public ResultState<T> {
 
   void notify_callbacks() override {
     if (this->error_) {
-      if constexpr (!std::is_same_v<ErrorCallback, NoCallback>) error_callback_(this->error_);
+      if constexpr (!std::is_same_v<ErrorCallback, NoCallback>) {
+        if (present(error_callback_)) error_callback_(this->error_);
+      }
     } else if constexpr (!std::is_same_v<Callback, NoCallback>) {
+      if (!present(callback_)) return;
       if constexpr (std::is_void_v<T>) {
         callback_();
       } else {
         callback_(*this->value_);
       }
+    }
+  }
+
+  // An empty std::function or a null function pointer is no callback, as Python's None.
+  template <class F>
+  static bool present(const F& f) noexcept {
+    if constexpr (std::is_constructible_v<bool, const F&>) {
+      return static_cast<bool>(f);
+    } else {
+      return true;
     }
   }
 
