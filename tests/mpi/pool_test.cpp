@@ -171,6 +171,8 @@ TEST_CASE("results of every kind cross ranks") {
     check_result(cluster().map([](int i) { return i % 2 == 1; }, xs, {.schedule = s}), odd);
     CHECK(cluster().map([](int i) { return std::string(static_cast<std::size_t>(i), 'x'); }, xs,
                         {.schedule = s}, mpp::mpi::results::on_every_rank) == strings);
+    CHECK(cluster().map([](int i) { return i % 2 == 1; }, xs, {.schedule = s},
+                        mpp::mpi::results::on_every_rank) == odd);
   }
 }
 

@@ -73,12 +73,14 @@ class ItemAccess {
 };
 
 // Results written in parallel at their input's index, handed out as std::vector<R>. Writes go
-// straight into the vector when R allows it (default-constructible, not bool, whose vector
-// packs bits); otherwise into optionals moved into the vector at the end.
+// straight into the vector when R allows it (default-constructible, not bool); bool results
+// go to bytes, since std::vector<bool> packs bits that threads cannot write apart, and other
+// types to optionals; either is moved into the vector at the end.
 template <class R>
 class ResultBuffer {
   static constexpr bool direct = std::is_default_constructible_v<R> && !std::is_same_v<R, bool>;
-  using Slot = std::conditional_t<direct, R, std::optional<R>>;
+  using Slot = std::conditional_t<
+      direct, R, std::conditional_t<std::is_same_v<R, bool>, unsigned char, std::optional<R>>>;
 
  public:
   explicit ResultBuffer(std::size_t n) : slots_(n) {}
@@ -86,6 +88,8 @@ class ResultBuffer {
   void set(std::size_t i, Value&& value) {
     if constexpr (direct) {
       slots_[i] = std::forward<Value>(value);
+    } else if constexpr (std::is_same_v<R, bool>) {
+      slots_[i] = static_cast<bool>(value) ? 1 : 0;
     } else {
       slots_[i].emplace(std::forward<Value>(value));
     }
@@ -93,6 +97,8 @@ class ResultBuffer {
   std::vector<R> release() && {
     if constexpr (direct) {
       return std::move(slots_);
+    } else if constexpr (std::is_same_v<R, bool>) {
+      return std::vector<bool>(slots_.begin(), slots_.end());
     } else {
       std::vector<R> out;
       out.reserve(slots_.size());

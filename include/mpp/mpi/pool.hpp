@@ -544,11 +544,25 @@ class Pool {
     }
   }
 
-  // The collective part shared by every map: compute this rank's share as `plan` says, gather
-  // the results on the root, and settle failures on every rank.
+  // The collective part shared by every map (see gather_results). std::vector<bool> packs bits,
+  // so bool results are computed, sent and placed as bytes, and packed once at the end.
   template <class R, class Get>
   std::vector<R> run(const Get& get, const detail::Plan& plan, const MapOptions& options,
                      results where) {
+    if constexpr (std::is_same_v<R, bool>) {
+      const auto bytes = gather_results<unsigned char>(
+          [&get](std::size_t i) -> unsigned char { return get(i) ? 1 : 0; }, plan, options, where);
+      return std::vector<bool>(bytes.begin(), bytes.end());
+    } else {
+      return gather_results<R>(get, plan, options, where);
+    }
+  }
+
+  // Computes this rank's share as `plan` says, gathers the results on the root, and settles
+  // failures on every rank.
+  template <class R, class Get>
+  std::vector<R> gather_results(const Get& get, const detail::Plan& plan, const MapOptions& options,
+                                results where) {
     const int me = rank();
     detail::FirstFailure failure;
     const auto body = [&](std::size_t i) -> R {
