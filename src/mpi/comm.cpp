@@ -20,6 +20,13 @@ void check(int code, const char* call) {
   if (code != MPI_SUCCESS) throw_mpi_failed(call, code);
 }
 
+// Whether a message from `source` with `tag` is waiting.
+bool message_waiting(MPI_Comm comm, int source, int tag) {
+  int flag = 0;
+  check(MPI_Iprobe(source, tag, comm, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe");
+  return flag != 0;
+}
+
 // A count MPI can take; a larger one ends the job with a clear message (other ranks are already
 // inside the collective call, so throwing here alone would leave them waiting).
 int count_of(std::size_t bytes, const char* call) {
@@ -232,9 +239,7 @@ std::uint64_t Comm::receive_read(std::uint64_t known, bool wait) {
   for (;;) {
     {
       auto lock = mpi_guard(owner_);
-      for (int flag = 1; flag != 0;) {
-        check(MPI_Iprobe(0, tag_read, comm_, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe");
-        if (flag == 0) break;
+      while (message_waiting(comm_, 0, tag_read)) {
         std::uint64_t message[2] = {0, 0};
         check(MPI_Recv(message, 2, MPI_UINT64_T, 0, tag_read, comm_, MPI_STATUS_IGNORE),
               "MPI_Recv");
