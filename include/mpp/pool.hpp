@@ -18,6 +18,7 @@
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/map.hpp"
 #include "mpp/detail/progress.hpp"
+#include "mpp/detail/task_allocator.hpp"
 #include "mpp/options.hpp"
 #include "mpp/stream.hpp"
 
@@ -239,8 +240,9 @@ class Pool {
  private:
   template <class R, class Fn, class C, class E>
   AsyncResult<R> submit(const char* call, Fn&& fn, Callbacks<C, E> on_done) {
-    auto task = std::make_shared<detail::FunctionTask<R, std::decay_t<Fn>, C, E>>(
-        core_.get(), std::forward<Fn>(fn), std::move(on_done));
+    using Task = detail::FunctionTask<R, std::decay_t<Fn>, C, E>;
+    auto task = std::allocate_shared<Task>(detail::TaskAllocator<Task>(), core_.get(),
+                                           std::forward<Fn>(fn), std::move(on_done));
     core_->submit(call, task);
     return AsyncResult<R>(std::move(task));
   }

@@ -2,7 +2,6 @@
 // The non-template heart of mpp::Pool: the oneTBB arena, the initializer observer, the pool's
 // life cycle and the count of work in flight. Templates in pool.hpp build on it.
 
-#include <oneapi/tbb/concurrent_queue.h>
 #include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
@@ -19,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "mpp/detail/task_queue.hpp"
 #include "mpp/detail/tsan.hpp"
 #include "mpp/options.hpp"
 
@@ -168,9 +168,7 @@ class PoolCore {
   std::condition_variable idle_;
   std::vector<tbb::task_group_context*> contexts_;
 
-  // std::allocator rather than TBB's: pages are then freed where ThreadSanitizer sees it.
-  tbb::concurrent_queue<std::shared_ptr<TaskState>, std::allocator<std::shared_ptr<TaskState>>>
-      queue_;
+  TaskQueue queue_;
   std::atomic<int> drainers_{0};         // at most threads()
   std::atomic<int> caller_drainers_{0};  // of which in caller_arena_: at most threads() - 1
 
