@@ -4,7 +4,6 @@
 #include <oneapi/tbb/info.h>
 
 #include <algorithm>
-#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -212,14 +211,11 @@ void PoolCore::drain(bool in_async_arena) noexcept {
   {
     CoreScope scope(this);
     tbb::this_task_arena::isolate([&] {
-      std::array<std::shared_ptr<TaskState>, 16> batch;
-      const auto share = 2 * static_cast<std::size_t>(threads_);
-      while (const std::size_t popped = queue_.pop(batch, share)) {
-        for (auto& task : std::span(batch).first(popped)) {
-          task->try_run();  // false if a waiting thread ran it already
-          task.reset();
-        }
-        finished += popped;
+      std::shared_ptr<TaskState> task;
+      while (queue_.try_pop(task)) {
+        task->try_run();  // false if a waiting thread ran it already
+        task.reset();
+        ++finished;
       }
     });
   }

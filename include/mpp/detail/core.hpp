@@ -2,6 +2,7 @@
 // The non-template heart of mpp::Pool: the oneTBB arena, the initializer observer, the pool's
 // life cycle and the count of work in flight. Templates in pool.hpp build on it.
 
+#include <oneapi/tbb/concurrent_queue.h>
 #include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
@@ -18,7 +19,6 @@
 #include <utility>
 #include <vector>
 
-#include "mpp/detail/task_queue.hpp"
 #include "mpp/detail/tsan.hpp"
 #include "mpp/options.hpp"
 
@@ -145,8 +145,6 @@ class PoolCore {
   void leave_caller_arena() noexcept;
   void start_drainer() noexcept;
   void drain(bool in_async_arena) noexcept;
-  bool claim_drainer() noexcept;
-  void drain() noexcept;
   void register_context(tbb::task_group_context* context);
   void unregister_context(tbb::task_group_context* context) noexcept;
 
@@ -168,7 +166,9 @@ class PoolCore {
   std::condition_variable idle_;
   std::vector<tbb::task_group_context*> contexts_;
 
-  TaskQueue queue_;
+  // std::allocator rather than TBB's: pages are then freed where ThreadSanitizer sees it.
+  tbb::concurrent_queue<std::shared_ptr<TaskState>, std::allocator<std::shared_ptr<TaskState>>>
+      queue_;
   std::atomic<int> drainers_{0};         // at most threads()
   std::atomic<int> caller_drainers_{0};  // of which in caller_arena_: at most threads() - 1
 
