@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mpp/mpp.hpp>
 #include <ranges>
 #include <thread>
@@ -59,6 +60,34 @@ TEST_CASE("Pool(8) on a small machine still runs 8 tasks at once") {
 TEST_CASE("Pool(n) runs n tasks at once again and again") {
   mpp::Pool pool(4);
   for (int round = 0; round < 20; ++round) CHECK(meet(pool, 4) == 4);
+}
+
+TEST_CASE("n tasks in the middle of a long queue still run at once") {
+  // A worker never keeps queued tasks to itself while it runs one: a task that waits for tasks
+  // submitted after it (here, for all of them) finds them running on the other threads, however
+  // many short tasks come before and after them.
+  const auto short_task = [](int i) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(2);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    return i;
+  };
+  for (int n : {2, 4}) {
+    INFO("n = " << n);
+    mpp::Pool pool(n);
+    for (int round = 0; round < 3; ++round) {
+      std::vector<mpp::AsyncResult<int>> before;
+      std::vector<mpp::AsyncResult<int>> after;
+      for (int i = 0; i < 2000; ++i) before.push_back(pool.apply_async(short_task, i));
+      mpp_test::Rendezvous all(n);
+      std::vector<mpp::AsyncResult<bool>> met;
+      for (int i = 0; i < n; ++i)
+        met.push_back(pool.apply_async([&] { return all.arrive_and_wait(); }));
+      for (int i = 0; i < 2000; ++i) after.push_back(pool.apply_async(short_task, i));
+      for (auto& r : met) CHECK(r.get());
+      for (int i = 0; i < 2000; ++i) CHECK(before[i].get() + after[i].get() == 2 * i);
+    }
+  }
 }
 
 TEST_CASE("while two pools are alive, each runs its n tasks at once when the other is idle") {
