@@ -25,28 +25,61 @@ TimedWaitSlot& timed_wait_slot(const void* task) noexcept {
 
 }  // namespace
 
-bool TaskState::try_run() noexcept {
-  int expected = pending;
-  if (!status_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) return false;
+bool TaskState::claim() noexcept {
+  std::uint32_t word = word_.load(std::memory_order_relaxed);
+  while (status(word) == pending) {
+    if (word_.compare_exchange_weak(word, word + running, std::memory_order_acq_rel)) return true;
+  }
+  return false;
+}
+
+void TaskState::execute() noexcept {
   try {
     core_->check_may_run();
     invoke();
   } catch (...) {
     error_ = std::current_exception();
   }
-  release();
+  release_function();
   try {
     notify_callbacks();
   } catch (...) {
     error_ = std::current_exception();
   }
-  status_.store(done);  // sequentially consistent, as in wait_until()
-  status_.notify_all();
-  if (timed_waiters_.load() != 0) {
-    TimedWaitSlot& slot = timed_wait_slot(this);
-    std::lock_guard lock(slot.mutex);
-    slot.done.notify_all();
+}
+
+// Publishes the result while the caller still holds a reference, and wakes sleeping waiters.
+void TaskState::finish() noexcept {
+  const std::uint32_t previous = word_.fetch_add(done - running, std::memory_order_acq_rel);
+  if ((previous & waiting) == 0) return;
+  word_.notify_all();
+  TimedWaitSlot& slot = timed_wait_slot(this);
+  std::lock_guard lock(slot.mutex);
+  slot.done.notify_all();
+}
+
+void TaskState::run_from_queue() noexcept {
+  if (claim()) {
+    execute();
+    // Nobody sleeps on the task: publish the result and drop the queue's reference in one step.
+    // A waiter that announces itself later sees the result instead of sleeping.
+    std::uint32_t word = word_.load(std::memory_order_relaxed);
+    while ((word & waiting) == 0) {
+      if (word_.compare_exchange_weak(word, word - one_ref + (done - running),
+                                      std::memory_order_acq_rel)) {
+        if (refs(word) == 1) destroy();
+        return;
+      }
+    }
+    finish();
   }
+  drop_ref();
+}
+
+bool TaskState::try_run() noexcept {
+  if (!claim()) return false;
+  execute();
+  finish();
   return true;
 }
 
@@ -62,26 +95,26 @@ void TaskState::wait() {
   if (ready()) return;
   help();
   for (int round = 0; round < 64 && !ready(); ++round) std::this_thread::yield();
-  for (int status = status_.load(std::memory_order_acquire); status != done;
-       status = status_.load(std::memory_order_acquire)) {
-    status_.wait(status, std::memory_order_acquire);
+  for (std::uint32_t word = announce_waiter(); status(word) != done;
+       word = word_.load(std::memory_order_acquire)) {
+    word_.wait(word, std::memory_order_acquire);
   }
 }
 
+// Sets the flag that makes the worker wake sleepers; returns the word with it set.
+std::uint32_t TaskState::announce_waiter() noexcept {
+  return word_.fetch_or(waiting, std::memory_order_acq_rel) | waiting;
+}
+
 // std::atomic has no timed wait: timed waiters sleep on a shared condition variable, which
-// try_run() notifies only when the task has any.
+// finish() notifies only when the task has announced waiters.
 bool TaskState::wait_until(std::chrono::steady_clock::time_point deadline) {
   if (ready()) return true;
   help();
-  timed_waiters_.fetch_add(1);
-  bool finished = false;
-  {
-    TimedWaitSlot& slot = timed_wait_slot(this);
-    std::unique_lock lock(slot.mutex);
-    finished = slot.done.wait_until(lock, deadline, [&] { return status_.load() == done; });
-  }
-  timed_waiters_.fetch_sub(1);
-  return finished;
+  if (status(announce_waiter()) == done) return true;
+  TimedWaitSlot& slot = timed_wait_slot(this);
+  std::unique_lock lock(slot.mutex);
+  return slot.done.wait_until(lock, deadline, [&] { return ready(); });
 }
 
 }  // namespace mpp::detail

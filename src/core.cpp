@@ -134,6 +134,8 @@ PoolCore::PoolCore(const PoolOptions& options) : threads_(checked_threads(option
 }
 
 PoolCore::~PoolCore() {
+  TaskState* task = nullptr;
+  while (queue_.try_pop(task)) task->drop_ref();  // none is left after join(); never leak one
   observer_.reset();
   caller_observer_.reset();
   arena_.terminate();
@@ -166,9 +168,14 @@ void PoolCore::end_work(std::size_t pieces) noexcept {
   if (outstanding_.fetch_sub(pieces) == pieces) idle_.notify_all();
 }
 
-void PoolCore::submit(const char* call, std::shared_ptr<TaskState> task) {
-  begin_work(call);
-  queue_.push(std::move(task));
+void PoolCore::submit(const char* call, TaskState* task) {
+  try {
+    begin_work(call);
+  } catch (...) {
+    task->drop_ref();
+    throw;
+  }
+  queue_.push(task);
   // Pairs with the fence in drain(): either a drainer that is leaving sees this task, or this
   // call sees that drainer gone and starts another.
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -211,10 +218,9 @@ void PoolCore::drain(bool in_async_arena) noexcept {
   {
     CoreScope scope(this);
     tbb::this_task_arena::isolate([&] {
-      std::shared_ptr<TaskState> task;
+      TaskState* task = nullptr;
       while (queue_.try_pop(task)) {
-        task->try_run();  // false if a waiting thread ran it already
-        task.reset();
+        task->run_from_queue();
         ++finished;
       }
     });

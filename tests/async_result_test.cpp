@@ -176,3 +176,45 @@ TEST_CASE("an empty handle says so instead of crashing") {
   CHECK(r.valid());
   CHECK(r.get() == 1);
 }
+
+namespace {
+// Counts the live instances of a task's result.
+struct Counted {
+  static inline std::atomic<int> alive{0};
+  Counted() { ++alive; }
+  Counted(const Counted&) { ++alive; }
+  Counted(Counted&&) noexcept { ++alive; }
+  ~Counted() { --alive; }
+};
+}  // namespace
+
+TEST_CASE("copies of a result share one task, whose value lives until the last copy is gone") {
+  mpp::Pool pool(2);
+  {
+    auto r = pool.apply_async([] { return Counted{}; });
+    r.wait();
+    auto copy = r;
+    { auto moved = std::move(r); }
+    CHECK(Counted::alive == 1);
+    CHECK(copy.ready());
+    (void)copy.get();
+    copy = mpp::AsyncResult<Counted>();
+    CHECK_FALSE(copy.valid());
+  }
+  CHECK(Counted::alive == 0);
+
+  SUBCASE("a task whose handles were dropped before it ran still runs, and is freed after") {
+    mpp_test::Event release;
+    std::atomic<bool> ran{false};
+    (void)pool.apply_async([&] {
+      release.wait();
+      ran = true;
+      return Counted{};
+    });
+    release.set();
+    pool.close();
+    pool.join();
+    CHECK(ran);
+    CHECK(Counted::alive == 0);
+  }
+}

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "mpp/detail/task_allocator.hpp"
 #include "mpp/errors.hpp"
 
 namespace mpp {
@@ -20,40 +22,84 @@ namespace detail {
 
 class PoolCore;
 
-// The type-erased part of an asynchronous task: who runs it, and waiting for it. It is kept small
-// (no mutex, no std::function): a burst of apply_async allocates one per task, and the worker
-// that runs it and the thread that waits for it share its cache lines.
+// The type-erased part of an asynchronous task: who runs it, waiting for it, and its references
+// (a handle's and the pool queue's). It is kept small (no mutex, no std::function, no separate
+// reference-count block): a burst of apply_async allocates one per task, and the worker that runs
+// it and the thread that waits for it share its cache line.
 class TaskState {
  public:
   TaskState(const TaskState&) = delete;
   TaskState& operator=(const TaskState&) = delete;
-  virtual ~TaskState() = default;
 
-  // Runs the task on this thread unless another thread has claimed it; false if it had.
-  bool try_run() noexcept;
-  bool ready() const noexcept { return status_.load(std::memory_order_acquire) == done; }
+  // Runs the task for the pool's queue and drops the queue's reference; if a waiting thread ran
+  // it already, only drops the reference.
+  void run_from_queue() noexcept;
+  bool ready() const noexcept { return status(word_.load(std::memory_order_acquire)) == done; }
   void wait();
   bool wait_until(std::chrono::steady_clock::time_point deadline);
   const std::exception_ptr& error() const noexcept { return error_; }
 
+  void add_ref() noexcept { word_.fetch_add(one_ref, std::memory_order_relaxed); }
+  void drop_ref() noexcept {
+    if (refs(word_.fetch_sub(one_ref, std::memory_order_acq_rel)) == 1) destroy();
+  }
+
  protected:
+  // Starts with two references: the result handle's and the pool queue's.
   explicit TaskState(PoolCore* core) noexcept : core_(core) {}
+  virtual ~TaskState() = default;
   virtual void invoke() = 0;
   // Destroys the task's function once it ran (or will never run), so that what it captured is
   // not kept alive by the result handle.
-  virtual void release() noexcept = 0;
+  virtual void release_function() noexcept = 0;
   // Calls Python's callback or error_callback, whichever applies (may throw).
   virtual void notify_callbacks() = 0;
+  // Destroys and frees the task with the allocator that made it.
+  virtual void destroy() noexcept = 0;
 
   std::exception_ptr error_;
 
  private:
-  enum : int { pending, running, done };
+  // The state word: the status in its two low bits, a flag set by waiters before they sleep,
+  // and the references above. One word lets a worker publish the result and drop the queue's
+  // reference in one atomic step when nobody sleeps on the task.
+  enum : std::uint32_t { pending = 0, running = 1, done = 2, waiting = 4, one_ref = 8 };
+  static std::uint32_t status(std::uint32_t word) noexcept { return word & 3; }
+  static std::uint32_t refs(std::uint32_t word) noexcept { return word / one_ref; }
+
+  bool claim() noexcept;
+  void execute() noexcept;
+  void finish() noexcept;
+  bool try_run() noexcept;
   void help();
+  std::uint32_t announce_waiter() noexcept;
 
   PoolCore* core_;
-  std::atomic<int> status_{pending};
-  std::atomic<int> timed_waiters_{0};  // they sleep on a condition variable shared between tasks
+  std::atomic<std::uint32_t> word_{2 * one_ref};
+};
+
+// One reference to a task (an intrusive pointer): copies share the task, the last one frees it.
+template <class State>
+class TaskRef {
+ public:
+  TaskRef() = default;
+  // Takes over one reference the caller holds.
+  explicit TaskRef(State* adopted) noexcept : state_(adopted) {}
+  TaskRef(const TaskRef& other) noexcept : state_(other.state_) {
+    if (state_) state_->add_ref();
+  }
+  TaskRef(TaskRef&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  TaskRef& operator=(TaskRef other) noexcept {
+    std::swap(state_, other.state_);
+    return *this;
+  }
+  ~TaskRef() {
+    if (state_) state_->drop_ref();
+  }
+  State* get() const noexcept { return state_; }
+
+ private:
+  State* state_ = nullptr;
 };
 
 // The value of a task, or nothing for void.
@@ -110,6 +156,9 @@ namespace detail {
 // an empty type, where there is none).
 template <class T, class Fn, class Callback = NoCallback, class ErrorCallback = NoCallback>
 class FunctionTask final : public ResultState<T> {
+  using Allocator = TaskAllocator<FunctionTask>;
+  using Traits = std::allocator_traits<Allocator>;
+
  public:
   FunctionTask(PoolCore* core, Fn fn, Callbacks<Callback, ErrorCallback> on_done = {})
       : ResultState<T>(core),
@@ -117,7 +166,25 @@ class FunctionTask final : public ResultState<T> {
         callback_(std::move(on_done.callback)),
         error_callback_(std::move(on_done.error_callback)) {}
 
+  // A new task holding two references (see TaskState).
+  static FunctionTask* create(PoolCore* core, Fn fn, Callbacks<Callback, ErrorCallback> on_done) {
+    Allocator allocator;
+    FunctionTask* task = Traits::allocate(allocator, 1);
+    try {
+      Traits::construct(allocator, task, core, std::move(fn), std::move(on_done));
+    } catch (...) {
+      Traits::deallocate(allocator, task, 1);
+      throw;
+    }
+    return task;
+  }
+
  private:
+  void destroy() noexcept override {
+    Allocator allocator;
+    Traits::destroy(allocator, this);
+    Traits::deallocate(allocator, this, 1);
+  }
   void invoke() override {
     if constexpr (std::is_void_v<T>) {
       std::invoke(std::move(*fn_));
@@ -125,7 +192,7 @@ class FunctionTask final : public ResultState<T> {
       this->value_.emplace(std::invoke(std::move(*fn_)));
     }
   }
-  void release() noexcept override { fn_.reset(); }
+  void release_function() noexcept override { fn_.reset(); }
 
   void notify_callbacks() override {
     if (this->error_) {
@@ -213,22 +280,23 @@ class AsyncResult {
     return !state().error();
   }
   /// Whether this handle refers to a task.
-  bool valid() const noexcept { return state_ != nullptr; }
+  bool valid() const noexcept { return state_.get() != nullptr; }
 
-  /// Wraps a task's shared state; used by `mpp::Pool`.
-  explicit AsyncResult(std::shared_ptr<detail::ResultState<T>> state) : state_(std::move(state)) {}
+  /// Wraps a reference to a task's state; used by `mpp::Pool`.
+  explicit AsyncResult(detail::TaskRef<detail::ResultState<T>> state) noexcept
+      : state_(std::move(state)) {}
 
  private:
   detail::ResultState<T>& state() const {
-    if (!state_) detail::throw_empty_result();
-    return *state_;
+    if (!state_.get()) detail::throw_empty_result();
+    return *state_.get();
   }
   std::add_lvalue_reference_t<const T> checked_value() const {
     if (state().error()) std::rethrow_exception(state().error());
     return state().value();
   }
 
-  std::shared_ptr<detail::ResultState<T>> state_;
+  detail::TaskRef<detail::ResultState<T>> state_;
 };
 
 }  // namespace mpp

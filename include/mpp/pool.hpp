@@ -18,7 +18,6 @@
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/map.hpp"
 #include "mpp/detail/progress.hpp"
-#include "mpp/detail/task_allocator.hpp"
 #include "mpp/options.hpp"
 #include "mpp/stream.hpp"
 
@@ -241,10 +240,10 @@ class Pool {
   template <class R, class Fn, class C, class E>
   AsyncResult<R> submit(const char* call, Fn&& fn, Callbacks<C, E> on_done) {
     using Task = detail::FunctionTask<R, std::decay_t<Fn>, C, E>;
-    auto task = std::allocate_shared<Task>(detail::TaskAllocator<Task>(), core_.get(),
-                                           std::forward<Fn>(fn), std::move(on_done));
-    core_->submit(call, task);
-    return AsyncResult<R>(std::move(task));
+    Task* task = Task::create(core_.get(), std::forward<Fn>(fn), std::move(on_done));
+    AsyncResult<R> result(detail::TaskRef<detail::ResultState<R>>{task});  // one reference
+    core_->submit(call, task);                                             // and the other
+    return result;
   }
 
   template <class F, class Range>

@@ -114,7 +114,8 @@ class PoolCore {
   // Queues an asynchronous task as counted work. At most threads() drainers, each one TBB task,
   // run the queued tasks one after another: a burst of submissions costs one TBB enqueue (and
   // one worker wake-up) per drainer rather than per task.
-  void submit(const char* call, std::shared_ptr<TaskState> task);
+  // Takes over one reference to `task`, and drops it if the pool does not accept the task.
+  void submit(const char* call, TaskState* task);
 
   // Runs `body` inside the arena, isolated so a waiting thread only helps with its own work,
   // with a task_group_context that terminate() can cancel.
@@ -170,8 +171,8 @@ class PoolCore {
   // Its pages come from the tasks' allocator: with glibc's malloc, the workers' frees (a page's
   // last pop frees it) showed in profiles, and the submitting thread page-faulted fresh memory
   // in; submitting took half the CPU time with tbbmalloc. Sanitizer builds keep std::allocator.
-  tbb::concurrent_queue<std::shared_ptr<TaskState>, TaskAllocator<std::shared_ptr<TaskState>>>
-      queue_;
+  // Each queued task holds one reference for the queue.
+  tbb::concurrent_queue<TaskState*, TaskAllocator<TaskState*>> queue_;
   std::atomic<int> drainers_{0};         // at most threads()
   std::atomic<int> caller_drainers_{0};  // of which in caller_arena_: at most threads() - 1
 
