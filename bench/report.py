@@ -156,7 +156,7 @@ def main():
         if ratio is None:
             verdict = "not measured"
         verdicts.append((text, ok))
-        w(f"| {text} | {mine} | {peer} | {fmt(ratio)} | {verdict} |")
+        w(f"| {text} | {mine} | {peer} | {fmt(ratio, 4)} | {verdict} |")
 
     m, t = row("overhead", "mpp"), row("overhead", "tbb_parallel_for")
     r = m["seconds"] / t["seconds"] if m and t else None
