@@ -168,10 +168,10 @@ class PoolCore {
   std::condition_variable idle_;
   std::vector<tbb::task_group_context*> contexts_;
 
-  // Its pages come from the tasks' allocator: with glibc's malloc, the workers' frees (a page's
-  // last pop frees it) showed in profiles, and the submitting thread page-faulted fresh memory
-  // in; submitting took half the CPU time with tbbmalloc. Sanitizer builds keep std::allocator.
-  // Each queued task holds one reference for the queue.
+  // Each queued task holds one reference for the queue. Its pages come from the tasks'
+  // allocator: with glibc's malloc, the workers' frees (a page's last pop frees it) showed in
+  // profiles and the submitting thread page-faulted fresh memory in; with tbbmalloc, submitting
+  // takes half the CPU time. Sanitizer builds keep std::allocator.
   tbb::concurrent_queue<TaskState*, TaskAllocator<TaskState*>> queue_;
   std::atomic<int> drainers_{0};         // at most threads()
   std::atomic<int> caller_drainers_{0};  // of which in caller_arena_: at most threads() - 1
