@@ -10,6 +10,7 @@
 
 #include "mpp/async_result.hpp"
 #include "mpp/cpus.hpp"
+#include "mpp/detail/placement.hpp"
 #include "mpp/errors.hpp"
 
 namespace mpp::detail {
@@ -218,10 +219,11 @@ void PoolCore::drain(bool in_async_arena) noexcept {
   {
     CoreScope scope(this);
     tbb::this_task_arena::isolate([&] {
+      Placement placement;
       TaskState* task = nullptr;
       while (queue_.try_pop(task)) {
         task->run_from_queue();
-        ++finished;
+        if (++finished % 16 == 0) placement.check();
       }
     });
   }

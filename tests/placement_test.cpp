@@ -1,0 +1,95 @@
+// How a pool keeps its busy threads on different CPUs (Linux). The kernel places a thread when it
+// wakes up and seldom moves a runnable one later, so two workers that never sleep during a burst
+// of tasks can share one CPU while another idles. Each thread draining the pool's task queue
+// registers its CPU (a detail::Placement); every few tasks, one that shares its CPU with another
+// moves itself to a CPU of its affinity mask where none runs, and gives the thread its mask back.
+//
+// The tests stand in for two drainers with two placements on the test's own thread, and pin that
+// thread to one CPU to put both on the same CPU.
+
+#include <doctest/doctest.h>
+
+#ifdef __linux__
+#include <sched.h>
+
+#include <mpp/detail/placement.hpp>
+
+namespace {
+
+using mpp::detail::Placement;
+
+cpu_set_t affinity() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(sched_getaffinity(0, sizeof(set), &set) == 0);
+  return set;
+}
+
+void set_affinity(const cpu_set_t& set) {
+  REQUIRE(sched_setaffinity(0, sizeof(set), &set) == 0);
+}
+
+cpu_set_t only(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return set;
+}
+
+int first_cpu(const cpu_set_t& set) {
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) return cpu;
+  }
+  return -1;
+}
+
+bool has_affinity(const cpu_set_t& expected) {
+  const cpu_set_t now = affinity();
+  return CPU_EQUAL(&expected, &now);
+}
+
+// Gives the test's thread its affinity mask back, however the test ends.
+struct RestoreAffinity {
+  cpu_set_t mask = affinity();
+  ~RestoreAffinity() { sched_setaffinity(0, sizeof(mask), &mask); }
+};
+
+}  // namespace
+
+TEST_CASE("a drainer that shares its CPU with another moves to a CPU where none runs") {
+  RestoreAffinity restore;
+  const cpu_set_t allowed = restore.mask;
+  if (CPU_COUNT(&allowed) < 2) {
+    MESSAGE("skipped: this process may use only one CPU");
+    return;
+  }
+  const int shared = first_cpu(allowed);
+  const int before = Placement::drainers_on(shared);
+  set_affinity(only(shared));
+  {
+    Placement first;
+    Placement second;
+    CHECK(Placement::drainers_on(shared) == before + 2);
+    set_affinity(allowed);  // the kernel leaves the thread where it is
+    first.check();
+    CHECK(sched_getcpu() != shared);
+    CHECK(Placement::drainers_on(shared) == before + 1);
+    CHECK(has_affinity(allowed));
+  }
+  CHECK(Placement::drainers_on(shared) == before);
+}
+
+TEST_CASE("a drainer pinned to one CPU stays there, and keeps its mask") {
+  RestoreAffinity restore;
+  const int cpu = first_cpu(restore.mask);
+  const cpu_set_t pinned = only(cpu);
+  set_affinity(pinned);
+  Placement first;
+  Placement second;
+  for (int i = 0; i < 3; ++i) first.check();
+  CHECK(sched_getcpu() == cpu);
+  CHECK(Placement::drainers_on(cpu) >= 2);
+  CHECK(has_affinity(pinned));
+}
+
+#endif
