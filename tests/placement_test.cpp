@@ -65,17 +65,20 @@ TEST_CASE("a drainer that shares its CPU with another moves to a CPU where none 
   }
   const int shared = first_cpu(allowed);
   const int before = Placement::drainers_on(shared);
-  set_affinity(only(shared));
-  {
+  // A busy machine may move the thread back at once: a few attempts, each with new drainers.
+  bool moved_off = false;
+  for (int attempt = 0; attempt < 5 && !moved_off; ++attempt) {
+    set_affinity(only(shared));
     Placement first;
     Placement second;
     CHECK(Placement::drainers_on(shared) == before + 2);
     set_affinity(allowed);  // the kernel leaves the thread where it is
     first.check();
-    CHECK(sched_getcpu() != shared);
+    moved_off = sched_getcpu() != shared;
     CHECK(Placement::drainers_on(shared) == before + 1);
     CHECK(has_affinity(allowed));
   }
+  CHECK(moved_off);
   CHECK(Placement::drainers_on(shared) == before);
 }
 
