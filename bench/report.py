@@ -137,7 +137,9 @@ def main():
       f"{meta.get('compiler', '?')}, oneTBB {meta.get('tbb', '?')}.")
     w(f"- Load (`uptime`) before the run: `{meta.get('load_before', '?')}`; after: "
       f"`{meta.get('load_after', '?')}`. The machine is shared: figures are medians of "
-      f"{meta.get('repetitions', '?')} repetitions (at `nice {meta.get('nice', 0)}`) with the contenders randomly interleaved "
+      f"{meta.get('repetitions', '?')} repetitions of at least {meta.get('min_time', '?')} s "
+      f"(`overhead`: {meta.get('overhead_repetitions', '?')} of {meta.get('overhead_min_time', '?')} s) "
+      f"at `nice {meta.get('nice', 0)}`, with the contenders randomly interleaved "
       "(`--benchmark_enable_random_interleaving`), a 20 ms pause after every run (OpenMP's idle "
       "threads spin), and every ratio below comes from one run of one program.")
     w(f"- Thread counts: {', '.join(map(str, threads_seen))}; the bars are checked at {P} threads, "
