@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "mpp/errors.hpp"
 #include "mpp/mpi/environment.hpp"
@@ -54,6 +56,58 @@ const char* schedule_name(std::int32_t s) {
   }
   return "?";
 }
+
+// The Comms alive, in the order they were made (the same on every rank, since making one is
+// collective). A Comm still alive when MPI_Finalize runs (one of a static mpi::Pool, say) must
+// give its window and communicator back first: Open MPI tolerates a window left at
+// MPI_Finalize, but MPICH over UCX aborts in it ("destroying inuse region"). MPI_Finalize deletes
+// MPI_COMM_SELF's attributes before anything else (MPI-3.1, 8.7.1), so an attribute there frees
+// them while MPI still works.
+class LiveComms {
+ public:
+  static LiveComms& instance() {
+    static auto* live = new LiveComms;  // never destroyed: a Comm may outlive other statics
+    return *live;
+  }
+
+  void add(Comm* comm) {
+    std::lock_guard lock(mutex_);
+    if (comms_.empty()) watch_finalize();
+    comms_.push_back(comm);
+  }
+
+  void remove(Comm* comm) noexcept {
+    std::lock_guard lock(mutex_);
+    std::erase(comms_, comm);
+  }
+
+ private:
+  // Sets the attribute whose deletion, first thing in MPI_Finalize, frees every live Comm.
+  void watch_finalize() {
+    if (keyval_ == MPI_KEYVAL_INVALID) {
+      MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, &at_finalize, &keyval_, nullptr);
+    }
+    int found = 0;
+    void* value = nullptr;
+    MPI_Comm_get_attr(MPI_COMM_SELF, keyval_, &value, &found);
+    if (!found) MPI_Comm_set_attr(MPI_COMM_SELF, keyval_, nullptr);
+  }
+
+  static int at_finalize(MPI_Comm, int, void*, void*) {
+    LiveComms& live = instance();
+    std::vector<Comm*> comms;
+    {
+      std::lock_guard lock(live.mutex_);
+      comms.swap(live.comms_);
+    }
+    for (Comm* comm : comms) comm->release();
+    return MPI_SUCCESS;
+  }
+
+  std::mutex mutex_;
+  std::vector<Comm*> comms_;
+  int keyval_ = MPI_KEYVAL_INVALID;
+};
 
 }  // namespace
 
@@ -127,20 +181,26 @@ Comm::Comm(MPI_Comm parent, bool with_counter, const char* owner) : owner_(owner
     if (rank_ == 0) MPI_Win_sync(window_);
     check(MPI_Barrier(comm_), "MPI_Barrier");
   }
+  LiveComms::instance().add(this);
 }
 
 Comm::~Comm() {
+  LiveComms::instance().remove(this);
   try {
     if (!Environment::active()) return;  // MPI is gone; nothing can be freed any more
     auto lock = mpi_guard(owner_);
-    if (window_ != MPI_WIN_NULL) {
-      MPI_Win_unlock_all(window_);
-      MPI_Win_free(&window_);
-    }
-    MPI_Comm_free(&comm_);
+    release();
   } catch (...) {
     // Destructors must not throw; a communicator left behind is freed by MPI_Finalize.
   }
+}
+
+void Comm::release() noexcept {
+  if (window_ != MPI_WIN_NULL) {
+    MPI_Win_unlock_all(window_);
+    MPI_Win_free(&window_);
+  }
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
 Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* call) {

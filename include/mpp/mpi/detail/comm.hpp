@@ -110,6 +110,10 @@ class Comm {
   Comm(const Comm&) = delete;
   Comm& operator=(const Comm&) = delete;
 
+  // Frees the window and the communicator (collective); also called for a Comm still alive when
+  // MPI_Finalize starts.
+  void release() noexcept;
+
   MPI_Comm get() const noexcept { return comm_; }
   int rank() const noexcept { return rank_; }
   int size() const noexcept { return size_; }
