@@ -25,8 +25,10 @@ if(MPP_BUILD_TESTS)
   # The report, its JSON form, and the explanations of MPP_NUM_THREADS and a one-CPU binding.
   set(mpp_info_test ${CMAKE_CURRENT_SOURCE_DIR}/tests/tools/mpp_info_test.sh)
   set(mpp_info_mpiexec "")
+  set(mpp_info_labels tools)
   if(MPP_WITH_MPI AND TARGET MPI::MPI_CXX AND MPIEXEC_EXECUTABLE)
     set(mpp_info_mpiexec ${MPIEXEC_EXECUTABLE})
+    list(APPEND mpp_info_labels mpi)
   endif()
   add_test(NAME tools.mpp-info
     COMMAND bash ${mpp_info_test} $<TARGET_FILE:mpp-info> "${mpp_info_mpiexec}")
@@ -36,5 +38,5 @@ if(MPP_BUILD_TESTS)
     list(APPEND mpp_info_environment ASAN_OPTIONS=detect_leaks=0)
   endif()
   set_tests_properties(tools.mpp-info PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
-    ENVIRONMENT "${mpp_info_environment}")
+    LABELS "${mpp_info_labels}" ENVIRONMENT "${mpp_info_environment}")
 endif()

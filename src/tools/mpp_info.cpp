@@ -159,12 +159,30 @@ void read_environment(Facts& facts) {
   }
 }
 
-// Who started this process: "mpirun" (Open MPI's launcher, also inside a Slurm job), "srun" (a
-// Slurm job step), or "" (by hand, or the batch script itself).
+// Who started this process: "mpirun" (Open MPI's launcher, also inside a Slurm job),
+// "mpiexec.hydra" (MPICH's launcher, which sets PMI_RANK and MPI_LOCALNRANKS), "srun" (a Slurm
+// job step), or "" (by hand, or the batch script itself).
 std::string launched_by(const Facts& facts) {
   if (facts.launcher.contains("OMPI_COMM_WORLD_SIZE")) return "mpirun";
+  if (facts.launcher.contains("MPI_LOCALNRANKS") && !facts.slurm.contains("SLURM_STEP_ID")) {
+    return "mpiexec.hydra";
+  }
   if (facts.slurm.contains("SLURM_STEP_ID")) return "srun";
   return "";
+}
+
+// The MPI library mpp-info was compiled against, from its mpi.h ("" without MPI).
+std::string built_against() {
+#if defined(MPP_INFO_WITH_MPI) && defined(OMPI_MAJOR_VERSION)
+  return "Open MPI " + std::to_string(OMPI_MAJOR_VERSION) + "." +
+         std::to_string(OMPI_MINOR_VERSION) + "." + std::to_string(OMPI_RELEASE_VERSION);
+#elif defined(MPP_INFO_WITH_MPI) && defined(MPICH_VERSION)
+  return std::string("MPICH ") + MPICH_VERSION;
+#elif defined(MPP_INFO_WITH_MPI)
+  return "MPI " + std::to_string(MPI_VERSION) + "." + std::to_string(MPI_SUBVERSION);
+#else
+  return "";
+#endif
 }
 
 // SLURM_* variable as a number, 0 when unset or not a number.
@@ -304,7 +322,7 @@ struct Rank {
 };
 
 struct World {
-  std::string launcher;  // "mpirun", "srun" or "" (see launched_by())
+  std::string launcher;  // "mpirun", "mpiexec.hydra", "srun" or "" (see launched_by())
   int size = 1;
   int thread_level = 0;  // MPI_THREAD_* provided
   std::string library;   // MPI_Get_library_version, first line
@@ -425,6 +443,8 @@ const char* thread_level_name(int level) {
 void check_launcher_without_mpi(Facts& facts) {
   std::string local_size = facts.launcher.count("OMPI_COMM_WORLD_LOCAL_SIZE")
                                ? facts.launcher["OMPI_COMM_WORLD_LOCAL_SIZE"]
+                           : facts.launcher.count("MPI_LOCALNRANKS")
+                               ? facts.launcher["MPI_LOCALNRANKS"]
                                : "";
   if (local_size.empty() && facts.slurm.count("SLURM_NTASKS_PER_NODE")) {
     local_size = facts.slurm["SLURM_NTASKS_PER_NODE"];
@@ -527,6 +547,7 @@ void print_json(const Facts& f, const World* world) {
   out += ",\"slurm\":" + json_map(f.slurm);
   out += ",\"launcher\":" + json_map(f.launcher);
   out += ",\"launched_by\":" + json_or_null(launched_by(f));
+  out += ",\"mpi_built_against\":" + json_or_null(built_against());
   out += ",\"MPP_NUM_THREADS\":" + json_or_null(f.mpp_num_threads);
   out += ",\"OMP_NUM_THREADS\":" + json_or_null(f.omp_num_threads);
   out += ",\"available_cpus\":" + (f.available ? std::to_string(f.available) : "null");
@@ -616,6 +637,7 @@ void print_text(const Facts& f, const World* world) {
   for (const auto& [name, value] : f.slurm) row(name.c_str(), value);
 
   std::printf("\nMPI\n");
+  if (const std::string mpi = built_against(); !mpi.empty()) row("built against", mpi);
   std::vector<std::string> warnings = f.warnings;
   if (!world && !f.single_cpu_warning.empty())
     warnings.insert(warnings.begin(), f.single_cpu_warning);

@@ -33,14 +33,23 @@ if [ "$(nproc --all)" -gt 1 ] && command -v taskset >/dev/null; then
   expect 'bound to a single CPU' "$out" "one-CPU binding"
 fi
 
+if [ -n "$mpiexec" ]; then
+  # The report names the MPI it was built against and, under the launcher, the one it runs on.
+  if "$mpiexec" --version 2>&1 | grep -q "Open MPI"; then mpi="Open MPI"; else mpi="MPICH"; fi
+  expect "built against +$mpi" "$out" "MPI named"
+  out=$(env -u MPP_NUM_THREADS "$mpiexec" -np 1 "$info")
+  echo "$out"
+  expect "library +$mpi" "$out" "MPI library at run time"
+fi
 if [ -n "$mpiexec" ] && [ "$(nproc --all)" -gt 1 ]; then
-  # The classic mistake: mpirun binds each of 2 ranks to one core, so pools get 1 thread each.
+  # The classic mistake: the launcher binds each of 2 ranks to one core, so pools get 1 thread
+  # each (Open MPI does so by default at np <= 2; Hydra when asked).
   out=$(env -u MPP_NUM_THREADS "$mpiexec" -np 2 --bind-to core "$info")
   echo "$out"
   expect 'ranks +2' "$out" "MPI ranks"
-  expect 'bound to a single core each' "$out" "mis-bound mpirun"
+  expect 'bound to a single core each' "$out" "mis-bound ranks"
   # And oversubscription: unbound ranks each sizing their pool to the whole machine.
   out=$(env -u MPP_NUM_THREADS "$mpiexec" -np 2 --bind-to none "$info" --json)
-  expect 'oversubscribed' "$out" "oversubscribed mpirun"
+  expect 'oversubscribed' "$out" "oversubscribed ranks"
 fi
 echo "mpp-info: ok"
