@@ -24,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source cmake/need_packages.sh
+source scripts/need_packages.sh
 
 need_packages cmake make g++ libtbb-dev libcereal-dev libbenchmark-dev libboost-dev gnuplot-nox python3
 

@@ -11,9 +11,9 @@ if(MPP_INSTALL)
       "${CMAKE_COMMAND} -S ${PROJECT_SOURCE_DIR}/tests/consumer -B find_package ${mpp_consumer_generator} \
        -DCMAKE_PREFIX_PATH=${mpp_consumer_dir}/stage >/dev/null \
        && ${CMAKE_COMMAND} --build find_package && ./find_package/consumer")
-  set_tests_properties(package.install PROPERTIES FIXTURES_SETUP mpp_staged TIMEOUT 120)
+  set_tests_properties(package.install PROPERTIES FIXTURES_SETUP mpp_staged TIMEOUT 120 LABELS package)
   set_tests_properties(package.find_package PROPERTIES
-    FIXTURES_REQUIRED mpp_staged TIMEOUT 300 PASS_REGULAR_EXPRESSION "consumer: ok")
+    FIXTURES_REQUIRED mpp_staged TIMEOUT 300 PASS_REGULAR_EXPRESSION "consumer: ok" LABELS package)
 endif()
 
 add_test(NAME package.add_subdirectory
@@ -22,5 +22,5 @@ add_test(NAME package.add_subdirectory
      -DMPP_SOURCE_DIR=${PROJECT_SOURCE_DIR} >/dev/null \
      && ${CMAKE_COMMAND} --build add_subdirectory && ./add_subdirectory/consumer")
 set_tests_properties(package.add_subdirectory PROPERTIES
-  TIMEOUT 300 PASS_REGULAR_EXPRESSION "consumer: ok")
+  TIMEOUT 300 PASS_REGULAR_EXPRESSION "consumer: ok" LABELS package)
 file(MAKE_DIRECTORY ${mpp_consumer_dir})

@@ -21,7 +21,7 @@ if(MPP_BUILD_TESTS AND NOT MPP_SANITIZE)
   add_test(NAME package.pkgconfig.install
     COMMAND ${CMAKE_COMMAND} --install ${PROJECT_BINARY_DIR} --prefix ${mpp_pc_stage})
   set_tests_properties(package.pkgconfig.install PROPERTIES
-    FIXTURES_SETUP mpp_pc_staged TIMEOUT 120)
+    FIXTURES_SETUP mpp_pc_staged TIMEOUT 120 LABELS package)
   add_test(NAME package.pkgconfig
     COMMAND sh ${PROJECT_SOURCE_DIR}/tests/consumer-pkgconfig/build.sh
       "${MPP_PKG_CONFIG}" ${CMAKE_CXX_COMPILER} ${mpp_pc_stage}/${mpp_pc_dir}
@@ -29,5 +29,5 @@ if(MPP_BUILD_TESTS AND NOT MPP_SANITIZE)
       ${PROJECT_BINARY_DIR}/consumer-pkgconfig/consumer)
   set_tests_properties(package.pkgconfig PROPERTIES
     FIXTURES_REQUIRED mpp_pc_staged TIMEOUT 300 SKIP_RETURN_CODE 77
-    PASS_REGULAR_EXPRESSION "consumer-pkgconfig: ok")
+    PASS_REGULAR_EXPRESSION "consumer-pkgconfig: ok" LABELS package)
 endif()

@@ -1,6 +1,8 @@
 # need_packages PKG...: installs the Debian packages that are not installed yet (as root, or
-# through sudo), or says how to. Sourced by cmake/quickstart.sh and bench/run.sh.
-need_packages() {
+# through sudo), or says how to and exits. want_packages PKG... does the same but returns 1
+# instead of exiting, for parts that can be skipped. Sourced by scripts/quickstart.sh and
+# bench/run.sh.
+want_packages() {
   local missing=() p
   for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -14,9 +16,17 @@ need_packages() {
     else
       echo "mpp: missing packages ${missing[*]}; install them as root with:" >&2
       echo "  apt-get install ${missing[*]}" >&2
-      exit 1
+      return 1
     fi
   fi
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if ! "${sudo[@]}" apt-get update -qq ||
+    ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}"; then
+    echo "mpp: could not install ${missing[*]}" >&2
+    return 1
+  fi
+}
+
+need_packages() {
+  want_packages "$@" || exit 1
 }
