@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mpp/async_result.hpp"
@@ -18,32 +19,47 @@ namespace {
 
 thread_local PoolCore* current = nullptr;
 
-// oneTBB starts default_concurrency() - 1 shared workers. A Pool(n) whose arena reserves no slot
-// for the caller needs n of them to run n asynchronous tasks at once, so while such pools live we
-// keep one global_control raising the limit to the largest need (the smallest active limit wins,
-// so there must be only one).
+// oneTBB starts default_concurrency() - 1 shared workers. Each Pool(n) promises n tasks at once
+// whatever the other pools do (Python gives each pool its own processes), so while pools live we
+// keep one global_control raising the limit to the sum of their threads, plus one for a calling
+// thread (the smallest active limit wins, so there must be only one). The application's own,
+// lower limit still wins: a pool that cannot keep its promise under it is refused. Never
+// destroyed, so that a pool alive at exit (a static one) can still release its threads.
 class WorkerLimit {
  public:
   static WorkerLimit& instance() {
-    static WorkerLimit limit;
-    return limit;
+    static auto* limit = new WorkerLimit;
+    return *limit;
   }
 
-  void acquire(int threads) {
+  // Reserves the pool's threads (`requested`, or mpp::available_cpus()) and returns how many.
+  int acquire(const std::optional<int>& requested) {
     std::lock_guard lock(mutex_);
-    ++wanted_[threads + 1];
-    update();
+    int threads = requested ? *requested : available_cpus();
+    update(total_ + threads);
+    const int room = static_cast<int>(tbb::global_control::active_value(
+                         tbb::global_control::max_allowed_parallelism)) -
+                     1 - total_;
+    if (threads > room) {
+      if (requested || room < 1) {
+        update(total_);
+        throw_limited(threads, room);
+      }
+      threads = room;  // Pool(): as many as the application's limit leaves
+    }
+    total_ += threads;
+    return threads;
   }
 
   void release(int threads) {
     std::lock_guard lock(mutex_);
-    if (--wanted_[threads + 1] == 0) wanted_.erase(threads + 1);
-    update();
+    total_ -= threads;
+    update(total_);
   }
 
  private:
-  void update() {
-    const int need = wanted_.empty() ? 0 : wanted_.rbegin()->first;
+  void update(int pool_threads) {
+    const int need = pool_threads == 0 ? 0 : pool_threads + 1;
     const int wanted = need > tbb::info::default_concurrency() ? need : 0;
     if (wanted == current_) return;
     control_.reset();
@@ -54,21 +70,37 @@ class WorkerLimit {
     current_ = wanted;
   }
 
+  void throw_limited(int threads, int room) const {
+    const auto limit =
+        tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+    std::string message = "Pool: " + std::to_string(threads) + " threads need oneTBB to run " +
+                          std::to_string(total_ + threads + 1) + " threads";
+    if (total_ > 0) message += " (other pools alive hold " + std::to_string(total_) + ")";
+    message += ", but a tbb::global_control limits max_allowed_parallelism to " +
+               std::to_string(limit) + "; ";
+    message +=
+        room >= 1 ? "ask for at most " + std::to_string(room) + " threads, or raise" : "raise";
+    throw_invalid_argument(message + " or remove that limit");
+  }
+
   std::mutex mutex_;
-  std::map<int, int> wanted_;
+  int total_ = 0;  // threads of the pools alive
   std::unique_ptr<tbb::global_control> control_;
   int current_ = 0;
 };
 
 int checked_threads(const PoolOptions& options) {
-  if (!options.threads) return available_cpus();
-  if (*options.threads <= 0) {
+  if (options.threads && *options.threads <= 0) {
     throw_invalid_argument("Pool: threads must be positive, got " +
                            std::to_string(*options.threads) +
                            "; leave it unset to use mpp::available_cpus()");
   }
-  return *options.threads;
+  return WorkerLimit::instance().acquire(options.threads);
 }
+
+// The pool whose initializer ran last on this thread (its id; 0: none).
+thread_local std::uint64_t prepared_for = 0;
+std::atomic<std::uint64_t> next_pool_id{1};
 
 }  // namespace
 
@@ -84,12 +116,8 @@ CoreScope::~CoreScope() {
 }
 
 InitializerObserver::InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer,
-                                         PoolCore& core,
-                                         tbb::enumerable_thread_specific<bool>& initialized)
-    : tbb::task_scheduler_observer(arena),
-      initializer_(std::move(initializer)),
-      core_(core),
-      initialized_(initialized) {
+                                         PoolCore& core)
+    : tbb::task_scheduler_observer(arena), initializer_(std::move(initializer)), core_(core) {
   happens_before(&initializer_);  // published to the workers inside libtbb (tsan.hpp)
   observe(true);
 }
@@ -101,9 +129,10 @@ InitializerObserver::~InitializerObserver() {
 
 void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
   happens_after(&initializer_);
-  bool& done = initialized_.local();
-  if (!done) {
-    done = true;
+  // oneTBB lends its threads from arena to arena: a thread that another pool's initializer
+  // prepared since it last served this pool is prepared again.
+  if (prepared_for != core_.id()) {
+    prepared_for = core_.id();
     try {
       CoreScope scope(&core_);
       initializer_();
@@ -114,8 +143,8 @@ void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
   happens_before(this);
 }
 
-PoolCore::PoolCore(const PoolOptions& options) : threads_(checked_threads(options)) {
-  WorkerLimit::instance().acquire(threads_);
+PoolCore::PoolCore(const PoolOptions& options)
+    : threads_(checked_threads(options)), id_(next_pool_id.fetch_add(1)) {
   // Asynchronous work runs in an arena with no slot reserved for the caller, so that Pool(n) runs
   // n tasks even when the caller only waits. A map called from outside the pool runs in a second
   // arena with one slot reserved for the caller, which therefore starts on it at once, as with a
@@ -127,10 +156,9 @@ PoolCore::PoolCore(const PoolOptions& options) : threads_(checked_threads(option
   arena_.initialize(threads_, 0);
   caller_arena_.initialize(threads_, 1);
   if (options.initializer) {
-    observer_ =
-        std::make_unique<InitializerObserver>(arena_, options.initializer, *this, initialized_);
-    caller_observer_ = std::make_unique<InitializerObserver>(caller_arena_, options.initializer,
-                                                             *this, initialized_);
+    observer_ = std::make_unique<InitializerObserver>(arena_, options.initializer, *this);
+    caller_observer_ =
+        std::make_unique<InitializerObserver>(caller_arena_, options.initializer, *this);
   }
 }
 
@@ -293,7 +321,6 @@ void PoolCore::run_isolated(const char* call,
   tbb::task_group_context context;
   register_context(&context);
   Finish finish{*this, context};
-  CoreScope scope(this);
   const auto isolated = [&] {
     happens_after(&task_handoff);
     struct Release {  // also when the body throws
@@ -304,19 +331,52 @@ void PoolCore::run_isolated(const char* call,
   };
   if (in_pool) {
     tbb::this_task_arena::isolate([&] { body(context); });
+  } else if (observer_) {
+    // Items of a pool with an initializer run only on threads it prepared: never on the caller,
+    // whose thread state (and signal mask) the initializer must not touch.
+    execute_on_workers(isolated);
   } else if (enter_caller_arena()) {
+    CoreScope scope(this);
     struct Leave {
       PoolCore& core;
       ~Leave() { core.leave_caller_arena(); }
     } leave{*this};
     execute(caller_arena_, isolated);
   } else {
+    CoreScope scope(this);
     execute(arena_, isolated);
   }
   if (context.is_group_execution_cancelled()) {
     throw_cancelled(terminated() ? "the pool was terminated while this map was running"
                                  : "this map was cancelled because an enclosing map failed");
   }
+}
+
+void PoolCore::execute_on_workers(const std::function<void()>& isolated) {
+  struct Done {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool done = false;
+    std::exception_ptr error;
+  } done;
+  const bool in_async_arena = enter_async_arena();  // always: a caller never maps in caller_arena_
+  async_arena(in_async_arena).enqueue(HandedOff{[this, in_async_arena, &isolated, &done] {
+    std::exception_ptr error;
+    try {
+      isolated();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    leave_async_arena(in_async_arena);
+    // Notified under the lock: once the caller sees `done`, nothing here touches it any more.
+    std::lock_guard lock(done.mutex);
+    done.error = std::move(error);
+    done.done = true;
+    done.changed.notify_one();
+  }});
+  std::unique_lock lock(done.mutex);
+  done.changed.wait(lock, [&] { return done.done; });
+  if (done.error) std::rethrow_exception(done.error);
 }
 
 void PoolCore::close() noexcept {

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <oneapi/tbb/global_control.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -297,4 +298,72 @@ TEST_CASE("a map from inside a task runs on the pool's threads, not in a new slo
   });
   REQUIRE(r.wait(2 * mpp_test::patience));
   CHECK(std::ranges::all_of(r.get(), [](bool b) { return b; }));
+}
+
+TEST_CASE("tasks of one pool may wait on another pool's tasks: each pool keeps its n threads") {
+  // Both of a's threads are taken by tasks that wait on b before b has any work; b must still
+  // run it on threads of its own (Python gives each pool its own processes).
+  mpp::Pool a(2);
+  mpp::Pool b(2);
+  for (int round = 0; round < 5; ++round) {
+    mpp_test::Rendezvous both(2);
+    auto wait_on_b = [&] {
+      if (!both.arrive_and_wait()) return -1;
+      return b.apply_async([] { return 7; }).get(mpp_test::patience);  // TimeoutError if not
+    };
+    auto first = a.apply_async(wait_on_b);
+    auto second = a.apply_async(wait_on_b);
+    CHECK(first.get() == 7);
+    CHECK(second.get() == 7);
+  }
+}
+
+TEST_CASE("a busy pool never delays an idle one") {
+  using namespace std::chrono_literals;
+  mpp::Pool a(2);
+  mpp::Pool b(2);
+  mpp_test::Rendezvous started(3);
+  mpp_test::Event release;
+  std::vector<mpp::AsyncResult<bool>> busy;
+  for (int i = 0; i < 2; ++i) {
+    busy.push_back(a.apply_async([&] {
+      started.arrive_and_wait();
+      return release.wait();
+    }));
+  }
+  REQUIRE(started.arrive_and_wait());
+  CHECK(b.apply_async([] { return 1; }).get(500ms) == 1);
+  release.set();
+  for (auto& r : busy) CHECK(r.get());
+}
+
+TEST_CASE("Pool() twice: each runs available_cpus() tasks at once, also while the other is busy") {
+  mpp::Pool a;
+  mpp::Pool b;
+  const int n = mpp::available_cpus();
+  int met_a = 0;
+  std::thread other([&] { met_a = meet(a, n); });
+  const int met_b = meet(b, n);
+  other.join();
+  CHECK(met_a == n);
+  CHECK(met_b == n);
+}
+
+TEST_CASE("a tbb::global_control limit below what a pool needs is never obeyed silently") {
+  // oneTBB honours the smallest max_allowed_parallelism alive, the application's included. A
+  // pool's tasks run on oneTBB's workers, so under a limit of L only L - 1 tasks can run at once.
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 2);
+  SUBCASE("Pool(n) asking for more is refused, naming the limit") {
+    CHECK_THROWS_WITH_AS(mpp::Pool(4), doctest::Contains("max_allowed_parallelism"),
+                         std::invalid_argument);
+  }
+  SUBCASE("Pool() takes the threads the limit leaves") {
+    mpp::Pool pool;
+    CHECK(pool.threads() == 1);
+    CHECK(meet(pool, 1) == 1);
+  }
+  SUBCASE("Pool(n) within the limit keeps its promise") {
+    mpp::Pool pool(1);
+    CHECK(meet(pool, 1) == 1);
+  }
 }

@@ -4,7 +4,10 @@
 
 #include <doctest/doctest.h>
 
+#include <pthread.h>
+
 #include <atomic>
+#include <csignal>
 #include <exception>
 #include <functional>
 #include <map>
@@ -238,4 +241,61 @@ TEST_CASE("worker_local values start from an exemplar or a factory") {
   std::size_t pluses = 0;
   copies.for_each([&](const std::string& s) { pluses += s.size() - 5; });
   CHECK(pluses == 1'000);
+}
+
+TEST_CASE("an item of a pool runs only where that pool's initializer ran, and no other since") {
+  // Two pools whose initializers tag their threads: oneTBB lends threads from pool to pool, and
+  // a thread that served b is prepared by a's initializer again before it runs a's items.
+  static thread_local int tag = 0;
+  mpp::Pool a({.threads = 2, .initializer = [] { tag = 1; }});
+  mpp::Pool b({.threads = 2, .initializer = [] { tag = 2; }});
+  std::atomic<int> wrong{0};
+  auto expect = [&](int wanted) {
+    return [&wrong, wanted](int x) {
+      if (tag != wanted) ++wrong;
+      return x;
+    };
+  };
+  for (int round = 0; round < 20; ++round) {
+    auto from_a = a.map_async(expect(1), std::views::iota(0, 400), {.chunksize = 1});
+    auto from_b = b.map_async(expect(2), std::views::iota(0, 400), {.chunksize = 1});
+    CHECK(a.map(expect(1), std::views::iota(0, 200), {.chunksize = 1}).size() == 200);
+    CHECK(b.map(expect(2), std::views::iota(0, 200), {.chunksize = 1}).size() == 200);
+    CHECK(b.apply_async(expect(2), 1).get() == 1);
+    CHECK(from_a.get().size() == 400);
+    CHECK(from_b.get().size() == 400);
+  }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("a pool's initializer never runs on the calling thread, nor changes its signal mask") {
+  // Python runs the initializer in the pool's own processes only. Here an initializer blocks
+  // SIGINT and SIGTERM for its threads: the thread calling map must keep Ctrl-C.
+  const auto caller = std::this_thread::get_id();
+  std::atomic<bool> ran_on_caller{false};
+  auto block_signals = [&] {
+    if (std::this_thread::get_id() == caller) ran_on_caller = true;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  };
+  static thread_local bool prepared = false;
+  mpp::Pool pool({.threads = 2, .initializer = [&] {
+                    block_signals();
+                    prepared = true;
+                  }});
+  auto on_prepared = [](int x) { return prepared ? x : -1; };
+  std::vector<int> expected(1'000);
+  std::iota(expected.begin(), expected.end(), 0);
+  CHECK(pool.map(on_prepared, std::views::iota(0, 1'000)) == expected);
+  CHECK(pool.apply(on_prepared, 5) == 5);
+  CHECK(pool.starmap([](int x, int y) { return prepared ? x + y : -1; },
+                     std::vector<std::pair<int, int>>{{1, 2}, {3, 4}}) == std::vector<int>{3, 7});
+  CHECK_FALSE(ran_on_caller);
+  sigset_t now;
+  pthread_sigmask(SIG_BLOCK, nullptr, &now);
+  CHECK_FALSE(sigismember(&now, SIGINT));
+  CHECK_FALSE(sigismember(&now, SIGTERM));
 }

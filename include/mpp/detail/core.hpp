@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -66,18 +67,17 @@ class CoreScope {
   PoolCore* previous_;
 };
 
-// Runs the pool's initializer once on each thread that enters one of the pool's arenas.
+// Runs the pool's initializer on each thread that enters one of the pool's arenas, unless the
+// last initializer to run on that thread was this pool's.
 class InitializerObserver final : public tbb::task_scheduler_observer {
  public:
-  InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer, PoolCore& core,
-                      tbb::enumerable_thread_specific<bool>& initialized);
+  InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer, PoolCore& core);
   ~InitializerObserver() override;
   void on_scheduler_entry(bool is_worker) override;
 
  private:
   std::function<void()> initializer_;
   PoolCore& core_;
-  tbb::enumerable_thread_specific<bool>& initialized_;  // shared by the pool's two arenas
 };
 
 class PoolCore {
@@ -88,6 +88,8 @@ class PoolCore {
   PoolCore& operator=(const PoolCore&) = delete;
 
   int threads() const noexcept { return threads_; }
+  // Unique in the process, never reused (unlike the pool's address).
+  std::uint64_t id() const noexcept { return id_; }
 
   // Counts one piece of work in, or throws if the pool no longer accepts it or its initializer
   // failed; `call` names the public call for the message. A closed pool still accepts work that
@@ -146,17 +148,19 @@ class PoolCore {
   bool enter_caller_arena() noexcept;
   void leave_caller_arena() noexcept;
   void start_drainer() noexcept;
+  // Runs `isolated` on one of the pool's workers; the calling thread only waits.
+  void execute_on_workers(const std::function<void()>& isolated);
   void drain(bool in_async_arena) noexcept;
   void register_context(tbb::task_group_context* context);
   void unregister_context(tbb::task_group_context* context) noexcept;
 
   int threads_;
+  std::uint64_t id_;
   // Two arenas of threads() slots share the pool's threads (see the constructor).
   tbb::task_arena arena_;         // asynchronous work; no slot reserved
   tbb::task_arena caller_arena_;  // maps called from outside; one slot reserved for the caller
   std::atomic<int> async_arena_work_{0};  // drainers and stream chunks in arena_
   std::atomic<int> caller_maps_{0};       // maps running in caller_arena_
-  tbb::enumerable_thread_specific<bool> initialized_{false};
   std::unique_ptr<InitializerObserver> observer_;
   std::unique_ptr<InitializerObserver> caller_observer_;
 
