@@ -1,35 +1,49 @@
 #include "mpp/detail/journal.hpp"
 
+#include <cxxabi.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cerrno>
-#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <thread>
+#include <map>
 
 #include "mpp/errors.hpp"
 
 namespace mpp::detail {
 namespace {
 
-constexpr char magic[8] = {'M', 'P', 'P', 'J', 'R', 'N', 'L', '1'};
-constexpr auto flush_interval = std::chrono::milliseconds(100);
+// Format 2 added the identity of the computation to the header; format 1 had none.
+constexpr char magic[8] = {'M', 'P', 'P', 'J', 'R', 'N', 'L', '2'};
+constexpr std::size_t magic_stem = 7;  // "MPPJRNL", followed by the format's digit
 
-struct Header {
-  char magic[8];
-  std::uint64_t items;
-  std::uint64_t fingerprint;
-  std::uint64_t chunksize;
-  std::uint64_t checksum;
-};
+template <class T>
+void put(std::string& out, const T& value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
 
-std::uint64_t header_checksum(const Header& h) {
-  return fnv1a(&h, offsetof(Header, checksum));
+void put_string(std::string& out, const std::string& value) {
+  put(out, static_cast<std::uint64_t>(value.size()));
+  out += value;
+}
+
+std::string header_bytes(const JournalSpec& spec, std::uint64_t chunksize) {
+  std::string out(magic, sizeof magic);
+  put(out, spec.items);
+  put(out, spec.fingerprint);
+  put(out, chunksize);
+  put_string(out, spec.identity.result_type);
+  put_string(out, spec.identity.function);
+  put_string(out, spec.identity.tag);
+  put(out, fnv1a(out.data(), out.size()));
+  return out;
 }
 
 std::uint64_t record_checksum(std::uint64_t chunk, const char* payload, std::uint64_t size) {
@@ -44,6 +58,27 @@ bool read_at(const std::string& bytes, std::size_t& offset, T& value) {
   return true;
 }
 
+bool read_string(const std::string& bytes, std::size_t& offset, std::string& value) {
+  std::uint64_t size = 0;
+  if (!read_at(bytes, offset, size) || bytes.size() - offset < size) return false;
+  value.assign(bytes.data() + offset, size);
+  offset += size;
+  return true;
+}
+
+// A type's name as the user wrote it, for messages.
+std::string demangle(const std::string& name) {
+  int status = 0;
+  char* readable = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  std::string out = status == 0 && readable != nullptr ? readable : name;
+  std::free(readable);
+  return out;
+}
+
+std::string errno_text() {
+  return std::strerror(errno);
+}
+
 }  // namespace
 
 std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t hash) noexcept {
@@ -52,66 +87,139 @@ std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t hash) noex
   return hash;
 }
 
-JournalFile::JournalFile(std::string path, std::uint64_t items, std::uint64_t fingerprint,
-                         std::uint64_t chunksize)
-    : path_(std::move(path)), chunksize_(chunksize), last_flush_(std::chrono::steady_clock::now()) {
-  std::ifstream in(path_, std::ios::binary);
-  if (in) {
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    in.close();
-    recover(bytes, items, fingerprint);
-    file_ = std::fopen(path_.c_str(), "ab");
-  } else {
-    create(items, fingerprint);
+JournalFile::JournalFile(const JournalSpec& spec, std::chrono::milliseconds sync_interval)
+    : path_(spec.path), chunksize_(spec.chunksize) {
+  // O_APPEND: every record lands at the end even after the torn tail is cut off.
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw_checkpoint(path_, "cannot open: " + errno_text() +
+                                "; check that its directory exists and is writable");
   }
-  if (file_ == nullptr)
-    throw_checkpoint(path_, std::string("cannot open: ") + std::strerror(errno));
+  try {
+    struct stat status {};
+    if (::fstat(fd_, &status) != 0) throw_checkpoint(path_, "cannot stat: " + errno_text());
+    if (!S_ISREG(status.st_mode)) throw_checkpoint(path_, "not a regular file");
+    // flock(2), not fcntl(2): its lock belongs to this open file description, so a second open
+    // in the same process is refused too, where an fcntl lock would be shared by the process.
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        throw_checkpoint(path_,
+                         "in use: another map is writing it (in this process or another; it "
+                         "is locked); wait for that map to end or choose another path");
+      }
+      // A file system without locks (a Lustre mount without -o flock): go on unlocked rather
+      // than make checkpoints impossible there.
+      if (errno != ENOLCK && errno != ENOSYS && errno != EOPNOTSUPP) {
+        throw_checkpoint(path_, "cannot lock: " + errno_text());
+      }
+    }
+    std::string bytes;
+    char buffer[1 << 16];
+    while (true) {  // read under the lock, so no other writer is halfway through a record
+      const ssize_t got = ::read(fd_, buffer, sizeof buffer);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw_checkpoint(path_, "cannot read: " + errno_text());
+      if (got == 0) break;
+      bytes.append(buffer, static_cast<std::size_t>(got));
+    }
+    if (bytes.empty()) {
+      create(spec);
+    } else {
+      recover(bytes, spec);
+    }
+  } catch (...) {
+    ::close(fd_);
+    throw;
+  }
+  timer_ = std::thread([this, sync_interval] {
+    std::unique_lock lock(timer_mutex_);
+    while (!timer_wake_.wait_for(lock, sync_interval, [this] { return closing_; })) {
+      lock.unlock();
+      sync();
+      lock.lock();
+    }
+  });
 }
 
 JournalFile::~JournalFile() {
-  if (file_ != nullptr) {
-    std::fflush(file_);
-    ::fsync(::fileno(file_));
-    std::fclose(file_);
+  {
+    std::lock_guard lock(timer_mutex_);
+    closing_ = true;
   }
+  timer_wake_.notify_one();
+  timer_.join();
+  sync();  // a failure here is recorded but cannot be reported any more
+  ::close(fd_);
 }
 
-void JournalFile::create(std::uint64_t items, std::uint64_t fingerprint) {
-  file_ = std::fopen(path_.c_str(), "wb");
-  if (file_ == nullptr) {
-    throw_checkpoint(path_, std::string("cannot create: ") + std::strerror(errno) +
-                                "; check that its directory exists and is writable");
+void JournalFile::create(const JournalSpec& spec) {
+  {
+    std::lock_guard lock(mutex_);
+    write_all(header_bytes(spec, chunksize_));
   }
-  Header header{};
-  std::memcpy(header.magic, magic, sizeof magic);
-  header.items = items;
-  header.fingerprint = fingerprint;
-  header.chunksize = chunksize_;
-  header.checksum = header_checksum(header);
-  std::fwrite(&header, sizeof header, 1, file_);
   flush();
+  // The new file's directory entry reaches the disk too, or a node crash could lose the file.
+  const auto directory = std::filesystem::path(path_).parent_path();
+  const int dir = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
 }
 
-void JournalFile::recover(const std::string& bytes, std::uint64_t items,
-                          std::uint64_t fingerprint) {
-  Header header{};
+void JournalFile::recover(const std::string& bytes, const JournalSpec& spec) {
+  if (bytes.compare(0, magic_stem, magic, magic_stem) == 0 && bytes.size() > magic_stem &&
+      bytes[magic_stem] != magic[magic_stem]) {
+    throw_checkpoint(path_, std::string("written by another version of mpp (journal format ") +
+                                bytes[magic_stem] + "; this one reads format " + magic[magic_stem] +
+                                "); finish it with that version, or delete it to start afresh");
+  }
   std::size_t offset = 0;
-  if (!read_at(bytes, offset, header) || std::memcmp(header.magic, magic, sizeof magic) != 0 ||
-      header.checksum != header_checksum(header)) {
+  std::uint64_t items = 0, fingerprint = 0, chunksize = 0, checksum = 0;
+  JournalIdentity identity;
+  const bool parsed = bytes.compare(0, sizeof magic, magic, sizeof magic) == 0 &&
+                      (offset = sizeof magic, read_at(bytes, offset, items)) &&
+                      read_at(bytes, offset, fingerprint) && read_at(bytes, offset, chunksize) &&
+                      read_string(bytes, offset, identity.result_type) &&
+                      read_string(bytes, offset, identity.function) &&
+                      read_string(bytes, offset, identity.tag);
+  const std::size_t checked = offset;
+  if (!parsed || !read_at(bytes, offset, checksum) || checksum != fnv1a(bytes.data(), checked)) {
     throw_checkpoint(path_,
                      "not an mpp journal (or its header is damaged); delete it or choose "
                      "another path");
   }
-  if (header.items != items || header.fingerprint != fingerprint) {
-    throw_checkpoint(path_, "written by a different map (" + std::to_string(header.items) +
-                                " items there, " + std::to_string(items) +
+  if (items != spec.items || fingerprint != spec.fingerprint) {
+    throw_checkpoint(path_, "written by a different map (" + std::to_string(items) +
+                                " items there, " + std::to_string(spec.items) +
                                 " here, or other input values); delete it to start afresh or "
                                 "choose another path");
   }
-  chunksize_ = header.chunksize;
+  std::string differences;
+  const auto differs = [&](const std::string& what, const std::string& here,
+                           const std::string& there) {
+    differences += (differences.empty() ? "" : "; ") + what + " '" + here + "' here, '" + there +
+                   "' in the journal";
+  };
+  if (identity.result_type != spec.identity.result_type) {
+    differs("result type", demangle(spec.identity.result_type), demangle(identity.result_type));
+  }
+  if (identity.tag != spec.identity.tag) {
+    differs("checkpoint_tag", spec.identity.tag, identity.tag);
+  } else if (identity.tag.empty() && identity.function != spec.identity.function) {
+    differs("function", demangle(spec.identity.function), demangle(identity.function));
+  }
+  if (!differences.empty()) {
+    throw_checkpoint(path_, "written by a different computation over the same inputs (" +
+                                differences +
+                                "); delete it to start afresh or choose another path (a "
+                                "checkpoint_tag, when given, names the computation instead of "
+                                "the function's type)");
+  }
+  chunksize_ = chunksize;
   std::size_t good = offset;
   while (true) {
-    std::uint64_t chunk = 0, size = 0, checksum = 0;
+    std::uint64_t chunk = 0, size = 0;
     if (!read_at(bytes, offset, chunk) || !read_at(bytes, offset, size)) break;
     if (bytes.size() - offset < size) break;
     const char* payload = bytes.data() + offset;
@@ -123,48 +231,173 @@ void JournalFile::recover(const std::string& bytes, std::uint64_t items,
     good = offset;
   }
   // A torn or corrupted tail (killed mid-write) is cut so new records follow good ones.
-  if (good != bytes.size()) std::filesystem::resize_file(path_, good);
+  if (good != bytes.size() && ::ftruncate(fd_, static_cast<off_t>(good)) != 0) {
+    throw_checkpoint(path_, "cannot cut off its torn tail: " + errno_text());
+  }
+  size_ = good;
 }
 
 void JournalFile::append(std::uint64_t chunk, const std::string& payload) {
   const std::uint64_t size = payload.size();
-  const std::uint64_t checksum = record_checksum(chunk, payload.data(), size);
+  std::string record;
+  record.reserve(3 * sizeof size + payload.size());
+  put(record, chunk);
+  put(record, size);
+  record += payload;
+  put(record, record_checksum(chunk, payload.data(), size));
   std::lock_guard lock(mutex_);
-  std::fwrite(&chunk, sizeof chunk, 1, file_);
-  std::fwrite(&size, sizeof size, 1, file_);
-  std::fwrite(payload.data(), 1, payload.size(), file_);
-  std::fwrite(&checksum, sizeof checksum, 1, file_);
-  if (std::chrono::steady_clock::now() - last_flush_ >= flush_interval) {
-    std::fflush(file_);
-    last_flush_ = std::chrono::steady_clock::now();
+  if (!failure_.empty()) throw_checkpoint(path_, failure_);
+  write_all(record);
+}
+
+void JournalFile::write_all(const std::string& bytes) {
+  // One write(2) per record in the usual case: once it returns, a killed process keeps it.
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t wrote = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) fail("cannot write: " + (wrote < 0 ? errno_text() : "nothing written"));
+    done += static_cast<std::size_t>(wrote);
+    size_ += static_cast<std::uint64_t>(wrote);
   }
+}
+
+void JournalFile::fail(const std::string& what) {
+  failure_ = what;
+  throw_checkpoint(path_, what);
+}
+
+void JournalFile::sync() {
+  std::lock_guard one_at_a_time(sync_mutex_);
+  std::uint64_t written = 0;
+  {
+    std::lock_guard lock(mutex_);
+    written = size_;
+  }
+  if (written == durable_.load()) return;
+  // fdatasync, not fsync: it writes the data and the file's size, which is all a rerun reads.
+  if (::fdatasync(fd_) != 0) {
+    const std::string what = "cannot sync to the disk: " + errno_text();
+    std::lock_guard lock(mutex_);
+    if (failure_.empty()) failure_ = what;
+    return;
+  }
+  durable_.store(written);
 }
 
 void JournalFile::flush() {
-  if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0) {
-    throw_checkpoint(path_, std::string("cannot write: ") + std::strerror(errno));
-  }
-  last_flush_ = std::chrono::steady_clock::now();
+  sync();
+  std::lock_guard lock(mutex_);
+  if (!failure_.empty()) throw_checkpoint(path_, failure_);
 }
 
-struct SignalWatch::Impl {
-  boost::asio::io_context io;
-  boost::asio::signal_set signals{io, SIGINT, SIGTERM};
-  std::thread thread;
+namespace {
+
+constexpr int watched_signals[] = {SIGINT, SIGTERM};
+
+// The one Asio watcher that every live SignalWatch shares. The first watch saves the signals'
+// dispositions and starts it; the last one stops it and puts the saved dispositions back, since
+// Asio's signal_set only ever restores SIG_DFL.
+class SignalHub {
+ public:
+  static SignalHub& instance() {
+    static SignalHub hub;
+    return hub;
+  }
+
+  std::uint64_t subscribe(std::function<void(int)> on_signal) {
+    std::lock_guard life(lifecycle_);
+    if (subscribers_count_ == 0) start();
+    ++subscribers_count_;
+    std::lock_guard lock(mutex_);
+    subscribers_.emplace(++last_id_, std::move(on_signal));
+    return last_id_;
+  }
+
+  void unsubscribe(std::uint64_t id) {
+    std::lock_guard life(lifecycle_);
+    {
+      // Waits for a dispatch in progress: the callback never runs after its watch ended.
+      std::lock_guard lock(mutex_);
+      subscribers_.erase(id);
+    }
+    if (--subscribers_count_ == 0) stop();
+  }
+
+ private:
+  void start() {
+    signalled_ = false;
+    io_ = std::make_unique<boost::asio::io_context>();
+    signals_ = std::make_unique<boost::asio::signal_set>(*io_);
+    for (std::size_t i = 0; i < std::size(watched_signals); ++i) {
+      ::sigaction(watched_signals[i], nullptr, &previous_[i]);
+      const bool ignored =
+          (previous_[i].sa_flags & SA_SIGINFO) == 0 && previous_[i].sa_handler == SIG_IGN;
+      watched_[i] = !ignored;  // a background job's ignored SIGINT stays ignored
+      if (watched_[i]) signals_->add(watched_signals[i]);
+    }
+    arm();
+    thread_ = std::thread([io = io_.get()] { io->run(); });
+  }
+
+  void stop() {
+    signals_->cancel();
+    io_->stop();
+    thread_.join();
+    // Asio sets SIG_DFL here (unless another signal_set of the process watches the signal);
+    // for the microseconds until the next lines, a signal takes its default action.
+    signals_.reset();
+    io_.reset();
+    restore();
+  }
+
+  void restore() {
+    for (std::size_t i = 0; i < std::size(watched_signals); ++i) {
+      if (watched_[i]) ::sigaction(watched_signals[i], &previous_[i], nullptr);
+    }
+  }
+
+  void arm() {
+    signals_->async_wait([this](const boost::system::error_code& error, int signo) {
+      if (error) return;  // cancelled by stop()
+      dispatch(signo);
+      arm();
+    });
+  }
+
+  void dispatch(int signo) {
+    std::lock_guard lock(mutex_);
+    if (signalled_) {
+      // The second signal: the user does not want to wait for the running chunks. Finished
+      // chunks are already in the kernel (JournalFile::append), so ending the process loses none.
+      restore();
+      ::kill(::getpid(), signo);
+      return;  // the application's own handler ran, or it ignores the signal: carry on
+    }
+    signalled_ = true;
+    for (auto& [id, on_signal] : subscribers_) on_signal(signo);
+  }
+
+  std::mutex lifecycle_;  // start and stop, and the count that decides them
+  std::size_t subscribers_count_ = 0;
+  std::mutex mutex_;  // subscribers_ and signalled_, and every dispatch
+  std::map<std::uint64_t, std::function<void(int)>> subscribers_;
+  std::uint64_t last_id_ = 0;
+  bool signalled_ = false;
+  struct sigaction previous_[std::size(watched_signals)] = {};
+  bool watched_[std::size(watched_signals)] = {};
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<boost::asio::signal_set> signals_;
+  std::thread thread_;
 };
 
-SignalWatch::SignalWatch(std::function<void(int)> on_signal) : impl_(std::make_unique<Impl>()) {
-  impl_->signals.async_wait(
-      [on_signal = std::move(on_signal)](const boost::system::error_code& error, int signo) {
-        if (!error) on_signal(signo);
-      });
-  impl_->thread = std::thread([this] { impl_->io.run(); });
-}
+}  // namespace
+
+SignalWatch::SignalWatch(std::function<void(int)> on_signal)
+    : id_(SignalHub::instance().subscribe(std::move(on_signal))) {}
 
 SignalWatch::~SignalWatch() {
-  impl_->signals.cancel();
-  impl_->io.stop();
-  impl_->thread.join();
+  SignalHub::instance().unsubscribe(id_);
 }
 
 }  // namespace mpp::detail

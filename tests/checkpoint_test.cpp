@@ -52,21 +52,26 @@ TEST_CASE("a rerun after a failure computes only the chunks the journal lacks") 
     if (x == 900) throw std::runtime_error("item 900 fails");
     return 3L * x;
   };
-  CHECK_THROWS_AS(
-      pool.map(failing, std::views::iota(0, 1000),
-               {.chunksize = 10, .schedule = mpp::schedule::adaptive, .checkpoint = journal.path}),
-      std::runtime_error);
+  // The failing and the working lambda are one computation: the tag says so (without it, the
+  // journal would be refused as another function's).
+  CHECK_THROWS_AS(pool.map(failing, std::views::iota(0, 1000),
+                           {.chunksize = 10,
+                            .schedule = mpp::schedule::adaptive,
+                            .checkpoint = journal.path,
+                            .checkpoint_tag = "triple"}),
+                  std::runtime_error);
   const int first_calls = calls.exchange(0);
   auto works = [&](int x) {
     calls.fetch_add(1);
     return 3L * x;
   };
-  CHECK(pool.map(works, std::views::iota(0, 1000), {.checkpoint = journal.path}) == expected(1000));
+  const mpp::MapOptions resume{.checkpoint = journal.path, .checkpoint_tag = "triple"};
+  CHECK(pool.map(works, std::views::iota(0, 1000), resume) == expected(1000));
   // Every chunk finished before the failure was read back instead of recomputed.
   CHECK(calls.load() <= 1000 - (first_calls - 10));
   CHECK(calls.load() >= 10);
   calls = 0;
-  CHECK(pool.map(works, std::views::iota(0, 1000), {.checkpoint = journal.path}) == expected(1000));
+  CHECK(pool.map(works, std::views::iota(0, 1000), resume) == expected(1000));
   CHECK(calls.load() == 0);
 }
 
@@ -122,7 +127,7 @@ TEST_CASE("SIGTERM stops a checkpointed map with mpp::Interrupted and keeps fini
   };
   try {
     (void)pool.map(slow, std::views::iota(0, 100000),
-                   {.chunksize = 10, .checkpoint = journal.path});
+                   {.chunksize = 10, .checkpoint = journal.path, .checkpoint_tag = "triple"});
     FAIL("the map should have been interrupted");
   } catch (const mpp::Interrupted& interrupted) {
     CHECK(interrupted.signal_number() == SIGTERM);
@@ -134,8 +139,8 @@ TEST_CASE("SIGTERM stops a checkpointed map with mpp::Interrupted and keeps fini
     calls.fetch_add(1);
     return 3L * x;
   };
-  CHECK(pool.map(triple, std::views::iota(0, 100000), {.checkpoint = journal.path}) ==
-        expected(100000));
+  CHECK(pool.map(triple, std::views::iota(0, 100000),
+                 {.checkpoint = journal.path, .checkpoint_tag = "triple"}) == expected(100000));
   CHECK(calls.load() < 100000);
 }
 

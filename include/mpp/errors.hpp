@@ -45,14 +45,17 @@ class NotReadyError : public std::logic_error {
 };
 
 /// A checkpoint journal cannot be used: it was written by a different map (other inputs or
-/// size), it is not a journal, or it cannot be read or written. The message names the file.
+/// size) or computation (another result type, function or `checkpoint_tag`), by another version
+/// of mpp, another map is writing it, it is not a journal, or it cannot be read or written (a
+/// full disk fails the map at once). The message names the file and what differs.
 class CheckpointError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 /// A checkpointed map stopped because the process received SIGINT or SIGTERM (a batch system's
-/// time limit). Chunks that finished are in the journal; rerunning the same map resumes.
+/// time limit). Chunks that finished are in the journal; rerunning the same map resumes. (A
+/// second signal while the map stops ends the process instead, as the signal would without mpp.)
 class Interrupted : public std::runtime_error {
  public:
   /// `signal_number` is the signal received (`SIGTERM`, `SIGINT`).

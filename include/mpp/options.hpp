@@ -52,13 +52,28 @@ struct MapOptions {
   /// delivered (ipyparallel's `retries`). No retry once the pool is terminated.
   std::size_t retries = 0;
   /// `map`, `map_async` and `starmap` only: a journal file where finished chunks are saved. A
-  /// rerun of the same map (same inputs) after a crash, kill or `mpp::Interrupted` returns the
-  /// same results and computes only what the journal lacks; a journal of different inputs is
-  /// refused with `mpp::CheckpointError`. While such a map runs, SIGINT and SIGTERM stop it:
-  /// running chunks finish and are saved, then it throws `mpp::Interrupted`. Results and inputs
-  /// must be serializable by cereal; chunks default to `ceil(n / 1024)` items. The journal is
-  /// kept after success (a rerun then computes nothing): delete it when done.
+  /// rerun of the same map (same inputs, result type and function) after a crash, kill or
+  /// `mpp::Interrupted` returns the same results and computes only what the journal lacks; a
+  /// journal of another map is refused with `mpp::CheckpointError` saying what differs, as is a
+  /// journal another map is writing (it is locked). Every finished chunk reaches the kernel at
+  /// once (a killed process loses none) and the disk within a second (a node crash loses at
+  /// most that). While such a map runs, the first SIGINT or SIGTERM stops it: running chunks
+  /// finish and are saved, then it throws `mpp::Interrupted`; a second one ends the process at
+  /// once, as it would without mpp. The application's signal handlers are restored afterwards,
+  /// and a signal it ignores stays ignored. Results and inputs must be serializable by cereal;
+  /// chunks default to `ceil(n / 1024)` items. The journal is kept after success (a rerun then
+  /// computes nothing): delete it when done.
   std::string checkpoint = {};
+  /// With `checkpoint`: names the computation, e.g. `"simulate v3"`; a journal written under
+  /// another tag is refused. Unset, the function's type (`typeid`) names it, which tells
+  /// lambdas and function objects apart but not two plain functions of one signature, and
+  /// changes when a lambda moves in the code. Set it to resume a journal across such edits and
+  /// rebuilds, and change it whenever the function's results change.
+  ///
+  /// ```cpp
+  /// pool.map(simulate, xs, {.checkpoint = "run.journal", .checkpoint_tag = "simulate v3"});
+  /// ```
+  std::string checkpoint_tag = {};
   /// Called with (items done, total items) as the map advances: (0, n) first, then growing
   /// counts as chunks finish, each thread adding its count about every 50 ms (so a map of short
   /// items pays for a few calls, not one per chunk; with a checkpoint, only at the start and the

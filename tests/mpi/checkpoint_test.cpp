@@ -68,7 +68,9 @@ TEST_CASE("a failed checkpointed map resumes on every rank count, recomputing on
   for (auto s : {mpp::schedule::dynamic, mpp::schedule::static_, mpp::schedule::adaptive}) {
     CAPTURE(static_cast<int>(s));
     if (cluster().is_root()) std::filesystem::remove(journal);
-    const mpp::MapOptions options{.chunksize = k, .schedule = s, .checkpoint = journal};
+    // One computation, whether item 250 fails or not: the tag says so.
+    const mpp::MapOptions options{
+        .chunksize = k, .schedule = s, .checkpoint = journal, .checkpoint_tag = "cubes"};
     computed_everywhere();
 
     // First run: item 250 fails, after the chunks claimed before its own were journaled.
@@ -136,7 +138,7 @@ TEST_CASE("a journal of other inputs is refused with CheckpointError on every ra
 
 TEST_CASE("SIGTERM during a checkpointed map ends it with Interrupted on every rank") {
   const std::string journal = fresh_journal("signal");
-  const mpp::MapOptions options{.chunksize = k, .checkpoint = journal};
+  const mpp::MapOptions options{.chunksize = k, .checkpoint = journal, .checkpoint_tag = "cubes"};
   computed_everywhere();
   // The rank that computes item 123 is sent SIGTERM, as a batch system's time limit would.
   bool interrupted = false;

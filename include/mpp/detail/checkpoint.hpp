@@ -1,6 +1,6 @@
 #pragma once
-// A map whose finished chunks are journaled (MapOptions::checkpoint) and which SIGINT/SIGTERM
-// stop cleanly.
+// A map whose finished chunks are journaled (MapOptions::checkpoint) and which a first
+// SIGINT/SIGTERM stops cleanly (a second one ends the process: see SignalWatch).
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
@@ -42,7 +42,11 @@ std::vector<R> map_with_journal(const Access& items, F& f, const MapOptions& opt
         ".checkpoint or make the types serializable");
   } else {
     const std::size_t n = items.size();
-    JournalFile journal(options.checkpoint, n, fingerprint(items), journal_chunksize(n, chunksize));
+    JournalFile journal({.path = options.checkpoint,
+                         .items = n,
+                         .fingerprint = fingerprint(items),
+                         .chunksize = journal_chunksize(n, chunksize),
+                         .identity = journal_identity<R, F>(options.checkpoint_tag)});
     const std::size_t k = journal.chunksize();
     const std::size_t chunks = (n + k - 1) / k;
     ResultBuffer<R> buffer(n);

@@ -7,7 +7,9 @@
 #include <cereal/types/utility.hpp>
 #include <cereal/types/vector.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -15,7 +17,9 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -31,14 +35,43 @@ concept journalable = std::is_default_constructible_v<T> &&
     cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
     cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value;
 
-// The journal file: a header naming the map (items, input fingerprint, chunk size), then one
-// record per finished chunk. Appends are thread-safe and reach the disk at least every 100 ms.
+// What a journal records about the computation that made it, so that a rerun never reads back
+// another computation's results: the result type always, and the function's type unless the
+// user names the computation with MapOptions::checkpoint_tag.
+struct JournalIdentity {
+  std::string result_type;  // typeid(R).name()
+  std::string function;     // typeid(F).name(): tells lambdas and function objects apart
+  std::string tag;          // MapOptions::checkpoint_tag; when set, it names the computation
+};
+
+template <class R, class F>
+JournalIdentity journal_identity(const std::string& tag) {
+  return {typeid(R).name(), typeid(std::remove_cvref_t<F>).name(), tag};
+}
+
+// What a map asks of its journal.
+struct JournalSpec {
+  std::string path;
+  std::uint64_t items = 0;
+  std::uint64_t fingerprint = 0;  // of the inputs
+  std::uint64_t chunksize = 0;    // used only when creating
+  JournalIdentity identity;
+};
+
+// The journal file: a header naming the map (items, input fingerprint, chunk size, identity),
+// then one record per finished chunk. Each append reaches the kernel at once (write(2)), so a
+// killed process loses no finished chunk; a timer thread syncs it to the disk (fdatasync) every
+// `sync_interval`, so a node crash loses at most that much. The file is locked (flock(2)) while
+// open: a second writer, in this process or another, is refused. Appends are thread-safe.
 class JournalFile {
  public:
-  // Opens `path`, or creates it when missing. An existing journal of another map is refused;
-  // a torn or corrupted tail is cut off. `chunksize` is used only when creating.
-  JournalFile(std::string path, std::uint64_t items, std::uint64_t fingerprint,
-              std::uint64_t chunksize);
+  static constexpr std::chrono::milliseconds default_sync_interval{1000};
+
+  // Opens `spec.path`, or creates it when missing or empty. A journal of another map, another
+  // computation or another format is refused with CheckpointError; a torn or corrupted tail is
+  // cut off.
+  explicit JournalFile(const JournalSpec& spec,
+                       std::chrono::milliseconds sync_interval = default_sync_interval);
   ~JournalFile();
   JournalFile(const JournalFile&) = delete;
   JournalFile& operator=(const JournalFile&) = delete;
@@ -48,23 +81,44 @@ class JournalFile {
   // Chunks read back from an existing journal: (chunk index, payload).
   std::vector<std::pair<std::uint64_t, std::string>>& recovered() noexcept { return recovered_; }
 
+  // Writes one record to the kernel before returning. Throws CheckpointError when the write
+  // fails (disk full, EIO) or an earlier write or sync failed; the journal takes no more records
+  // after a failure, so none follows a torn one.
   void append(std::uint64_t chunk, const std::string& payload);
-  void flush();  // to the disk (fflush + fsync)
+  // Syncs every record appended so far to the disk; throws CheckpointError on failure.
+  void flush();
+  // Bytes of the file known to be on the disk (synced), for tests of the timer.
+  std::uint64_t durable_size() const noexcept { return durable_.load(); }
 
  private:
-  void create(std::uint64_t items, std::uint64_t fingerprint);
-  void recover(const std::string& bytes, std::uint64_t items, std::uint64_t fingerprint);
+  void create(const JournalSpec& spec);
+  void recover(const std::string& bytes, const JournalSpec& spec);
+  void write_all(const std::string& bytes);  // mutex_ held
+  void sync();
+  [[noreturn]] void fail(const std::string& what);  // mutex_ held
 
   std::string path_;
   std::uint64_t chunksize_;
-  std::FILE* file_ = nullptr;
-  std::mutex mutex_;
-  std::chrono::steady_clock::time_point last_flush_;
+  int fd_ = -1;
+  std::mutex mutex_;        // the file's end: size_ and failure_
+  std::uint64_t size_ = 0;  // bytes written
+  std::string failure_;     // the first write or sync error; every later call reports it
+  std::mutex sync_mutex_;   // one fdatasync at a time, so durable_ only grows
+  std::atomic<std::uint64_t> durable_{0};
   std::vector<std::pair<std::uint64_t, std::string>> recovered_;
+  // The timer thread that syncs.
+  std::mutex timer_mutex_;
+  std::condition_variable timer_wake_;
+  bool closing_ = false;
+  std::thread timer_;
 };
 
-// Calls `on_signal(signo)` on a background thread when SIGINT or SIGTERM arrives while it
-// lives (Boost.Asio signal_set); the signals' previous disposition returns afterwards.
+// While it lives, the first SIGINT or SIGTERM calls `on_signal(signo)` on a background thread
+// (Boost.Asio signal_set), and a second one, while a watch that saw the first still lives, ends
+// the process as that signal would have without mpp: the previous disposition returns and the
+// signal is sent again. Several watches share one Asio watcher; when the last one ends, the
+// dispositions (handler, mask, flags) that were there before the first are restored. A signal
+// the application ignores (SIG_IGN) is not watched: it stays ignored.
 class SignalWatch {
  public:
   explicit SignalWatch(std::function<void(int)> on_signal);
@@ -73,8 +127,7 @@ class SignalWatch {
   SignalWatch& operator=(const SignalWatch&) = delete;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::uint64_t id_;
 };
 
 template <class T>

@@ -675,7 +675,7 @@ class Pool {
     std::unique_ptr<mpp::detail::JournalFile> journal;
     std::uint64_t journaled = 0;  // chunks in the journal (root)
     if (plan.checkpoint) {
-      journal = resume(access, chunks, out, journaled, options);
+      journal = resume<Get>(access, chunks, out, journaled, options);
     } else {
       for (std::uint64_t c = 0; c < chunks.chunks(); ++c) chunks.todo.push_back(c);
     }
@@ -732,8 +732,8 @@ class Pool {
 
   // Collective: the root opens the journal and reads back its chunks into `out`; every rank
   // learns the chunk size and which chunks are left (`chunks.todo`), or throws
-  // mpp::CheckpointError with the root's message.
-  template <class R, class Access>
+  // mpp::CheckpointError with the root's message. `Fn` names the computation in the journal.
+  template <class Fn, class R, class Access>
   std::unique_ptr<mpp::detail::JournalFile> resume(const Access& access, detail::StreamPlan& chunks,
                                                    std::vector<R>& out, std::uint64_t& journaled,
                                                    const MapOptions& options) {
@@ -751,8 +751,12 @@ class Pool {
       std::uint64_t k = chunks.k;
       if (is_root()) {
         try {
-          journal = std::make_unique<mpp::detail::JournalFile>(
-              options.checkpoint, chunks.n, mpp::detail::fingerprint(access), chunks.k);
+          journal = std::make_unique<mpp::detail::JournalFile>(mpp::detail::JournalSpec{
+              .path = options.checkpoint,
+              .items = chunks.n,
+              .fingerprint = mpp::detail::fingerprint(access),
+              .chunksize = chunks.k,
+              .identity = mpp::detail::journal_identity<R, Fn>(options.checkpoint_tag)});
           k = chunks.k = journal->chunksize();
           done = recover(*journal, chunks, out);
         } catch (const std::exception& e) {
