@@ -294,6 +294,8 @@ void JournalFile::flush() {
 namespace {
 
 constexpr int watched_signals[] = {SIGINT, SIGTERM};
+// A signal this soon after the first is the same request, sent again (see SignalHub::dispatch).
+constexpr auto duplicate_window = std::chrono::seconds(1);
 
 // The one Asio watcher that every live SignalWatch shares. The first watch saves the signals'
 // dispositions and starts it; the last one stops it and puts the saved dispositions back, since
@@ -367,6 +369,11 @@ class SignalHub {
 
   void dispatch(int signo) {
     std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    // Batch systems send one request more than once: at a time limit Slurm signals the step and
+    // the job, and a task gets SIGTERM twice within milliseconds. Only a signal that comes
+    // later than that is the user's second one.
+    if (signalled_ && now - first_signal_ < duplicate_window) return;
     if (signalled_) {
       // The second signal: the user does not want to wait for the running chunks. Finished
       // chunks are already in the kernel (JournalFile::append), so ending the process loses none.
@@ -375,6 +382,7 @@ class SignalHub {
       return;  // the application's own handler ran, or it ignores the signal: carry on
     }
     signalled_ = true;
+    first_signal_ = now;
     for (auto& [id, on_signal] : subscribers_) on_signal(signo);
   }
 
@@ -384,6 +392,7 @@ class SignalHub {
   std::map<std::uint64_t, std::function<void(int)>> subscribers_;
   std::uint64_t last_id_ = 0;
   bool signalled_ = false;
+  std::chrono::steady_clock::time_point first_signal_;
   struct sigaction previous_[std::size(watched_signals)] = {};
   bool watched_[std::size(watched_signals)] = {};
   std::unique_ptr<boost::asio::io_context> io_;

@@ -111,9 +111,10 @@ TEST_CASE("child: a checkpointed map receives SIGTERM twice" * doctest::skip()) 
   std::atomic<int> calls{0};
   (void)pool.map(
       [&](int x) {
-        if (calls.fetch_add(1) == 1) {  // the first chunk is finished and journaled by now
-          std::raise(SIGTERM);          // "stop cleanly": running chunks may finish
-          std::raise(SIGTERM);          // "stop now": nobody waits for this one
+        if (calls.fetch_add(1) == 1) {          // the first chunk is finished and journaled by now
+          std::raise(SIGTERM);                  // "stop cleanly": running chunks may finish
+          std::this_thread::sleep_for(1500ms);  // later than a batch system's repeat
+          std::raise(SIGTERM);                  // "stop now": nobody waits for this one
           std::this_thread::sleep_for(60s);
         }
         return 3L * x;
@@ -146,6 +147,25 @@ TEST_CASE("a second SIGTERM while a checkpointed map stops ends the process at o
             {.chunksize = 1, .checkpoint = journal.path, .checkpoint_tag = "triple"}) ==
         tripled(10));
   CHECK(calls.load() == 9);
+}
+
+TEST_CASE("two signals at once, as Slurm sends at a time limit, are one request to stop") {
+  // slurmstepd signals the step and the job: each task gets SIGTERM twice within milliseconds.
+  TempJournal journal("signal-twice-at-once");
+  mpp::Pool pool(1);
+  std::atomic<int> calls{0};
+  CHECK_THROWS_AS(pool.map(
+                      [&](int x) {
+                        if (calls.fetch_add(1) == 1) {
+                          std::raise(SIGTERM);
+                          std::raise(SIGTERM);
+                        }
+                        std::this_thread::sleep_for(50ms);  // time for the stop to arrive
+                        return 3L * x;
+                      },
+                      std::views::iota(0, 10),
+                      {.chunksize = 1, .checkpoint = journal.path, .checkpoint_tag = "triple"}),
+                  mpp::Interrupted);
 }
 
 // --- 10. The application's signal handlers survive ----------------------------------------------

@@ -35,7 +35,7 @@ fi
 
 if [ -n "$mpiexec" ]; then
   # The report names the MPI it was built against and, under the launcher, the one it runs on.
-  if "$mpiexec" --version 2>&1 | grep -q "Open MPI"; then mpi="Open MPI"; else mpi="MPICH"; fi
+  if "$mpiexec" --version 2>&1 | grep -Eq "Open MPI|OpenRTE"; then mpi="Open MPI"; else mpi="MPICH"; fi
   expect "built against +$mpi" "$out" "MPI named"
   out=$(env -u MPP_NUM_THREADS "$mpiexec" -np 1 "$info")
   echo "$out"
