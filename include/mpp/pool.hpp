@@ -67,8 +67,8 @@ concept mappable =
 /// Life cycle as in Python: running → `close()` (no new work; submitted work completes) or
 /// `terminate()` (work not started is cancelled) → `join()`. The destructor closes and joins, so
 /// submitted work is never abandoned. All members are thread-safe: several threads may submit at
-/// once, and tasks may submit to and wait on their own pool (a waiting thread runs the awaited
-/// task itself if it has not started).
+/// once, and tasks may submit to and wait on their own pool (an untimed wait runs the awaited
+/// task on the waiting thread if it has not started).
 class Pool {
  public:
   /// `Pool()`: `mpp::available_cpus()` threads.
