@@ -17,6 +17,8 @@ namespace mpp::detail {
 namespace {
 
 thread_local PoolCore* current = nullptr;
+std::atomic<std::size_t> live_cores{0};
+
 
 // oneTBB starts default_concurrency() - 1 shared workers. A Pool(n) whose arena reserves no slot
 // for the caller needs n of them to run n asynchronous tasks at once, so while such pools live we
@@ -71,6 +73,10 @@ int checked_threads(const PoolOptions& options) {
 }
 
 }  // namespace
+
+std::size_t PoolCore::live() noexcept {
+  return live_cores.load();
+}
 
 PoolCore* current_core() noexcept {
   return current;
@@ -132,6 +138,7 @@ PoolCore::PoolCore(const PoolOptions& options) : threads_(checked_threads(option
     caller_observer_ = std::make_unique<InitializerObserver>(caller_arena_, options.initializer,
                                                              *this, initialized_);
   }
+  live_cores.fetch_add(1);
 }
 
 PoolCore::~PoolCore() {
@@ -142,6 +149,11 @@ PoolCore::~PoolCore() {
   arena_.terminate();
   caller_arena_.terminate();
   WorkerLimit::instance().release(threads_);
+  live_cores.fetch_sub(1);
+}
+
+bool PoolCore::forked_away() const noexcept {
+  return fork_generation.load(std::memory_order_relaxed) != fork_generation_;
 }
 
 void PoolCore::begin_work(const char* call, bool continuing) {
@@ -165,8 +177,18 @@ void PoolCore::end_work(std::size_t pieces) noexcept {
   while (count > pieces) {
     if (outstanding_.compare_exchange_weak(count, count - pieces)) return;
   }
-  std::lock_guard lock(mutex_);
-  if (outstanding_.fetch_sub(pieces) == pieces) idle_.notify_all();
+  bool orphaned = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (outstanding_.fetch_sub(pieces) == pieces) {
+      // Read before unlocking: once the lock is released, a joining thread may destroy the core.
+      orphaned = orphaned_.load();
+      idle_.notify_all();
+    }
+  }
+  // An orphaned core accepts no new work (it is closed, and nobody outside holds it) and has no
+  // joining thread, so its count reaches zero only once, here, and nothing touches it after.
+  if (orphaned) delete this;
 }
 
 void PoolCore::submit(const char* call, TaskState* task) {
@@ -322,6 +344,12 @@ void PoolCore::run_isolated(const char* call,
 void PoolCore::close() noexcept {
   State running = State::running;
   state_.compare_exchange_strong(running, State::closed);
+}
+
+void PoolCore::free_when_idle(std::unique_ptr<PoolCore> core) noexcept {
+  // The calling task is counted, so the count cannot reach zero before the flag is set; the
+  // thread that brings it to zero sees the flag through the count's release sequence.
+  core.release()->orphaned_.store(true);
 }
 
 void PoolCore::join() {

@@ -307,3 +307,19 @@ TEST_CASE("several pools live side by side and each runs its own work") {
   // A task of one pool may use the other.
   CHECK(a.apply([&] { return b.apply([] { return 7; }); }) == 7);
 }
+
+// The ends of a pool's life that used to kill the process run in a child (tests/lifetime_helper):
+// a crash there fails the test instead of ending the test binary.
+
+TEST_CASE(
+    "dropping the last owner of a pool inside one of its tasks closes it and frees it later") {
+  // A callback that captured the pool's shared_ptr is often its last owner. The pool cannot join
+  // itself from its own worker: it closes, the work already queued runs, and the pool's core is
+  // freed when its last task returns. (Before: std::terminate, from ~Pool throwing on a worker.)
+  const auto child = mpp_test::run_program(MPP_LIFETIME_HELPER, {"drop-in-task"});
+  INFO(child.output);
+  CHECK(child.ok());
+  CHECK(child.output.find("ran 101 of 101, pool destroyed, 0 pool cores alive") !=
+        std::string::npos);
+}
+

@@ -80,8 +80,17 @@ class Pool {
 
   /// Closes the pool and waits for all submitted work (Python's `with Pool() as p:` exit calls
   /// `terminate`; mpp prefers never to drop work). Call `terminate()` first to cancel instead.
+  ///
+  /// When the destructor runs on one of the pool's own tasks (the task, or a callback, held the
+  /// last `std::shared_ptr` to the pool), it cannot wait for itself: the pool closes, the work
+  /// already submitted still runs, and the pool's threads and memory are freed when its last
+  /// task returns.
   ~Pool() {
     core_->close();
+    if (detail::current_core() == core_.get()) {
+      detail::PoolCore::free_when_idle(std::move(core_));
+      return;
+    }
     core_->join();
   }
 
