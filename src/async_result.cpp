@@ -18,8 +18,10 @@ struct TimedWaitSlot {
   std::condition_variable done;
 };
 
+// Never destroyed, like the pool's other statics: tasks of a pool alive at exit still finish
+// (and wake timed waiters) while the statics are destroyed.
 TimedWaitSlot& timed_wait_slot(const void* task) noexcept {
-  static TimedWaitSlot slots[16];
+  static auto* const slots = new TimedWaitSlot[16];
   return slots[(reinterpret_cast<std::uintptr_t>(task) >> 6) % 16];
 }
 

@@ -26,9 +26,11 @@ std::atomic<std::size_t> live_cores{0};
 // so there must be only one).
 class WorkerLimit {
  public:
+  // Never destroyed: a pool alive at exit (a global, a static) releases its need while the
+  // statics are destroyed, possibly after a function-local static made later than it.
   static WorkerLimit& instance() {
-    static WorkerLimit limit;
-    return limit;
+    static auto* const limit = new WorkerLimit;
+    return *limit;
   }
 
   void acquire(int threads) {
