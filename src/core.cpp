@@ -3,6 +3,8 @@
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -19,6 +21,24 @@ namespace {
 thread_local PoolCore* current = nullptr;
 std::atomic<std::size_t> live_cores{0};
 
+// fork() copies only the calling thread: in the child, oneTBB's scheduler still counts the
+// parent's workers, which are gone, so enqueued work would never run (oneTBB 2021.8 cannot be
+// restarted while any arena exists). The child's pools therefore refuse work with ForkError.
+// Both flags are lock-free atomics, safe in pthread_atfork's child handler.
+std::atomic<unsigned> fork_generation{0};      // forks between the first process and this one
+std::atomic<bool> scheduler_started{false};    // this process (or its parent) created a pool
+std::atomic<bool> scheduler_inherited{false};  // ... and this process was forked after that
+
+void on_fork_child() noexcept {
+  fork_generation.fetch_add(1);
+  if (scheduler_started.load()) scheduler_inherited.store(true);
+}
+
+// Registers on_fork_child once, at the first pool.
+void watch_forks() {
+  static const bool registered = pthread_atfork(nullptr, nullptr, &on_fork_child) == 0;
+  (void)registered;
+}
 
 // oneTBB starts default_concurrency() - 1 shared workers. A Pool(n) whose arena reserves no slot
 // for the caller needs n of them to run n asynchronous tasks at once, so while such pools live we
@@ -122,7 +142,11 @@ void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
   happens_before(this);
 }
 
-PoolCore::PoolCore(const PoolOptions& options) : threads_(checked_threads(options)) {
+PoolCore::PoolCore(const PoolOptions& options)
+    : threads_(checked_threads(options)), fork_generation_(fork_generation.load()) {
+  watch_forks();
+  if (scheduler_inherited.load()) throw_forked_child();
+  scheduler_started.store(true);
   WorkerLimit::instance().acquire(threads_);
   // Asynchronous work runs in an arena with no slot reserved for the caller, so that Pool(n) runs
   // n tasks even when the caller only waits. A map called from outside the pool runs in a second
@@ -159,6 +183,7 @@ bool PoolCore::forked_away() const noexcept {
 }
 
 void PoolCore::begin_work(const char* call, bool continuing) {
+  if (forked_away()) throw_forked_pool(call);
   continuing = continuing || current == this;
   // Count first, then look at the state (both sequentially consistent, as in close() and
   // terminate()): either this call sees the new state, or the joining thread sees the count.
@@ -355,6 +380,7 @@ void PoolCore::free_when_idle(std::unique_ptr<PoolCore> core) noexcept {
 }
 
 void PoolCore::join() {
+  if (forked_away()) throw_forked_pool("join");
   {
     std::lock_guard lock(mutex_);
     if (state_.load() == State::running) throw_join_while_running();
@@ -363,6 +389,7 @@ void PoolCore::join() {
 }
 
 void PoolCore::terminate() {
+  if (forked_away()) throw_forked_pool("terminate");
   {
     std::lock_guard lock(mutex_);
     state_.store(State::terminated);

@@ -7,9 +7,11 @@
 //     >>> p.join()  # not closed     ValueError   (mpp::PoolStateError)
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <mpp/mpp.hpp>
 #include <ranges>
 #include <stdexcept>
@@ -337,3 +339,44 @@ TEST_CASE("a pool still alive when the program exits runs its queued work and ex
   }
 }
 
+TEST_CASE("in a child forked after the parent used a pool, pools throw mpp::ForkError") {
+  // oneTBB's worker threads do not survive fork(): the child inherits a scheduler whose threads
+  // are gone, and a pool there would never run its tasks. mpp says so at once instead of
+  // hanging. (Before: apply_async(...).wait(2s) timed out in the child.)
+  auto parent = std::make_unique<mpp::Pool>(2);
+  REQUIRE(parent->apply([] { return 1; }) == 1);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::alarm(5);  // a hang ends the child, whatever the parent does
+    enum : int { ok = 0, hung = 2, no_error = 3, wrong_error = 4 };
+    int code = ok;
+    try {
+      mpp::Pool fresh(2);
+      code = fresh.apply_async([] { return 1; }).wait(2s) ? no_error : hung;
+      ::_exit(code);  // skips ~Pool, which would wait for the task forever
+    } catch (const mpp::ForkError& e) {
+      if (std::string(e.what()).find("fork") == std::string::npos) code = wrong_error;
+    } catch (...) {
+      code = wrong_error;
+    }
+    // The pool inherited from the parent refuses work too, and destroying it does not wait for
+    // threads that do not exist here.
+    try {
+      (void)parent->apply_async([] { return 1; });
+      code = code == ok ? no_error : code;
+    } catch (const mpp::ForkError&) {
+    } catch (...) {
+      code = wrong_error;
+    }
+    parent.reset();
+    ::_exit(code);
+  }
+  const auto child = mpp_test::wait_for_child(pid);
+  CHECK_FALSE(child.timed_out);
+  CHECK(child.signal == 0);  // SIGALRM: the child hung
+  CHECK(child.exited);
+  CHECK(child.code == 0);
+  // The parent's pool is unaffected.
+  CHECK(parent->apply([] { return 2; }) == 2);
+}

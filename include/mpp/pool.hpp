@@ -85,7 +85,14 @@ class Pool {
   /// last `std::shared_ptr` to the pool), it cannot wait for itself: the pool closes, the work
   /// already submitted still runs, and the pool's threads and memory are freed when its last
   /// task returns.
+  ///
+  /// In a child process made by `fork()`, a pool inherited from the parent is leaked instead:
+  /// its threads exist only in the parent (see `mpp::ForkError`).
   ~Pool() {
+    if (core_->forked_away()) {  // in a forked child: its threads are in the parent, see ForkError
+      (void)core_.release();
+      return;
+    }
     core_->close();
     if (detail::current_core() == core_.get()) {
       detail::PoolCore::free_when_idle(std::move(core_));
@@ -237,7 +244,8 @@ class Pool {
 
   /// Waits until all submitted work has finished. Throws `mpp::PoolStateError` (a
   /// `std::logic_error`) unless `close()` or `terminate()` was called first, as Python does, or
-  /// when called from one of the pool's own tasks.
+  /// when called from one of the pool's own tasks; `mpp::ForkError` in a child process made by
+  /// `fork()` after the pool was created.
   void join() { core_->join(); }
 
   /// Stops the pool: work that has not started completes with `mpp::CancelledError`, running

@@ -89,6 +89,10 @@ class PoolCore {
 
   int threads() const noexcept { return threads_; }
 
+  // True in a child process made by fork() after this core was created: its threads exist only
+  // in the parent, so it accepts no work, and its Pool leaks it rather than wait for them.
+  bool forked_away() const noexcept;
+
   // The number of pool cores constructed and not yet destroyed in this process (for tests: a
   // pool destroyed by its own task frees its core only when its last task returns).
   static std::size_t live() noexcept;
@@ -159,6 +163,7 @@ class PoolCore {
   void unregister_context(tbb::task_group_context* context) noexcept;
 
   int threads_;
+  unsigned fork_generation_;  // the process's fork generation when the core was made
   // Two arenas of threads() slots share the pool's threads (see the constructor).
   tbb::task_arena arena_;         // asynchronous work; no slot reserved
   tbb::task_arena caller_arena_;  // maps called from outside; one slot reserved for the caller
