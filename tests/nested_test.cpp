@@ -87,11 +87,21 @@ TEST_CASE("a timed wait inside a task returns by its deadline and never runs the
     CHECK(outer.get());
   }
   SUBCASE("wait(timeout) while holding a mutex the awaited task needs does not deadlock") {
-    std::timed_mutex mutex;
+    std::mutex mutex;
+    // Takes the lock within 3 s; polls with try_lock, so that a self-deadlock fails, not hangs.
+    const auto lock_briefly = [&] {
+      return mpp_test::eventually(
+          [&] {
+            if (!mutex.try_lock()) return false;
+            mutex.unlock();
+            return true;
+          },
+          3s);
+    };
     auto outer = pool.apply_async([&] {
       std::unique_lock lock(mutex);
       // Were it run here, inline, the inner task would wait for this very thread's lock.
-      auto inner = pool.apply_async([&] { return std::unique_lock(mutex, 3s).owns_lock(); });
+      auto inner = pool.apply_async(lock_briefly);
       const auto start = std::chrono::steady_clock::now();
       const bool ready = inner.wait(50ms);
       const auto waited = std::chrono::steady_clock::now() - start;
