@@ -18,8 +18,10 @@ struct TimedWaitSlot {
   std::condition_variable done;
 };
 
+// Never destroyed, like the pool's other statics: tasks of a pool alive at exit still finish
+// (and wake timed waiters) while the statics are destroyed.
 TimedWaitSlot& timed_wait_slot(const void* task) noexcept {
-  static TimedWaitSlot slots[16];
+  static auto* const slots = new TimedWaitSlot[16];
   return slots[(reinterpret_cast<std::uintptr_t>(task) >> 6) % 16];
 }
 
@@ -83,8 +85,8 @@ bool TaskState::try_run() noexcept {
   return true;
 }
 
-// A thread of the same pool that waits runs the task itself if nobody has started it, so nested
-// waits never need a free worker.
+// A thread of the same pool that waits without a timeout runs the task itself if nobody has
+// started it, so nested waits never need a free worker.
 void TaskState::help() {
   if (current_core() == core_) try_run();
 }
@@ -108,9 +110,10 @@ std::uint32_t TaskState::announce_waiter() noexcept {
 
 // std::atomic has no timed wait: timed waiters sleep on a shared condition variable, which
 // finish() notifies only when the task has announced waiters.
+// A timed wait never helps: the task could run past the deadline, and the waiting thread may
+// hold a lock the task needs.
 bool TaskState::wait_until(std::chrono::steady_clock::time_point deadline) {
   if (ready()) return true;
-  help();
   if (status(announce_waiter()) == done) return true;
   TimedWaitSlot& slot = timed_wait_slot(this);
   std::unique_lock lock(slot.mutex);

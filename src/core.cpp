@@ -3,6 +3,8 @@
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -18,17 +20,38 @@ namespace mpp::detail {
 namespace {
 
 thread_local PoolCore* current = nullptr;
+std::atomic<std::size_t> live_cores{0};
+
+// fork() copies only the calling thread: in the child, oneTBB's scheduler still counts the
+// parent's workers, which are gone, so enqueued work would never run (oneTBB 2021.8 cannot be
+// restarted while any arena exists). The child's pools therefore refuse work with ForkError.
+// Both flags are lock-free atomics, safe in pthread_atfork's child handler.
+std::atomic<unsigned> fork_generation{0};      // forks between the first process and this one
+std::atomic<bool> scheduler_started{false};    // this process (or its parent) created a pool
+std::atomic<bool> scheduler_inherited{false};  // ... and this process was forked after that
+
+void on_fork_child() noexcept {
+  fork_generation.fetch_add(1);
+  if (scheduler_started.load()) scheduler_inherited.store(true);
+}
+
+// Registers on_fork_child once, at the first pool.
+void watch_forks() {
+  static const bool registered = pthread_atfork(nullptr, nullptr, &on_fork_child) == 0;
+  (void)registered;
+}
 
 // oneTBB starts default_concurrency() - 1 shared workers. Each Pool(n) promises n tasks at once
 // whatever the other pools do (Python gives each pool its own processes), so while pools live we
 // keep one global_control raising the limit to the sum of their threads, plus one for a calling
 // thread (the smallest active limit wins, so there must be only one). The application's own,
-// lower limit still wins: a pool that cannot keep its promise under it is refused. Never
-// destroyed, so that a pool alive at exit (a static one) can still release its threads.
+// lower limit still wins: a pool that cannot keep its promise under it is refused.
 class WorkerLimit {
  public:
+  // Never destroyed: a pool alive at exit (a global, a static) releases its need while the
+  // statics are destroyed, possibly after a function-local static made later than it.
   static WorkerLimit& instance() {
-    static auto* limit = new WorkerLimit;
+    static auto* const limit = new WorkerLimit;
     return *limit;
   }
 
@@ -89,7 +112,10 @@ class WorkerLimit {
   int current_ = 0;
 };
 
+// Refuses a pool in a forked child, checks the thread count and reserves the threads.
 int checked_threads(const PoolOptions& options) {
+  watch_forks();
+  if (scheduler_inherited.load()) throw_forked_child();
   if (options.threads && *options.threads <= 0) {
     throw_invalid_argument("Pool: threads must be positive, got " +
                            std::to_string(*options.threads) +
@@ -103,6 +129,10 @@ thread_local std::uint64_t prepared_for = 0;
 std::atomic<std::uint64_t> next_pool_id{1};
 
 }  // namespace
+
+std::size_t PoolCore::live() noexcept {
+  return live_cores.load();
+}
 
 PoolCore* current_core() noexcept {
   return current;
@@ -144,7 +174,10 @@ void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
 }
 
 PoolCore::PoolCore(const PoolOptions& options)
-    : threads_(checked_threads(options)), id_(next_pool_id.fetch_add(1)) {
+    : threads_(checked_threads(options)),
+      id_(next_pool_id.fetch_add(1)),
+      fork_generation_(fork_generation.load()) {
+  scheduler_started.store(true);
   // Asynchronous work runs in an arena with no slot reserved for the caller, so that Pool(n) runs
   // n tasks even when the caller only waits. A map called from outside the pool runs in a second
   // arena with one slot reserved for the caller, which therefore starts on it at once, as with a
@@ -160,6 +193,7 @@ PoolCore::PoolCore(const PoolOptions& options)
     caller_observer_ =
         std::make_unique<InitializerObserver>(caller_arena_, options.initializer, *this);
   }
+  live_cores.fetch_add(1);
 }
 
 PoolCore::~PoolCore() {
@@ -170,9 +204,15 @@ PoolCore::~PoolCore() {
   arena_.terminate();
   caller_arena_.terminate();
   WorkerLimit::instance().release(threads_);
+  live_cores.fetch_sub(1);
+}
+
+bool PoolCore::forked_away() const noexcept {
+  return fork_generation.load(std::memory_order_relaxed) != fork_generation_;
 }
 
 void PoolCore::begin_work(const char* call, bool continuing) {
+  if (forked_away()) throw_forked_pool(call);
   continuing = continuing || current == this;
   // Count first, then look at the state (both sequentially consistent, as in close() and
   // terminate()): either this call sees the new state, or the joining thread sees the count.
@@ -193,8 +233,18 @@ void PoolCore::end_work(std::size_t pieces) noexcept {
   while (count > pieces) {
     if (outstanding_.compare_exchange_weak(count, count - pieces)) return;
   }
-  std::lock_guard lock(mutex_);
-  if (outstanding_.fetch_sub(pieces) == pieces) idle_.notify_all();
+  bool orphaned = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (outstanding_.fetch_sub(pieces) == pieces) {
+      // Read before unlocking: once the lock is released, a joining thread may destroy the core.
+      orphaned = orphaned_.load();
+      idle_.notify_all();
+    }
+  }
+  // An orphaned core accepts no new work (it is closed, and nobody outside holds it) and has no
+  // joining thread, so its count reaches zero only once, here, and nothing touches it after.
+  if (orphaned) delete this;
 }
 
 void PoolCore::submit(const char* call, TaskState* task) {
@@ -384,7 +434,14 @@ void PoolCore::close() noexcept {
   state_.compare_exchange_strong(running, State::closed);
 }
 
+void PoolCore::free_when_idle(std::unique_ptr<PoolCore> core) noexcept {
+  // The calling task is counted, so the count cannot reach zero before the flag is set; the
+  // thread that brings it to zero sees the flag through the count's release sequence.
+  core.release()->orphaned_.store(true);
+}
+
 void PoolCore::join() {
+  if (forked_away()) throw_forked_pool("join");
   {
     std::lock_guard lock(mutex_);
     if (state_.load() == State::running) throw_join_while_running();
@@ -393,6 +450,7 @@ void PoolCore::join() {
 }
 
 void PoolCore::terminate() {
+  if (forked_away()) throw_forked_pool("terminate");
   {
     std::lock_guard lock(mutex_);
     state_.store(State::terminated);

@@ -49,6 +49,21 @@ void throw_cancelled(const char* why) {
   throw CancelledError(std::string("mpp: ") + why);
 }
 
+void throw_forked_child() {
+  throw ForkError(
+      "mpp::Pool: this process was made by fork() after its parent had used a pool; oneTBB's "
+      "worker threads are not copied by fork(), so a pool here would never run its tasks. Fork "
+      "before the first pool is created, or start a fresh program in the child (exec, "
+      "posix_spawn), or use mpp::mpi for several processes");
+}
+
+void throw_forked_pool(const char* call) {
+  throw ForkError(std::string("mpp::Pool::") + call +
+                  ": this pool was created before fork() and its threads exist only in the "
+                  "parent process; in the child, drop it (its destructor does not wait) and do "
+                  "not use pools, or exec a fresh program");
+}
+
 void throw_initializer_failed(const std::exception_ptr& cause) {
   try {
     std::rethrow_exception(cause);

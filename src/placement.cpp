@@ -22,9 +22,11 @@ struct alignas(64) CpuCount {
 
 class Occupancy {
  public:
+  // Never destroyed: a pool alive at exit (a global, a static) still drains its queue while the
+  // statics are destroyed, and this one is made after the pool, at its first task.
   static Occupancy& instance() {
-    static Occupancy occupancy;
-    return occupancy;
+    static auto* const occupancy = new Occupancy;
+    return *occupancy;
   }
 
   // The CPU the calling thread runs on, or -1 if it cannot tell.

@@ -71,6 +71,24 @@ TEST_CASE("map rethrows the exception of a failing item with its type intact") {
   }
 }
 
+// Python's test_map_handle_iterable_exception: an input that throws while it is read makes map
+// raise that exception, whether it throws at the first item or later.
+TEST_CASE("map over an input that throws while it is read rethrows the input's exception") {
+  mpp::Pool pool(2);
+  auto square = [](int x) { return x * x; };
+  for (const int throw_at : {0, 3}) {
+    INFO("throw_at = " << throw_at);
+    // A sized input whose items are made as they are read, like a generator with a length.
+    auto input = std::views::iota(0, 10) | std::views::transform([throw_at](int x) {
+                   if (x == throw_at) throw ItemError(x, "the input failed");
+                   return x;
+                 });
+    CHECK_THROWS_AS((void)pool.map(square, input, {.chunksize = 1}), ItemError);
+    CHECK_THROWS_AS((void)pool.map_async(square, input, {.chunksize = 1}).get(), ItemError);
+  }
+  CHECK(pool.apply([] { return 2; }) == 2);
+}
+
 TEST_CASE("when several items fail, map rethrows one of their exceptions") {
   mpp::Pool pool(4);
   try {

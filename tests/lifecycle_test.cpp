@@ -7,9 +7,11 @@
 //     >>> p.join()  # not closed     ValueError   (mpp::PoolStateError)
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <mpp/mpp.hpp>
 #include <ranges>
 #include <stdexcept>
@@ -306,4 +308,75 @@ TEST_CASE("several pools live side by side and each runs its own work") {
   CHECK(rb.get().back() == -999);
   // A task of one pool may use the other.
   CHECK(a.apply([&] { return b.apply([] { return 7; }); }) == 7);
+}
+
+// The ends of a pool's life that used to kill the process run in a child (tests/lifetime_helper):
+// a crash there fails the test instead of ending the test binary.
+
+TEST_CASE(
+    "dropping the last owner of a pool inside one of its tasks closes it and frees it later") {
+  // A callback that captured the pool's shared_ptr is often its last owner. The pool cannot join
+  // itself from its own worker: it closes, the work already queued runs, and the pool's core is
+  // freed when its last task returns. (Before: std::terminate, from ~Pool throwing on a worker.)
+  const auto child = mpp_test::run_program(MPP_LIFETIME_HELPER, {"drop-in-task"});
+  INFO(child.output);
+  CHECK(child.ok());
+  CHECK(child.output.find("ran 101 of 101, pool destroyed, 0 pool cores alive") !=
+        std::string::npos);
+}
+
+TEST_CASE("a pool still alive when the program exits runs its queued work and exits cleanly") {
+  // A global std::unique_ptr<Pool> (or a static Pool) is destroyed during exit, after the
+  // statics created later than it: mpp's own statics never die before a pool that uses them,
+  // and the pool's destructor runs the work still queued, as it does anywhere else.
+  // (Before: "free(): double free detected" or a use after free in the CPU placement code.)
+  for (const char* mode : {"unique-ptr", "static-pool"}) {
+    INFO(mode);
+    const auto child = mpp_test::run_program(MPP_LIFETIME_HELPER, {mode});
+    INFO(child.output);
+    CHECK(child.ok());
+    CHECK(child.output == "ran 100 of 100\n");
+  }
+}
+
+TEST_CASE("in a child forked after the parent used a pool, pools throw mpp::ForkError") {
+  // oneTBB's worker threads do not survive fork(): the child inherits a scheduler whose threads
+  // are gone, and a pool there would never run its tasks. mpp says so at once instead of
+  // hanging. (Before: apply_async(...).wait(2s) timed out in the child.)
+  auto parent = std::make_unique<mpp::Pool>(2);
+  REQUIRE(parent->apply([] { return 1; }) == 1);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::alarm(5);  // a hang ends the child, whatever the parent does
+    enum : int { ok = 0, hung = 2, no_error = 3, wrong_error = 4 };
+    int code = ok;
+    try {
+      mpp::Pool fresh(2);
+      code = fresh.apply_async([] { return 1; }).wait(2s) ? no_error : hung;
+      ::_exit(code);  // skips ~Pool, which would wait for the task forever
+    } catch (const mpp::ForkError& e) {
+      if (std::string(e.what()).find("fork") == std::string::npos) code = wrong_error;
+    } catch (...) {
+      code = wrong_error;
+    }
+    // The pool inherited from the parent refuses work too, and destroying it does not wait for
+    // threads that do not exist here.
+    try {
+      (void)parent->apply_async([] { return 1; });
+      code = code == ok ? no_error : code;
+    } catch (const mpp::ForkError&) {
+    } catch (...) {
+      code = wrong_error;
+    }
+    parent.reset();
+    ::_exit(code);
+  }
+  const auto child = mpp_test::wait_for_child(pid);
+  CHECK_FALSE(child.timed_out);
+  CHECK(child.signal == 0);  // SIGALRM: the child hung
+  CHECK(child.exited);
+  CHECK(child.code == 0);
+  // The parent's pool is unaffected.
+  CHECK(parent->apply([] { return 2; }) == 2);
 }

@@ -1,19 +1,24 @@
 // Tasks may use their own pool: call map inside a task, submit with apply_async and wait with
-// get(), recurse. This never deadlocks, even at Pool(1): a thread of the pool that waits for a task
-// nobody has started runs that task itself. (Python's processes cannot do this; a thread pool
-// should.) Every wait below is bounded, so a deadlock shows as a failure.
+// get(), recurse. This never deadlocks, even at Pool(1): a thread of the pool that waits without a
+// timeout for a task nobody has started runs that task itself; a timed wait only sleeps until its
+// deadline. (Python's processes cannot do this; a thread pool should.) Every wait of the test
+// itself is bounded, so a deadlock shows as a failure.
 
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mpp/mpp.hpp>
+#include <mutex>
 #include <numeric>
 #include <ranges>
 #include <thread>
 #include <vector>
 
 #include "support.hpp"
+
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -53,15 +58,69 @@ TEST_CASE("waiting inside a task for a pending task of the same pool runs it on 
   });
   REQUIRE(outer.wait(mpp_test::patience));
   CHECK(outer.get());
+}
 
-  // The same with wait(timeout) and get(timeout).
-  auto timed = pool.apply_async([&] {
-    auto inner = pool.apply_async([] { return 3; });
-    bool ready = inner.wait(mpp_test::patience);
-    return ready ? inner.get(mpp_test::patience) : -1;
-  });
-  REQUIRE(timed.wait(mpp_test::patience));
-  CHECK(timed.get() == 3);
+// Only an untimed wait helps. A timed wait keeps its deadline: running the awaited task inline
+// could take any time, and the waiting thread may hold a lock that task needs.
+TEST_CASE("a timed wait inside a task returns by its deadline and never runs the awaited task") {
+  mpp::Pool pool(1);
+  SUBCASE("get(timeout) on a task that has not started throws mpp::TimeoutError in time") {
+    // Python: AsyncResult.get(timeout) raises TimeoutError after about `timeout`
+    // (test_async_timeout).
+    mpp_test::Event release;
+    auto outer = pool.apply_async([&] {
+      auto inner = pool.apply_async([&] { return release.wait(2s) ? 1 : -1; });
+      const auto start = std::chrono::steady_clock::now();
+      bool timed_out = false;
+      try {
+        (void)inner.get(10ms);
+      } catch (const mpp::TimeoutError&) {
+        timed_out = true;
+      }
+      const auto waited = std::chrono::steady_clock::now() - start;
+      const bool ran_here = inner.ready();
+      release.set();
+      // The untimed get() runs the inner task here, before `release` goes out of scope.
+      return timed_out && waited < 1s && !ran_here && inner.get() == 1;
+    });
+    REQUIRE(outer.wait(mpp_test::patience));
+    CHECK(outer.get());
+  }
+  SUBCASE("wait(timeout) while holding a mutex the awaited task needs does not deadlock") {
+    std::mutex mutex;
+    // Takes the lock within 3 s; polls with try_lock, so that a self-deadlock fails, not hangs.
+    const auto lock_briefly = [&] {
+      return mpp_test::eventually(
+          [&] {
+            if (!mutex.try_lock()) return false;
+            mutex.unlock();
+            return true;
+          },
+          3s);
+    };
+    auto outer = pool.apply_async([&] {
+      std::unique_lock lock(mutex);
+      // Were it run here, inline, the inner task would wait for this very thread's lock.
+      auto inner = pool.apply_async(lock_briefly);
+      const auto start = std::chrono::steady_clock::now();
+      const bool ready = inner.wait(50ms);
+      const auto waited = std::chrono::steady_clock::now() - start;
+      lock.unlock();
+      // With the lock released, an untimed wait may run the inner task here.
+      return !ready && waited < 1s && inner.get();
+    });
+    REQUIRE(outer.wait(mpp_test::patience));
+    CHECK(outer.get());
+  }
+  SUBCASE("an untimed wait after a timed one still runs the pending task") {
+    auto outer = pool.apply_async([&] {
+      auto inner = pool.apply_async([] { return 3; });
+      const bool ready_early = inner.wait(1ms);
+      return (ready_early ? 100 : 0) + inner.get();
+    });
+    REQUIRE(outer.wait(mpp_test::patience));
+    CHECK(outer.get() == 3);  // at Pool(1) only this thread can run it, after the timed wait
+  }
 }
 
 TEST_CASE("map inside a task of the same pool") {

@@ -2,11 +2,20 @@
 // Helpers shared by mpp's tests. Every wait here has a deadline, so a bug in the library makes a
 // test fail instead of hanging it.
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <ranges>
@@ -112,6 +121,66 @@ class ScopedEnv {
   const char* name_;
   std::optional<std::string> old_;
 };
+
+/// How a child process ended: its exit code, or the signal that killed it, or a timeout.
+struct ChildExit {
+  bool exited = false;     ///< it returned or called exit(); `code` is its exit code
+  int code = -1;           ///< the exit code when `exited`
+  int signal = 0;          ///< the signal that killed it otherwise (SIGKILL after a timeout)
+  bool timed_out = false;  ///< it was still running after the timeout and was killed
+  std::string output;      ///< what it wrote to stdout (run_program only)
+  bool ok() const { return exited && code == 0; }
+};
+
+/// Waits at most `timeout` for child `pid`, then kills it: a hung child fails the test instead
+/// of hanging it.
+inline ChildExit wait_for_child(pid_t pid, std::chrono::steady_clock::duration timeout = patience) {
+  ChildExit result;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      result.timed_out = true;
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  if (WIFEXITED(status)) {
+    result.exited = true;
+    result.code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+  }
+  return result;
+}
+
+/// Runs `program` with `args` in a child process (stdout captured, stderr inherited so that a
+/// sanitizer's report shows) and waits for it at most `timeout`.
+inline ChildExit run_program(const std::string& program, std::vector<std::string> args,
+                             std::chrono::steady_clock::duration timeout = patience) {
+  char out_name[] = "/tmp/mpp_test_child_XXXXXX";
+  const int out = ::mkstemp(out_name);
+  if (out < 0) return {};
+  ::close(out);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_name, O_WRONLY | O_TRUNC, 0600);
+  args.insert(args.begin(), program);
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ChildExit result;
+  if (spawned == 0) result = wait_for_child(pid, timeout);
+  std::ifstream in(out_name);
+  result.output.assign(std::istreambuf_iterator<char>(in), {});
+  ::unlink(out_name);
+  return result;
+}
 
 /// A slow item: enough work that other threads get to run, without a timing assertion on it.
 inline void pause_briefly() {

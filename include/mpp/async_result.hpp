@@ -236,7 +236,9 @@ class FunctionTask final : public ResultState<T> {
 /// ```
 ///
 /// Waiting from inside a task of the same pool never deadlocks: if the awaited task has not
-/// started, the waiting thread runs it itself.
+/// started, an untimed `get()` or `wait()` runs it on the waiting thread. A timed wait never
+/// does: it returns (or throws `mpp::TimeoutError`) by its deadline, since the awaited task could
+/// run longer and might need a lock the waiting thread holds.
 template <class T>
 class AsyncResult {
  public:
@@ -263,9 +265,11 @@ class AsyncResult {
     return checked_value();
   }
 
-  /// Blocks until the result is ready.
+  /// Blocks until the result is ready. Inside a task of the same pool, runs the awaited task on
+  /// this thread if it has not started.
   void wait() const { state().wait(); }
-  /// Blocks until the result is ready or `timeout` has passed; returns `ready()`.
+  /// Blocks until the result is ready or `timeout` has passed; returns `ready()`. Only sleeps:
+  /// never runs the awaited task, so it returns by its deadline.
   template <class Rep, class Period>
   bool wait(std::chrono::duration<Rep, Period> timeout) const {
     return state().wait_until(std::chrono::steady_clock::now() +

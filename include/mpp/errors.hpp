@@ -38,6 +38,15 @@ class PoolStateError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+/// A pool was used in a child process made by `fork()` after the parent had used a pool.
+/// oneTBB's worker threads do not survive `fork()` (only the forking thread is copied), so such a
+/// pool could never run its tasks. Fork before using any pool, or start a fresh program in the
+/// child (`exec`, `posix_spawn`), or use `mpp::mpi` for several processes.
+class ForkError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
 /// `AsyncResult::successful()` was asked before the result was ready (Python's `ValueError`).
 class NotReadyError : public std::logic_error {
  public:
@@ -79,6 +88,8 @@ namespace detail {
 [[noreturn]] void throw_empty_result();
 [[noreturn]] void throw_initializer_failed(const std::exception_ptr& cause);
 [[noreturn]] void throw_cancelled(const char* why);
+[[noreturn]] void throw_forked_child();
+[[noreturn]] void throw_forked_pool(const char* call);
 [[noreturn]] void throw_checkpoint(const std::string& path, const std::string& what);
 [[noreturn]] void throw_interrupted(int signal_number, const std::string& path, std::size_t done,
                                     std::size_t chunks);

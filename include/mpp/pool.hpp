@@ -67,8 +67,8 @@ concept mappable =
 /// Life cycle as in Python: running → `close()` (no new work; submitted work completes) or
 /// `terminate()` (work not started is cancelled) → `join()`. The destructor closes and joins, so
 /// submitted work is never abandoned. All members are thread-safe: several threads may submit at
-/// once, and tasks may submit to and wait on their own pool (a waiting thread runs the awaited
-/// task itself if it has not started).
+/// once, and tasks may submit to and wait on their own pool (an untimed wait runs the awaited
+/// task on the waiting thread if it has not started).
 class Pool {
  public:
   /// `Pool()`: `mpp::available_cpus()` threads.
@@ -80,8 +80,24 @@ class Pool {
 
   /// Closes the pool and waits for all submitted work (Python's `with Pool() as p:` exit calls
   /// `terminate`; mpp prefers never to drop work). Call `terminate()` first to cancel instead.
+  ///
+  /// When the destructor runs on one of the pool's own tasks (the task, or a callback, held the
+  /// last `std::shared_ptr` to the pool), it cannot wait for itself: the pool closes, the work
+  /// already submitted still runs, and the pool's threads and memory are freed when its last
+  /// task returns.
+  ///
+  /// In a child process made by `fork()`, a pool inherited from the parent is leaked instead:
+  /// its threads exist only in the parent (see `mpp::ForkError`).
   ~Pool() {
+    if (core_->forked_away()) {  // in a forked child: its threads are in the parent, see ForkError
+      (void)core_.release();
+      return;
+    }
     core_->close();
+    if (detail::current_core() == core_.get()) {
+      detail::PoolCore::free_when_idle(std::move(core_));
+      return;
+    }
     core_->join();
   }
 
@@ -228,7 +244,8 @@ class Pool {
 
   /// Waits until all submitted work has finished. Throws `mpp::PoolStateError` (a
   /// `std::logic_error`) unless `close()` or `terminate()` was called first, as Python does, or
-  /// when called from one of the pool's own tasks.
+  /// when called from one of the pool's own tasks; `mpp::ForkError` in a child process made by
+  /// `fork()` after the pool was created.
   void join() { core_->join(); }
 
   /// Stops the pool: work that has not started completes with `mpp::CancelledError`, running

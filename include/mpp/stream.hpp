@@ -138,8 +138,11 @@ class StreamState {
 /// that throws reports none.
 ///
 /// Dereferencing the iterator at an item whose call threw rethrows that exception; iteration may
-/// continue past it. Leaving the loop early (or destroying the stream) cancels the chunks not
-/// started and waits only for those running, which stop at their next item.
+/// continue past it. If the input itself throws, no more input is read: the results of every
+/// item read before come first (in input order for `imap`; for `imap_unordered`, as they
+/// finish), then one last position whose dereference rethrows the input's exception, then the
+/// end. Leaving the loop early (or destroying the stream) cancels the chunks not started and
+/// waits only for those running, which stop at their next item.
 ///
 /// ```cpp
 /// for (double r : pool.imap(simulate, std::views::iota(0), {.chunksize = 16})) {
@@ -194,7 +197,6 @@ class ResultStream {
                std::size_t retries, detail::StreamProgress::Callback progress, const char* call)
       : state_(std::make_shared<State>(&core, std::move(f), window, retries)),
         input_(std::move(input)),
-        next_(std::ranges::begin(input_)),
         chunksize_(chunksize),
         progress_(std::move(progress), total_of(input_)) {
     core.begin_work(call);  // checks the pool accepts work before anything is read
@@ -205,7 +207,7 @@ class ResultStream {
         if (!fill(slot)) break;
       }
     } catch (...) {
-      // The input threw: no destructor will run, so cancel the chunks already submitted here,
+      // Submitting failed: no destructor will run, so cancel the chunks already submitted here,
       // before the exception leaves the caller's frame that `f` may refer to.
       state_->abandon();
       throw;
@@ -238,11 +240,19 @@ class ResultStream {
   }
 
   // Reads the next chunk of input into `slot` and submits it; false when the input is exhausted.
+  // An exception from the input ends the input: the items read before it still run, and the
+  // exception is kept for the consumer, after their results.
   bool fill(typename State::Slot& slot) {
     slot.inputs.clear();
-    while (slot.inputs.size() < chunksize_ && next_ != std::ranges::end(input_)) {
-      slot.inputs.emplace_back(*next_);
-      ++next_;
+    if (input_error_) return false;
+    try {
+      if (!next_) next_.emplace(std::ranges::begin(input_));
+      while (slot.inputs.size() < chunksize_ && *next_ != std::ranges::end(input_)) {
+        slot.inputs.emplace_back(**next_);
+        ++*next_;
+      }
+    } catch (...) {
+      input_error_ = std::current_exception();
     }
     if (slot.inputs.empty()) return false;
     slot.status.store(State::pending, std::memory_order_release);
@@ -259,6 +269,11 @@ class ResultStream {
 
   // Moves to the next result, waiting for its chunk and refilling the chunk it leaves.
   void advance() {
+    if (at_input_error_) {  // the input's exception was the last position
+      at_input_error_ = false;
+      input_error_ = nullptr;
+      return;
+    }
     if (slot_ != nullptr && ++position_ < slot_->outcomes.size()) return;
     if (slot_ != nullptr) {
       slot_->status.store(State::free, std::memory_order_relaxed);
@@ -275,6 +290,10 @@ class ResultStream {
       slot_->status.store(State::free, std::memory_order_relaxed);  // an empty chunk: skip
       fill(*slot_);
       slot_ = nullptr;
+    }
+    if (input_error_) {
+      at_input_error_ = true;  // no end is reported: the input did not end
+      return;
     }
     progress_.finish();
   }
@@ -295,9 +314,10 @@ class ResultStream {
     }
   }
 
-  bool finished() const noexcept { return slot_ == nullptr; }
+  bool finished() const noexcept { return slot_ == nullptr && !at_input_error_; }
 
   value_type& current() const {
+    if (at_input_error_) std::rethrow_exception(input_error_);
     auto& outcome = slot_->outcomes[position_];
     if (outcome.error) std::rethrow_exception(outcome.error);
     return *outcome.value;
@@ -305,7 +325,11 @@ class ResultStream {
 
   std::shared_ptr<State> state_;
   View input_;
-  std::ranges::iterator_t<View> next_;
+  // Made at the first read, so that an input whose begin() throws fails like one whose later
+  // items do.
+  std::optional<std::ranges::iterator_t<View>> next_;
+  std::exception_ptr input_error_;  // what the input threw; no more input is read after it
+  bool at_input_error_ = false;     // the consumer is at the position that rethrows it
   std::size_t chunksize_;
   std::vector<std::size_t> order_;  // slots in flight, in input order
   typename State::Slot* slot_ = nullptr;

@@ -91,6 +91,14 @@ class PoolCore {
   // Unique in the process, never reused (unlike the pool's address).
   std::uint64_t id() const noexcept { return id_; }
 
+  // True in a child process made by fork() after this core was created: its threads exist only
+  // in the parent, so it accepts no work, and its Pool leaks it rather than wait for them.
+  bool forked_away() const noexcept;
+
+  // The number of pool cores constructed and not yet destroyed in this process (for tests: a
+  // pool destroyed by its own task frees its core only when its last task returns).
+  static std::size_t live() noexcept;
+
   // Counts one piece of work in, or throws if the pool no longer accepts it or its initializer
   // failed; `call` names the public call for the message. A closed pool still accepts work that
   // continues admitted work: a stream's next chunks, or what a running task of this pool submits.
@@ -125,6 +133,10 @@ class PoolCore {
 
   void close() noexcept;
   void join();
+  // Takes over a closed core whose Pool was destroyed by one of the core's own tasks, which
+  // cannot wait for itself: the core deletes itself when its work in flight (the calling task's
+  // included) ends.
+  static void free_when_idle(std::unique_ptr<PoolCore> core) noexcept;
   void terminate();
 
   // True once terminate() was called: work that has not started completes as cancelled.
@@ -156,6 +168,7 @@ class PoolCore {
 
   int threads_;
   std::uint64_t id_;
+  unsigned fork_generation_;  // the process's fork generation when the core was made
   // Two arenas of threads() slots share the pool's threads (see the constructor).
   tbb::task_arena arena_;         // asynchronous work; no slot reserved
   tbb::task_arena caller_arena_;  // maps called from outside; one slot reserved for the caller
@@ -168,6 +181,7 @@ class PoolCore {
   // zero under mutex_, so that a joining thread that sees zero may destroy the pool.
   alignas(64) std::atomic<std::size_t> outstanding_{0};
   std::atomic<State> state_{State::running};
+  std::atomic<bool> orphaned_{false};  // free_when_idle() was called: the last end_work deletes
   std::mutex mutex_;
   std::condition_variable idle_;
   std::vector<tbb::task_group_context*> contexts_;
