@@ -485,23 +485,42 @@ class Pool {
                        (hi - lo) * sizeof(T));
       }
     } else {
+      // A size of `unsendable` tells every rank that the root could not serialize an item;
+      // the root's error record follows, and every rank throws as for an item that fails.
+      constexpr std::uint64_t unsendable = ~std::uint64_t{0};
       if (is_root()) {
         std::string blobs;
         std::vector<std::uint64_t> sizes(ranks, 0);
         std::vector<std::size_t> counts(ranks, 0), at(ranks, 0);
-        for (std::size_t r = 1; r < ranks; ++r) {
-          const auto [a, b] = plan.block(static_cast<int>(r));
-          detail::Writer writer;
-          writer.count(b - a);
-          for (std::size_t i = a; i < b; ++i) writer.value(static_cast<const T&>(T(access[i])));
-          at[r] = blobs.size();
-          blobs += std::move(writer).take();
-          counts[r] = sizes[r] = blobs.size() - at[r];
+        std::int64_t item = -1;
+        try {
+          for (std::size_t r = 1; r < ranks; ++r) {
+            const auto [a, b] = plan.block(static_cast<int>(r));
+            detail::Writer writer;
+            writer.count(b - a);
+            for (std::size_t i = a; i < b; ++i) {
+              item = static_cast<std::int64_t>(i);
+              writer.value(static_cast<const T&>(T(access[i])));
+            }
+            at[r] = blobs.size();
+            blobs += std::move(writer).take();
+            counts[r] = sizes[r] = blobs.size() - at[r];
+          }
+        } catch (...) {
+          const std::exception_ptr error = std::current_exception();
+          comm_->scatter_size(std::vector<std::uint64_t>(ranks, unsendable));
+          (void)comm_->broadcast_string(
+              detail::encode(detail::describe(error, rank(), host(), item)));
+          std::rethrow_exception(error);
         }
         comm_->scatter_size(sizes);
         comm_->scatter(blobs.data(), counts, at, nullptr, 0);
       } else {
         const std::uint64_t bytes = comm_->scatter_size({});
+        if (bytes == unsendable) {
+          const std::string record = comm_->broadcast_string({});
+          detail::throw_remote(detail::decode_error(record.data(), record.size()));
+        }
         std::string blob(bytes, '\0');
         comm_->scatter(nullptr, {}, {}, blob.data(), bytes);
         detail::decode_all(std::span<const char>(blob.data(), blob.size()), mine);
@@ -529,17 +548,12 @@ class Pool {
         comm_->broadcast(mine.data(), plan.n * sizeof(T));
       }
     } else {
-      std::string blob;
-      if (is_root()) {
+      const std::string blob = broadcast_blob([&] {
         detail::Writer writer;
         writer.count(plan.n);
         for (std::size_t i = 0; i < plan.n; ++i) writer.value(static_cast<const T&>(T(access[i])));
-        blob = std::move(writer).take();
-      }
-      std::uint64_t bytes = blob.size();
-      comm_->broadcast(&bytes, sizeof bytes);
-      blob.resize(bytes);
-      comm_->broadcast(blob.data(), bytes);
+        return std::move(writer).take();
+      });
       if (!is_root()) detail::decode_all(std::span<const char>(blob.data(), blob.size()), mine);
     }
   }
@@ -628,11 +642,19 @@ class Pool {
     const bool direct = bytes_transferable<R> && !plan.dynamic;
     std::string storage, error;
     std::span<const char> payload;
+    if (!failure.failed() && (direct || !is_root())) {  // the root places its own results itself
+      try {
+        payload = detail::encode_all(mine, storage);
+      } catch (...) {
+        // A result that cannot be serialized fails the map like its item would: this rank must
+        // still take part in the gather, or the root would wait for it forever.
+        failure.record(unencodable_item(mine, ids, plan), std::current_exception());
+        payload = {};
+      }
+    }
     if (failure.failed()) {
       ids.clear();
       error = detail::encode(detail::describe(failure.error(), me, host(), failure.item()));
-    } else if (direct || !is_root()) {  // the root places its own results itself (assemble)
-      payload = detail::encode_all(mine, storage);
     }
     const detail::RankReport report{.failed = failure.failed() ? 1 : 0,
                                     .error_item = failure.item(),
@@ -659,6 +681,26 @@ class Pool {
     if (is_root() && !direct) assemble(gathered, plan, mine, out);
     if (where == results::on_every_rank) share(out, plan.n);
     return out;
+  }
+
+  // The index in the map's input of the first of this rank's results `mine` (computed in the
+  // batches `ids`) that cannot be serialized, or -1 if each can alone.
+  template <class R>
+  std::int64_t unencodable_item(const std::vector<R>& mine, const std::vector<std::uint64_t>& ids,
+                                const detail::Plan& plan) const {
+    std::size_t j = 0;
+    for (std::uint64_t id : ids) {
+      const auto [lo, hi] = plan.batch(rank(), id);
+      for (std::size_t i = lo; i < hi && j < mine.size(); ++i, ++j) {
+        try {
+          detail::Writer writer;
+          writer.value(mine[j]);
+        } catch (...) {
+          return static_cast<std::int64_t>(i);
+        }
+      }
+    }
+    return -1;
   }
 
   // A map whose chunks reach the root as they finish (see detail::Streamer): the root journals
@@ -840,14 +882,39 @@ class Pool {
       out.resize(n);
       comm_->broadcast(out.data(), n * sizeof(R));
     } else {
-      std::string blob;
-      if (is_root()) detail::encode_all(out, blob);
-      std::uint64_t bytes = blob.size();
-      comm_->broadcast(&bytes, sizeof bytes);
-      blob.resize(bytes);
-      comm_->broadcast(blob.data(), bytes);
+      const std::string blob = broadcast_blob([&] {
+        std::string bytes;
+        detail::encode_all(out, bytes);
+        return bytes;
+      });
       if (!is_root()) detail::decode_all(std::span<const char>(blob.data(), blob.size()), out);
     }
+  }
+
+  // Root: makes bytes with `make`; every rank returns them. If `make` throws (a value cereal
+  // cannot save), every rank throws instead, as for an item that fails: the root its own
+  // exception, the others RemoteError; none is left waiting for bytes that never come.
+  template <class Make>
+  std::string broadcast_blob(Make make) {
+    std::string blob;
+    std::exception_ptr error;
+    if (is_root()) {
+      try {
+        blob = make();
+      } catch (...) {
+        error = std::current_exception();
+        blob = detail::encode(detail::describe(error, rank(), host(), -1));
+      }
+    }
+    std::uint64_t head[2] = {blob.size(), error ? 1u : 0u};
+    comm_->broadcast(head, sizeof head);
+    blob.resize(head[0]);
+    comm_->broadcast(blob.data(), head[0]);
+    if (head[1] != 0) {
+      if (error) std::rethrow_exception(error);
+      detail::throw_remote(detail::decode_error(blob.data(), blob.size()));
+    }
+    return blob;
   }
 
   mpp::Pool local_;
