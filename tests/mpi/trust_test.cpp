@@ -46,6 +46,20 @@ Touchy touchy(int x) {
   return {x, std::to_string(x)};
 }
 
+// A function object whose copy throws.
+struct CopyThrows {
+  CopyThrows() = default;
+  CopyThrows(const CopyThrows&) { throw std::length_error("CopyThrows cannot be copied"); }
+  CopyThrows& operator=(const CopyThrows&) = delete;
+  int operator()(int x) const { return x + 1; }
+};
+
+bool thread_multiple() {
+  int provided = 0;
+  MPI_Query_thread(&provided);
+  return provided >= MPI_THREAD_MULTIPLE;
+}
+
 }  // namespace
 
 TEST_CASE("trust: a result that cannot be serialized on rank 1 fails the map on every rank") {
@@ -73,5 +87,23 @@ TEST_CASE("trust: a result that cannot be serialized on rank 1 fails the map on 
   if (pool.is_root()) {
     REQUIRE(again.size() == n);
     CHECK(again[n - 1].text == std::to_string(n - 1));
+  }
+}
+
+TEST_CASE("trust: map_async with a function whose copy throws leaves the pool usable") {
+  mpp::mpi::Pool pool({.threads = 2});
+  if (!thread_multiple()) return;  // map_async is refused then (tested in pool_test)
+  CopyThrows f;
+  CHECK_THROWS_AS((void)pool.map_async(f, std::views::iota(0, 10)), std::length_error);
+  CHECK_THROWS_AS((void)pool.starmap_async(f, std::vector<std::tuple<int>>{{1}}),
+                  std::length_error);
+  // The failed calls took no turn: the next calls run, asynchronous or not.
+  auto later = pool.map_async([](int x) { return 2 * x; }, std::views::iota(0, 10));
+  const auto now = pool.map([](int x) { return x; }, std::views::iota(0, 10));
+  const auto doubled = later.get();
+  if (pool.is_root()) {
+    CHECK(now.size() == 10);
+    REQUIRE(doubled.size() == 10);
+    CHECK(doubled[9] == 18);
   }
 }

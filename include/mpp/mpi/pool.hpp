@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <ranges>
+#include <set>
 #include <string>
 #include <typeinfo>
 #include <utility>
@@ -224,8 +225,10 @@ class Pool {
   /// `map_async`; `get()` rethrows as `map` throws). Every rank calls it, like `map`. Calls on
   /// one pool run one after the other in the order they were made, so several may be in flight.
   /// `f` and `items` are copied or moved into the call; pass `std::views::all(items)` to share
-  /// `items` instead, keeping it alive until the result is ready. Needs MPI to provide
-  /// `MPI_THREAD_MULTIPLE` (else throws `mpp::mpi::UsageError` on every rank).
+  /// `items` instead, keeping it alive until the result is ready; a copy that throws throws
+  /// here, before the call takes its place in the pool's order, so later calls still run.
+  /// Needs MPI to provide `MPI_THREAD_MULTIPLE` (else throws `mpp::mpi::UsageError` on every
+  /// rank).
   ///
   /// ```cpp
   /// auto pending = cluster.map_async(simulate, params);
@@ -238,13 +241,20 @@ class Pool {
       F&& f, Range&& items, const MapOptions& options = {}, results where = results::on_root) {
     check_async("map_async");
     finish_open_stream();
+    // The copies (or moves) of `f`, `items` and `options` are made before the call takes its
+    // turn: if one throws, no turn is left that nobody would ever end.
+    auto call = std::make_shared<AsyncCall<std::decay_t<F>, std::decay_t<Range>>>(
+        std::forward<F>(f), std::forward<Range>(items), options, where);
     const std::uint64_t ticket = next_ticket_++;
-    return std::async(std::launch::async,
-                      [this, ticket, f = std::forward<F>(f), items = std::forward<Range>(items),
-                       options, where]() mutable {
-                        Turn turn(*this, ticket);
-                        return everywhere("map_async", f, items, options, where);
-                      });
+    try {
+      return std::async(std::launch::async, [this, ticket, call]() mutable {
+        Turn turn(*this, ticket);
+        return everywhere("map_async", call->f, call->items, call->options, call->where);
+      });
+    } catch (...) {
+      skip(ticket);  // no thread to run the call (std::system_error): its turn passes
+      throw;
+    }
   }
 
   /// `starmap` that returns at once (Python's `starmap_async`); see `map_async`.
@@ -309,25 +319,36 @@ class Pool {
   class Turn {
    public:
     explicit Turn(Pool& pool) : Turn(pool, pool.next_ticket_++) { pool.finish_open_stream(); }
-    Turn(Pool& pool, std::uint64_t ticket) : pool_(pool) {
+    Turn(Pool& pool, std::uint64_t ticket) : pool_(pool), ticket_(ticket) {
       std::unique_lock lock(pool_.turn_mutex_);
       pool_.turn_changed_.wait(lock, [&] { return pool_.serving_ == ticket; });
     }
-    ~Turn() {
-      {
-        std::lock_guard lock(pool_.turn_mutex_);
-        ++pool_.serving_;
-      }
-      pool_.turn_changed_.notify_all();
-    }
+    ~Turn() { pool_.skip(ticket_); }
     Turn(const Turn&) = delete;
     Turn& operator=(const Turn&) = delete;
 
    private:
     Pool& pool_;
+    std::uint64_t ticket_;
   };
 
   void check_async(const char* call) const;
+
+  // What map_async keeps for its thread: its own `f`, `items` and options.
+  template <class F, class Range>
+  struct AsyncCall {
+    template <class G, class R>
+    AsyncCall(G&& g, R&& r, const MapOptions& o, results w)
+        : f(std::forward<G>(g)), items(std::forward<R>(r)), options(o), where(w) {}
+    F f;
+    Range items;
+    MapOptions options;
+    results where;
+  };
+
+  // Ends the turn of `ticket`, now or, if earlier calls still run, as soon as its turn comes,
+  // so a call that never ran (its thread could not start) does not stop every later one.
+  void skip(std::uint64_t ticket) noexcept;
 
   // What an imap reads, kept alive by its stream: the function, the items (on the root only
   // with from_root, when every other rank gets a copy in `received`).
@@ -923,6 +944,7 @@ class Pool {
   std::condition_variable turn_changed_;
   std::uint64_t next_ticket_ = 0;              // the calling thread's
   std::uint64_t serving_ = 0;                  // guarded by turn_mutex_
+  std::set<std::uint64_t> skipped_;            // ended turns not yet served; turn_mutex_
   detail::OpenStream* open_stream_ = nullptr;  // an imap whose collective part may still run
 };
 
