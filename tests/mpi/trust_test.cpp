@@ -107,3 +107,24 @@ TEST_CASE("trust: map_async with a function whose copy throws leaves the pool us
     CHECK(doubled[9] == 18);
   }
 }
+
+TEST_CASE("trust: a communicator mpp cannot use is refused with std::invalid_argument") {
+  CHECK_THROWS_WITH_AS(mpp::mpi::Pool({.threads = 1, .comm = MPI_COMM_NULL}),
+                       doctest::Contains("MPI_COMM_NULL"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(mpp::mpi::Executor({.threads = 1, .comm = MPI_COMM_NULL}),
+                       doctest::Contains("MPI_COMM_NULL"), std::invalid_argument);
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size < 2) return;  // an intercommunicator needs two groups
+  // Even and odd ranks, joined by an intercommunicator.
+  const int rank = world_rank();
+  MPI_Comm half = MPI_COMM_NULL, inter = MPI_COMM_NULL;
+  MPI_Comm_split(MPI_COMM_WORLD, rank % 2, rank, &half);
+  MPI_Intercomm_create(half, 0, MPI_COMM_WORLD, rank % 2 == 0 ? 1 : 0, 77, &inter);
+  CHECK_THROWS_WITH_AS(mpp::mpi::Pool({.threads = 1, .comm = inter}),
+                       doctest::Contains("intercommunicator"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(mpp::mpi::Executor({.threads = 1, .comm = inter}),
+                       doctest::Contains("intercommunicator"), std::invalid_argument);
+  MPI_Comm_free(&inter);
+  MPI_Comm_free(&half);
+}

@@ -66,7 +66,8 @@ struct ExecutorOptions {
   /// Threads of each rank's local pool, which runs the tasks a worker receives; unset means
   /// `mpp::available_cpus()` (honours `SLURM_CPUS_PER_TASK`).
   std::optional<int> threads = std::nullopt;
-  /// The ranks taking part; mpp duplicates it. Rank 0 of it drives.
+  /// The ranks taking part; mpp duplicates it. Rank 0 of it drives. An intercommunicator or
+  /// `MPI_COMM_NULL` is refused with `std::invalid_argument` (on every rank given it).
   MPI_Comm comm = MPI_COMM_WORLD;
   /// Runs once on each worker thread before its first task (see `mpp::PoolOptions`).
   std::function<void()> initializer = {};

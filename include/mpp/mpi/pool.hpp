@@ -58,7 +58,8 @@ struct PoolOptions {
   /// honours `SLURM_CPUS_PER_TASK`, the affinity mask and `MPP_NUM_THREADS`. Must be positive.
   std::optional<int> threads = std::nullopt;
   /// The communicator whose ranks take part. mpp duplicates it, so its traffic never meets the
-  /// application's own messages on it.
+  /// application's own messages on it. An intercommunicator or `MPI_COMM_NULL` is refused with
+  /// `std::invalid_argument` (on every rank given it).
   MPI_Comm comm = MPI_COMM_WORLD;
   /// Runs once on each worker thread of each rank before its first task (see `mpp::PoolOptions`).
   std::function<void()> initializer = {};
@@ -152,7 +153,8 @@ class Pool {
  public:
   /// A pool on `MPI_COMM_WORLD` with `mpp::available_cpus()` threads per rank.
   Pool() : Pool(PoolOptions{}) {}
-  /// A pool as `options` say; throws `std::invalid_argument` if `threads <= 0`.
+  /// A pool as `options` say; throws `std::invalid_argument` if `threads <= 0` or `comm` is
+  /// not an intracommunicator.
   explicit Pool(const PoolOptions& options);
   ~Pool();
   Pool(const Pool&) = delete;
