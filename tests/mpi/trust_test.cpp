@@ -60,6 +60,11 @@ bool thread_multiple() {
   return provided >= MPI_THREAD_MULTIPLE;
 }
 
+int slow(int x) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return x;
+}
+
 }  // namespace
 
 TEST_CASE("trust: a result that cannot be serialized on rank 1 fails the map on every rank") {
@@ -127,4 +132,18 @@ TEST_CASE("trust: a communicator mpp cannot use is refused with std::invalid_arg
                        doctest::Contains("intercommunicator"), std::invalid_argument);
   MPI_Comm_free(&inter);
   MPI_Comm_free(&half);
+}
+
+TEST_CASE("trust: a task queued behind others can be cancelled, whatever the rank count") {
+  mpp::mpi::Executor ex({.threads = 1});
+  ex.register_function("slow", slow);
+  if (ex.serve()) return;
+  std::vector<mpp::mpi::Future<int>> ahead;
+  for (int i = 0; i < 100; ++i) ahead.push_back(ex.submit(slow, i));
+  auto last = ex.submit(slow, 100);
+  CHECK(last.cancel());
+  CHECK(last.cancelled());
+  CHECK(last.done());
+  CHECK_THROWS_AS(last.get(), mpp::CancelledError);
+  for (int i = 0; i < 100; ++i) CHECK(ahead[static_cast<std::size_t>(i)].get() == i);
 }

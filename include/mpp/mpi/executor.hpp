@@ -125,7 +125,9 @@ class Future {
     core_->poll();
     return slot_->state == detail::TaskSlot::State::done || cancelled();
   }
-  /// Cancels the task if it has not been sent to a worker yet; true if it is cancelled.
+  /// Cancels the task if it has not started yet, i.e. still waits in the root's queue (each
+  /// rank takes at most 4 x its threads tasks at a time, with one rank as with several); true if
+  /// it is cancelled.
   bool cancel() { return core_->cancel(*slot_); }
   /// Whether the task was cancelled.
   bool cancelled() const noexcept { return slot_->state == detail::TaskSlot::State::cancelled; }
@@ -328,9 +330,10 @@ class Executor {
     return out;
   }
 
-  /// Root: accepts no more tasks. With `cancel_futures`, tasks not sent to a worker yet are
-  /// cancelled. With `wait`, returns once every task has finished and the workers were released
-  /// from `serve()`; without, the rest happens while futures are waited on and at destruction.
+  /// Root: accepts no more tasks. With `cancel_futures`, tasks not started yet (still in the
+  /// root's queue, whatever the number of ranks) are cancelled. With `wait`, returns once every
+  /// task has finished and the workers were released from `serve()`; without, the rest happens
+  /// while futures are waited on and at destruction.
   void shutdown(bool wait = true, bool cancel_futures = false) {
     core_->shutdown(wait, cancel_futures);
   }
