@@ -147,3 +147,18 @@ TEST_CASE("trust: a task queued behind others can be cancelled, whatever the ran
   CHECK_THROWS_AS(last.get(), mpp::CancelledError);
   for (int i = 0; i < 100; ++i) CHECK(ahead[static_cast<std::size_t>(i)].get() == i);
 }
+
+TEST_CASE("trust: an exception from a failed MPI call names the MPI error and the rank") {
+  char text[MPI_MAX_ERROR_STRING] = {};
+  int length = 0;
+  MPI_Error_string(MPI_ERR_RANK, text, &length);
+  try {
+    mpp::mpi::detail::throw_mpi_failed("MPI_Send", MPI_ERR_RANK);
+    FAIL("throw_mpi_failed returned");
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("MPI_Send") != std::string::npos);
+    CHECK(what.find(std::string(text, static_cast<std::size_t>(length))) != std::string::npos);
+    CHECK(what.find("rank " + std::to_string(world_rank())) != std::string::npos);
+  }
+}
