@@ -155,8 +155,34 @@ void FirstFailure::record(std::int64_t index, std::exception_ptr error) {
   }
 }
 
+namespace {
+
+// Throws std::invalid_argument, saying why, for a communicator mpp cannot work on. Every rank
+// of the communicator gets the same answer, so none is left inside a collective call.
+void check_usable(MPI_Comm parent, const char* owner) {
+  if (parent == MPI_COMM_NULL) {
+    mpp::detail::throw_invalid_argument(
+        std::string(owner) +
+        ": the communicator is MPI_COMM_NULL (on a rank outside the group of MPI_Comm_split or "
+        "MPI_Comm_create); construct the pool or executor only on ranks that have a communicator");
+  }
+  int inter = 0;
+  // An intercommunicator joins two groups: its ranks and size are those of the local group,
+  // and collectives would cross between the groups, so mpp's map and gathers cannot run on it.
+  check(MPI_Comm_test_inter(parent, &inter), "MPI_Comm_test_inter");
+  if (inter) {
+    mpp::detail::throw_invalid_argument(
+        std::string(owner) +
+        ": the communicator is an intercommunicator; mpp needs an intracommunicator (turn it "
+        "into one with MPI_Intercomm_merge)");
+  }
+}
+
+}  // namespace
+
 Comm::Comm(MPI_Comm parent, bool with_counter, const char* owner) : owner_(owner) {
   auto lock = mpi_guard(owner);
+  check_usable(parent, owner);
   check(MPI_Comm_dup(parent, &comm_), "MPI_Comm_dup");
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);

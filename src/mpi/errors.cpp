@@ -114,9 +114,20 @@ void throw_mismatch(const std::string& what) {
 void throw_mpi_failed(const char* call, int code) {
   char text[MPI_MAX_ERROR_STRING] = {};
   int length = 0;
-  MPI_Error_string(code, text, &length);
-  throw std::runtime_error(std::string("mpp::mpi: ") + call +
-                           " failed: " + std::string(text, static_cast<std::size_t>(length)));
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) length = 0;
+  // The rank in MPI_COMM_WORLD and the host: what the user finds in the launcher's report and
+  // the batch system's logs, whichever communicator failed.
+  int rank = -1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  char host[MPI_MAX_PROCESSOR_NAME] = {};
+  int host_length = 0;
+  if (MPI_Get_processor_name(host, &host_length) != MPI_SUCCESS) host_length = 0;
+  std::ostringstream os;
+  os << "mpp::mpi: " << call << " failed on rank " << rank << " of MPI_COMM_WORLD (host "
+     << std::string(host, static_cast<std::size_t>(host_length)) << ") with error " << code << ": "
+     << (length > 0 ? std::string(text, static_cast<std::size_t>(length))
+                    : std::string("(no error string)"));
+  throw std::runtime_error(os.str());
 }
 
 void throw_usage(const std::string& what) {

@@ -124,12 +124,14 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, std:
   auto slot = std::make_shared<TaskSlot>();
   slot->id = next_id_++;
   if (comm_.size() == 1) {
-    slot->state = TaskSlot::State::running;
-    slot->local.emplace(local_.apply_async([this, entry, kind, args = std::move(args), first_item] {
+    // Queued as with workers (and started by dispatch_local), so that Future::cancel and
+    // shutdown(cancel_futures) work with one rank too.
+    slot->run = [this, entry, kind, args = std::move(args), first_item] {
       const Entry& e = entries_[entry];
       return (kind == 0 ? e.call : e.chunk)({args.data(), args.size()}, first_item, local_);
-    }));
-    running_[slot->id] = slot;
+    };
+    queue_.push_back(slot);
+    dispatch_local();
     return slot;
   }
   const TaskHeader header{.id = slot->id,
@@ -143,7 +145,23 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, std:
   return slot;
 }
 
+void ExecutorCore::dispatch_local() {
+  while (!queue_.empty() && running_.size() < static_cast<std::size_t>(capacity_[0])) {
+    auto slot = queue_.front();
+    queue_.pop_front();
+    if (slot->state == TaskSlot::State::cancelled) continue;
+    slot->state = TaskSlot::State::running;
+    slot->local.emplace(local_.apply_async(std::move(slot->run)));
+    slot->run = nullptr;
+    running_[slot->id] = slot;
+  }
+}
+
 void ExecutorCore::dispatch() {
+  if (comm_.size() == 1) {
+    dispatch_local();
+    return;
+  }
   auto lock = mpi_guard("mpp::mpi::Executor");
   // Each queued task goes to the least loaded worker with room, so work stays balanced; every
   // worker then gets the tasks meant for it in one message.
@@ -241,6 +259,7 @@ void ExecutorCore::poll() {
     std::vector<std::shared_ptr<TaskSlot>> slots;
     for (auto& [id, slot] : running_) slots.push_back(slot);
     for (auto& slot : slots) settle_local(*slot);
+    dispatch_local();
     return;
   }
   dispatch();
@@ -251,6 +270,7 @@ void ExecutorCore::poll() {
 
 void ExecutorCore::progress() {
   if (comm_.size() == 1) {
+    dispatch_local();
     if (running_.empty()) return;
     auto slot = running_.begin()->second;
     slot->local->wait(std::chrono::microseconds(200));
@@ -269,6 +289,11 @@ bool ExecutorCore::wait(TaskSlot& slot,
   };
   while (!finished()) {
     if (comm_.size() == 1) {
+      if (!slot.local) {  // still queued: the tasks ahead of it must finish first
+        if (deadline && std::chrono::steady_clock::now() >= *deadline) return false;
+        progress();
+        continue;
+      }
       if (deadline) {
         if (!slot.local->wait(std::chrono::duration_cast<std::chrono::nanoseconds>(
                 *deadline - std::chrono::steady_clock::now()))) {
@@ -278,6 +303,7 @@ bool ExecutorCore::wait(TaskSlot& slot,
         slot.local->wait();
       }
       settle_local(slot);
+      dispatch_local();
       continue;
     }
     if (deadline) {

@@ -14,6 +14,26 @@ Pool::~Pool() {
   turn_changed_.wait(lock, [&] { return serving_ == next_ticket_; });
 }
 
+void Pool::skip(std::uint64_t ticket) noexcept {
+  {
+    std::lock_guard lock(turn_mutex_);
+    if (ticket == serving_) {
+      ++serving_;
+    } else {
+      try {
+        skipped_.insert(ticket);
+      } catch (...) {
+        // Out of memory: the later calls on this pool cannot run; nothing better is possible.
+      }
+    }
+    while (!skipped_.empty() && *skipped_.begin() == serving_) {
+      skipped_.erase(skipped_.begin());
+      ++serving_;
+    }
+  }
+  turn_changed_.notify_all();
+}
+
 void Pool::check_async(const char* call) const {
   int provided = MPI_THREAD_SINGLE;
   MPI_Query_thread(&provided);

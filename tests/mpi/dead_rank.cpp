@@ -1,5 +1,7 @@
-// A rank that dies inside a collective map: `exit` leaves with _Exit(3), `kill` raises SIGKILL.
-// The job must fail (never hang); tests/mpi/dead_rank.sh checks how fast and with what message.
+// A rank that dies inside a collective map: `exit` leaves with _Exit(3), `kill` raises SIGKILL;
+// the last rank dies, or the root with `root_exit` / `root_kill` (the others then wait for it in
+// the gather). The job must fail (never hang); tests/mpi/dead_rank.sh checks how fast and with
+// what message.
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -11,12 +13,14 @@
 
 int main(int argc, char** argv) {
   mpp::mpi::Environment env(argc, argv);
-  const bool kill = argc > 1 && std::strcmp(argv[1], "kill") == 0;
+  const char* mode = argc > 1 ? argv[1] : "exit";
+  const bool kill = std::strstr(mode, "kill") != nullptr;
   mpp::mpi::Pool cluster({.threads = 1});
-  const int victim = cluster.size() - 1;
+  const int victim = std::strncmp(mode, "root_", 5) == 0 ? 0 : cluster.size() - 1;
+  const int fatal = victim == 0 ? 15 : 35;  // near the end of the victim's static block
   const auto r = cluster.map(
       [&](int x) {
-        if (x == 35 && cluster.rank() == victim) {
+        if (x == fatal && cluster.rank() == victim) {
           const auto now = std::chrono::system_clock::now().time_since_epoch();
           std::fprintf(stderr, "rank %d dies at %.3f\n", victim,
                        std::chrono::duration<double>(now).count());

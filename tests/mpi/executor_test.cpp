@@ -124,7 +124,7 @@ TEST_CASE("executor: shutdown cancels what was not sent, and refuses new tasks")
       CHECK(f.get() == i);
     }
   }
-  if (ex.size() > 1) CHECK(cancelled > 0);
+  CHECK(cancelled > 0);  // with one rank too: tasks wait in the queue there as well
   CHECK_THROWS_AS((void)ex.submit(slow, 1), mpp::PoolStateError);
 }
 

@@ -66,7 +66,8 @@ struct ExecutorOptions {
   /// Threads of each rank's local pool, which runs the tasks a worker receives; unset means
   /// `mpp::available_cpus()` (honours `SLURM_CPUS_PER_TASK`).
   std::optional<int> threads = std::nullopt;
-  /// The ranks taking part; mpp duplicates it. Rank 0 of it drives.
+  /// The ranks taking part; mpp duplicates it. Rank 0 of it drives. An intercommunicator or
+  /// `MPI_COMM_NULL` is refused with `std::invalid_argument` (on every rank given it).
   MPI_Comm comm = MPI_COMM_WORLD;
   /// Runs once on each worker thread before its first task (see `mpp::PoolOptions`).
   std::function<void()> initializer = {};
@@ -124,7 +125,9 @@ class Future {
     core_->poll();
     return slot_->state == detail::TaskSlot::State::done || cancelled();
   }
-  /// Cancels the task if it has not been sent to a worker yet; true if it is cancelled.
+  /// Cancels the task if it has not started yet, i.e. still waits in the root's queue (each
+  /// rank takes at most 4 x its threads tasks at a time, with one rank as with several); true if
+  /// it is cancelled.
   bool cancel() { return core_->cancel(*slot_); }
   /// Whether the task was cancelled.
   bool cancelled() const noexcept { return slot_->state == detail::TaskSlot::State::cancelled; }
@@ -327,9 +330,10 @@ class Executor {
     return out;
   }
 
-  /// Root: accepts no more tasks. With `cancel_futures`, tasks not sent to a worker yet are
-  /// cancelled. With `wait`, returns once every task has finished and the workers were released
-  /// from `serve()`; without, the rest happens while futures are waited on and at destruction.
+  /// Root: accepts no more tasks. With `cancel_futures`, tasks not started yet (still in the
+  /// root's queue, whatever the number of ranks) are cancelled. With `wait`, returns once every
+  /// task has finished and the workers were released from `serve()`; without, the rest happens
+  /// while futures are waited on and at destruction.
   void shutdown(bool wait = true, bool cancel_futures = false) {
     core_->shutdown(wait, cancel_futures);
   }

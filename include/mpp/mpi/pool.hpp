@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <ranges>
+#include <set>
 #include <string>
 #include <typeinfo>
 #include <utility>
@@ -57,7 +58,8 @@ struct PoolOptions {
   /// honours `SLURM_CPUS_PER_TASK`, the affinity mask and `MPP_NUM_THREADS`. Must be positive.
   std::optional<int> threads = std::nullopt;
   /// The communicator whose ranks take part. mpp duplicates it, so its traffic never meets the
-  /// application's own messages on it.
+  /// application's own messages on it. An intercommunicator or `MPI_COMM_NULL` is refused with
+  /// `std::invalid_argument` (on every rank given it).
   MPI_Comm comm = MPI_COMM_WORLD;
   /// Runs once on each worker thread of each rank before its first task (see `mpp::PoolOptions`).
   std::function<void()> initializer = {};
@@ -151,7 +153,8 @@ class Pool {
  public:
   /// A pool on `MPI_COMM_WORLD` with `mpp::available_cpus()` threads per rank.
   Pool() : Pool(PoolOptions{}) {}
-  /// A pool as `options` say; throws `std::invalid_argument` if `threads <= 0`.
+  /// A pool as `options` say; throws `std::invalid_argument` if `threads <= 0` or `comm` is
+  /// not an intracommunicator.
   explicit Pool(const PoolOptions& options);
   ~Pool();
   Pool(const Pool&) = delete;
@@ -224,8 +227,10 @@ class Pool {
   /// `map_async`; `get()` rethrows as `map` throws). Every rank calls it, like `map`. Calls on
   /// one pool run one after the other in the order they were made, so several may be in flight.
   /// `f` and `items` are copied or moved into the call; pass `std::views::all(items)` to share
-  /// `items` instead, keeping it alive until the result is ready. Needs MPI to provide
-  /// `MPI_THREAD_MULTIPLE` (else throws `mpp::mpi::UsageError` on every rank).
+  /// `items` instead, keeping it alive until the result is ready; a copy that throws throws
+  /// here, before the call takes its place in the pool's order, so later calls still run.
+  /// Needs MPI to provide `MPI_THREAD_MULTIPLE` (else throws `mpp::mpi::UsageError` on every
+  /// rank).
   ///
   /// ```cpp
   /// auto pending = cluster.map_async(simulate, params);
@@ -238,13 +243,20 @@ class Pool {
       F&& f, Range&& items, const MapOptions& options = {}, results where = results::on_root) {
     check_async("map_async");
     finish_open_stream();
+    // The copies (or moves) of `f`, `items` and `options` are made before the call takes its
+    // turn: if one throws, no turn is left that nobody would ever end.
+    auto call = std::make_shared<AsyncCall<std::decay_t<F>, std::decay_t<Range>>>(
+        std::forward<F>(f), std::forward<Range>(items), options, where);
     const std::uint64_t ticket = next_ticket_++;
-    return std::async(std::launch::async,
-                      [this, ticket, f = std::forward<F>(f), items = std::forward<Range>(items),
-                       options, where]() mutable {
-                        Turn turn(*this, ticket);
-                        return everywhere("map_async", f, items, options, where);
-                      });
+    try {
+      return std::async(std::launch::async, [this, ticket, call]() mutable {
+        Turn turn(*this, ticket);
+        return everywhere("map_async", call->f, call->items, call->options, call->where);
+      });
+    } catch (...) {
+      skip(ticket);  // no thread to run the call (std::system_error): its turn passes
+      throw;
+    }
   }
 
   /// `starmap` that returns at once (Python's `starmap_async`); see `map_async`.
@@ -309,25 +321,36 @@ class Pool {
   class Turn {
    public:
     explicit Turn(Pool& pool) : Turn(pool, pool.next_ticket_++) { pool.finish_open_stream(); }
-    Turn(Pool& pool, std::uint64_t ticket) : pool_(pool) {
+    Turn(Pool& pool, std::uint64_t ticket) : pool_(pool), ticket_(ticket) {
       std::unique_lock lock(pool_.turn_mutex_);
       pool_.turn_changed_.wait(lock, [&] { return pool_.serving_ == ticket; });
     }
-    ~Turn() {
-      {
-        std::lock_guard lock(pool_.turn_mutex_);
-        ++pool_.serving_;
-      }
-      pool_.turn_changed_.notify_all();
-    }
+    ~Turn() { pool_.skip(ticket_); }
     Turn(const Turn&) = delete;
     Turn& operator=(const Turn&) = delete;
 
    private:
     Pool& pool_;
+    std::uint64_t ticket_;
   };
 
   void check_async(const char* call) const;
+
+  // What map_async keeps for its thread: its own `f`, `items` and options.
+  template <class F, class Range>
+  struct AsyncCall {
+    template <class G, class R>
+    AsyncCall(G&& g, R&& r, const MapOptions& o, results w)
+        : f(std::forward<G>(g)), items(std::forward<R>(r)), options(o), where(w) {}
+    F f;
+    Range items;
+    MapOptions options;
+    results where;
+  };
+
+  // Ends the turn of `ticket`, now or, if earlier calls still run, as soon as its turn comes,
+  // so a call that never ran (its thread could not start) does not stop every later one.
+  void skip(std::uint64_t ticket) noexcept;
 
   // What an imap reads, kept alive by its stream: the function, the items (on the root only
   // with from_root, when every other rank gets a copy in `received`).
@@ -485,23 +508,42 @@ class Pool {
                        (hi - lo) * sizeof(T));
       }
     } else {
+      // A size of `unsendable` tells every rank that the root could not serialize an item;
+      // the root's error record follows, and every rank throws as for an item that fails.
+      constexpr std::uint64_t unsendable = ~std::uint64_t{0};
       if (is_root()) {
         std::string blobs;
         std::vector<std::uint64_t> sizes(ranks, 0);
         std::vector<std::size_t> counts(ranks, 0), at(ranks, 0);
-        for (std::size_t r = 1; r < ranks; ++r) {
-          const auto [a, b] = plan.block(static_cast<int>(r));
-          detail::Writer writer;
-          writer.count(b - a);
-          for (std::size_t i = a; i < b; ++i) writer.value(static_cast<const T&>(T(access[i])));
-          at[r] = blobs.size();
-          blobs += std::move(writer).take();
-          counts[r] = sizes[r] = blobs.size() - at[r];
+        std::int64_t item = -1;
+        try {
+          for (std::size_t r = 1; r < ranks; ++r) {
+            const auto [a, b] = plan.block(static_cast<int>(r));
+            detail::Writer writer;
+            writer.count(b - a);
+            for (std::size_t i = a; i < b; ++i) {
+              item = static_cast<std::int64_t>(i);
+              writer.value(static_cast<const T&>(T(access[i])));
+            }
+            at[r] = blobs.size();
+            blobs += std::move(writer).take();
+            counts[r] = sizes[r] = blobs.size() - at[r];
+          }
+        } catch (...) {
+          const std::exception_ptr error = std::current_exception();
+          comm_->scatter_size(std::vector<std::uint64_t>(ranks, unsendable));
+          (void)comm_->broadcast_string(
+              detail::encode(detail::describe(error, rank(), host(), item)));
+          std::rethrow_exception(error);
         }
         comm_->scatter_size(sizes);
         comm_->scatter(blobs.data(), counts, at, nullptr, 0);
       } else {
         const std::uint64_t bytes = comm_->scatter_size({});
+        if (bytes == unsendable) {
+          const std::string record = comm_->broadcast_string({});
+          detail::throw_remote(detail::decode_error(record.data(), record.size()));
+        }
         std::string blob(bytes, '\0');
         comm_->scatter(nullptr, {}, {}, blob.data(), bytes);
         detail::decode_all(std::span<const char>(blob.data(), blob.size()), mine);
@@ -529,17 +571,12 @@ class Pool {
         comm_->broadcast(mine.data(), plan.n * sizeof(T));
       }
     } else {
-      std::string blob;
-      if (is_root()) {
+      const std::string blob = broadcast_blob([&] {
         detail::Writer writer;
         writer.count(plan.n);
         for (std::size_t i = 0; i < plan.n; ++i) writer.value(static_cast<const T&>(T(access[i])));
-        blob = std::move(writer).take();
-      }
-      std::uint64_t bytes = blob.size();
-      comm_->broadcast(&bytes, sizeof bytes);
-      blob.resize(bytes);
-      comm_->broadcast(blob.data(), bytes);
+        return std::move(writer).take();
+      });
       if (!is_root()) detail::decode_all(std::span<const char>(blob.data(), blob.size()), mine);
     }
   }
@@ -628,11 +665,19 @@ class Pool {
     const bool direct = bytes_transferable<R> && !plan.dynamic;
     std::string storage, error;
     std::span<const char> payload;
+    if (!failure.failed() && (direct || !is_root())) {  // the root places its own results itself
+      try {
+        payload = detail::encode_all(mine, storage);
+      } catch (...) {
+        // A result that cannot be serialized fails the map like its item would: this rank must
+        // still take part in the gather, or the root would wait for it forever.
+        failure.record(unencodable_item(mine, ids, plan), std::current_exception());
+        payload = {};
+      }
+    }
     if (failure.failed()) {
       ids.clear();
       error = detail::encode(detail::describe(failure.error(), me, host(), failure.item()));
-    } else if (direct || !is_root()) {  // the root places its own results itself (assemble)
-      payload = detail::encode_all(mine, storage);
     }
     const detail::RankReport report{.failed = failure.failed() ? 1 : 0,
                                     .error_item = failure.item(),
@@ -659,6 +704,26 @@ class Pool {
     if (is_root() && !direct) assemble(gathered, plan, mine, out);
     if (where == results::on_every_rank) share(out, plan.n);
     return out;
+  }
+
+  // The index in the map's input of the first of this rank's results `mine` (computed in the
+  // batches `ids`) that cannot be serialized, or -1 if each can alone.
+  template <class R>
+  std::int64_t unencodable_item(const std::vector<R>& mine, const std::vector<std::uint64_t>& ids,
+                                const detail::Plan& plan) const {
+    std::size_t j = 0;
+    for (std::uint64_t id : ids) {
+      const auto [lo, hi] = plan.batch(rank(), id);
+      for (std::size_t i = lo; i < hi && j < mine.size(); ++i, ++j) {
+        try {
+          detail::Writer writer;
+          writer.value(mine[j]);
+        } catch (...) {
+          return static_cast<std::int64_t>(i);
+        }
+      }
+    }
+    return -1;
   }
 
   // A map whose chunks reach the root as they finish (see detail::Streamer): the root journals
@@ -840,14 +905,39 @@ class Pool {
       out.resize(n);
       comm_->broadcast(out.data(), n * sizeof(R));
     } else {
-      std::string blob;
-      if (is_root()) detail::encode_all(out, blob);
-      std::uint64_t bytes = blob.size();
-      comm_->broadcast(&bytes, sizeof bytes);
-      blob.resize(bytes);
-      comm_->broadcast(blob.data(), bytes);
+      const std::string blob = broadcast_blob([&] {
+        std::string bytes;
+        detail::encode_all(out, bytes);
+        return bytes;
+      });
       if (!is_root()) detail::decode_all(std::span<const char>(blob.data(), blob.size()), out);
     }
+  }
+
+  // Root: makes bytes with `make`; every rank returns them. If `make` throws (a value cereal
+  // cannot save), every rank throws instead, as for an item that fails: the root its own
+  // exception, the others RemoteError; none is left waiting for bytes that never come.
+  template <class Make>
+  std::string broadcast_blob(Make make) {
+    std::string blob;
+    std::exception_ptr error;
+    if (is_root()) {
+      try {
+        blob = make();
+      } catch (...) {
+        error = std::current_exception();
+        blob = detail::encode(detail::describe(error, rank(), host(), -1));
+      }
+    }
+    std::uint64_t head[2] = {blob.size(), error ? 1u : 0u};
+    comm_->broadcast(head, sizeof head);
+    blob.resize(head[0]);
+    comm_->broadcast(blob.data(), head[0]);
+    if (head[1] != 0) {
+      if (error) std::rethrow_exception(error);
+      detail::throw_remote(detail::decode_error(blob.data(), blob.size()));
+    }
+    return blob;
   }
 
   mpp::Pool local_;
@@ -856,6 +946,7 @@ class Pool {
   std::condition_variable turn_changed_;
   std::uint64_t next_ticket_ = 0;              // the calling thread's
   std::uint64_t serving_ = 0;                  // guarded by turn_mutex_
+  std::set<std::uint64_t> skipped_;            // ended turns not yet served; turn_mutex_
   detail::OpenStream* open_stream_ = nullptr;  // an imap whose collective part may still run
 };
 

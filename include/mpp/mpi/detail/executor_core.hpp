@@ -50,6 +50,7 @@ struct TaskSlot {
   std::string request;                             // the task message until it is sent
   std::exception_ptr error;                        // one rank: the task's own exception
   std::optional<mpp::AsyncResult<Outcome>> local;  // one rank: the local pool's task
+  std::function<Outcome()> run;                    // one rank: the task until it starts
 };
 
 class ExecutorCore {
@@ -94,6 +95,9 @@ class ExecutorCore {
     std::string buffer;
   };
   void dispatch();
+  // One rank: starts queued tasks on the local pool while fewer than its capacity run, so the
+  // rest stay in the queue, where they can be cancelled.
+  void dispatch_local();
   Outcome run_task(std::uint32_t entry, std::uint64_t name_hash, std::uint32_t kind,
                    std::span<const char> args, std::int64_t first_item);
   void complete_sends(bool all);
@@ -105,7 +109,7 @@ class ExecutorCore {
   Comm comm_;
   std::vector<Entry> entries_;
   std::map<std::string, std::size_t> keys_;
-  std::vector<int> capacity_;   // per rank: tasks kept in flight (2 x its threads)
+  std::vector<int> capacity_;   // per rank: tasks kept in flight (4 x its threads)
   std::vector<int> in_flight_;  // per rank
   std::deque<std::shared_ptr<TaskSlot>> queue_;
   std::map<std::uint64_t, std::shared_ptr<TaskSlot>> running_;

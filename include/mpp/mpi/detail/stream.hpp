@@ -244,16 +244,41 @@ class Streamer {
     put(message, batch.first);
     put(message, batch.second);
     std::string storage;
-    for (const Chunk& chunk : values) {
+    for (std::size_t t = batch.first; t < batch.second; ++t) {
+      const Chunk& chunk = values[t - batch.first];
+      std::span<const char> bytes;
+      try {
+        if (chunk) bytes = encode_all(*chunk, storage);
+      } catch (...) {
+        // A result that cannot be serialized fails the map like its item would; the message
+        // still goes, so the root keeps count of this rank's batches.
+        failure_.record(unencodable_item(t, *chunk), std::current_exception());
+        put(message, end_marker);
+        continue;
+      }
       if (!chunk) {
         put(message, end_marker);
         continue;
       }
-      const std::span<const char> bytes = encode_all(*chunk, storage);
       put(message, bytes.size());
       message.append(bytes.data(), bytes.size());
     }
     comm_.send_stream({message.data(), message.size()});
+  }
+
+  // The index in the input of the first value of chunk todo[t] that cannot be serialized alone,
+  // or -1.
+  std::int64_t unencodable_item(std::size_t t, const std::vector<R>& values) const {
+    const std::size_t lo = plan_.items(plan_.todo[t]).first;
+    for (std::size_t j = 0; j < values.size(); ++j) {
+      try {
+        Writer writer;
+        writer.value(values[j]);
+      } catch (...) {
+        return static_cast<std::int64_t>(lo + j);
+      }
+    }
+    return -1;
   }
 
   void send_end() {
@@ -295,7 +320,14 @@ class Streamer {
       const std::uint64_t size = take(bytes, at);
       if (size == end_marker) continue;
       values.clear();
-      decode_all(bytes.subspan(at, size), values);
+      try {
+        decode_all(bytes.subspan(at, size), values);
+      } catch (...) {
+        // A result the root cannot read back fails the map like an item that throws.
+        failure_.record(-1, std::current_exception());
+        at += size;
+        continue;
+      }
       at += size;
       deliver(plan_.todo[t], values);
     }
