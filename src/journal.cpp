@@ -294,8 +294,9 @@ void JournalFile::flush() {
 namespace {
 
 constexpr int watched_signals[] = {SIGINT, SIGTERM};
-// A signal this soon after the first is the same request, sent again (see SignalHub::dispatch).
-constexpr auto duplicate_window = std::chrono::seconds(1);
+// A SIGTERM this soon after a first SIGTERM is the same request, sent again (see
+// SignalHub::dispatch).
+constexpr auto duplicate_window = std::chrono::seconds(10);
 
 // The one Asio watcher that every live SignalWatch shares. The first watch saves the signals'
 // dispositions and starts it; the last one stops it and puts the saved dispositions back, since
@@ -370,10 +371,15 @@ class SignalHub {
   void dispatch(int signo) {
     std::lock_guard lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
-    // Batch systems send one request more than once: at a time limit Slurm signals the step and
-    // the job, and a task gets SIGTERM twice within milliseconds. Only a signal that comes
-    // later than that is the user's second one.
-    if (signalled_ && now - first_signal_ < duplicate_window) return;
+    // Batch systems send one request more than once: at a time limit Slurm signals the step,
+    // the job, and srun forwards its own SIGTERM, so a task gets SIGTERM two or three times, the
+    // last one seconds later on a busy node. A repeated SIGTERM within the window is that; a
+    // second Ctrl-C (SIGINT, which a terminal sends once per key press) or a SIGTERM after the
+    // window is the user's second request.
+    if (signalled_ && signo == SIGTERM && first_signo_ == SIGTERM &&
+        now - first_signal_ < duplicate_window) {
+      return;
+    }
     if (signalled_) {
       // The second signal: the user does not want to wait for the running chunks. Finished
       // chunks are already in the kernel (JournalFile::append), so ending the process loses none.
@@ -383,6 +389,7 @@ class SignalHub {
     }
     signalled_ = true;
     first_signal_ = now;
+    first_signo_ = signo;
     for (auto& [id, on_signal] : subscribers_) on_signal(signo);
   }
 
@@ -393,6 +400,7 @@ class SignalHub {
   std::uint64_t last_id_ = 0;
   bool signalled_ = false;
   std::chrono::steady_clock::time_point first_signal_;
+  int first_signo_ = 0;
   struct sigaction previous_[std::size(watched_signals)] = {};
   bool watched_[std::size(watched_signals)] = {};
   std::unique_ptr<boost::asio::io_context> io_;

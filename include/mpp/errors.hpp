@@ -64,7 +64,8 @@ class CheckpointError : public std::runtime_error {
 
 /// A checkpointed map stopped because the process received SIGINT or SIGTERM (a batch system's
 /// time limit). Chunks that finished are in the journal; rerunning the same map resumes. (A
-/// second signal while the map stops ends the process instead, as the signal would without mpp.)
+/// second Ctrl-C while the map stops ends the process instead, as SIGINT would without mpp; a
+/// SIGTERM repeated within 10 s, as batch systems send it, is the same request.)
 class Interrupted : public std::runtime_error {
  public:
   /// `signal_number` is the signal received (`SIGTERM`, `SIGINT`).
