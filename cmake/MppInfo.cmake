@@ -16,6 +16,11 @@ if(MPP_WITH_MPI AND TARGET MPI::MPI_CXX)
   target_link_libraries(mpp-info PRIVATE MPI::MPI_CXX)
   target_compile_definitions(mpp-info PRIVATE MPP_INFO_WITH_MPI OMPI_SKIP_MPICXX MPICH_SKIP_MPICXX)
 endif()
+# With mpp's MPI layer, each rank also reports the threads its pools take there (node_threads).
+if(MPP_WITH_MPI AND TARGET MPI::MPI_CXX AND TARGET mpp::mpi)
+  target_link_libraries(mpp-info PRIVATE mpp::mpi)
+  target_compile_definitions(mpp-info PRIVATE MPP_INFO_WITH_MPI_LAYER)
+endif()
 
 if(MPP_INSTALL)
   install(TARGETS mpp-info RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

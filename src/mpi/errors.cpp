@@ -59,6 +59,16 @@ RemoteError::RemoteError(int rank, std::string host, std::int64_t item, std::str
       type_name_(std::move(type_name)),
       message_(std::move(message)) {}
 
+BrokenExecutor::BrokenExecutor(int rank, std::string host, std::string type_name,
+                               std::string message)
+    : std::runtime_error("mpp::mpi::Executor is broken: the initializer failed on rank " +
+                         std::to_string(rank) + " (host " + host + ") with " + type_name + ": " +
+                         message + "; no task runs any more, shut the executor down"),
+      rank_(rank),
+      host_(std::move(host)),
+      type_name_(std::move(type_name)),
+      message_(std::move(message)) {}
+
 namespace detail {
 
 ErrorRecord describe(const std::exception_ptr& error, int rank, const std::string& host,
@@ -105,6 +115,10 @@ ErrorRecord decode_error(const char* data, std::size_t size) {
 
 void throw_remote(const ErrorRecord& record) {
   throw RemoteError(record.rank, record.host, record.item, record.type_name, record.message);
+}
+
+void throw_broken(const ErrorRecord& record) {
+  throw BrokenExecutor(record.rank, record.host, record.type_name, record.message);
 }
 
 void throw_mismatch(const std::string& what) {

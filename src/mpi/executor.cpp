@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "mpp/errors.hpp"
+#include "mpp/mpi/cpus.hpp"
 #include "mpp/mpi/detail/executor_core.hpp"
 #include "mpp/mpi/environment.hpp"
 #include "mpp/mpi/errors.hpp"
@@ -22,9 +23,12 @@ struct TaskHeader {
   std::uint32_t kind = 0;
 };
 
+// ResultHeader::ok: the task's result, its failure, or the initializer's failure on that rank.
+enum : std::uint64_t { result_failed = 0, result_ok = 1, result_broken = 2 };
+
 struct ResultHeader {
   std::uint64_t id = 0;
-  std::uint64_t ok = 0;
+  std::uint64_t ok = result_failed;
 };
 
 void check(int code, const char* call) {
@@ -59,11 +63,35 @@ void for_each_framed(const std::string& batch, Visit visit) {
   }
 }
 
+// If `error` is the local pool's InitializerError, what the initializer threw (nested in it),
+// described as happening on `rank`; nullopt for any other error.
+std::optional<ErrorRecord> initializer_failure(const std::exception_ptr& error, int rank,
+                                               const std::string& host) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const mpp::InitializerError& e) {
+    try {
+      std::rethrow_if_nested(e);
+    } catch (...) {
+      return describe(std::current_exception(), rank, host, -1);
+    }
+    return describe(std::current_exception(), rank, host, -1);
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
                            std::function<void()> initializer)
-    : local_(mpp::PoolOptions{.threads = threads, .initializer = std::move(initializer)}),
+    // node_threads is collective, so every rank calls it, even those given their threads.
+    : local_(mpp::PoolOptions{.threads =
+                                  [&] {
+                                    int node = node_threads(parent);
+                                    return threads.value_or(node);
+                                  }(),
+                              .initializer = std::move(initializer)}),
       comm_(parent, /*with_counter=*/false, "mpp::mpi::Executor") {
   const int mine = local_.threads();
   std::vector<int> all(static_cast<std::size_t>(comm_.size()));
@@ -116,6 +144,7 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, std:
     throw_usage(
         "Executor::submit/map: only the root (rank 0) submits; the other ranks call serve()");
   }
+  if (broken_) throw_broken(*broken_);
   if (shutting_down_) {
     throw PoolStateError(
         "mpp::mpi::Executor::submit: the executor was shut down; create a new one to submit "
@@ -151,9 +180,17 @@ void ExecutorCore::dispatch_local() {
     queue_.pop_front();
     if (slot->state == TaskSlot::State::cancelled) continue;
     slot->state = TaskSlot::State::running;
-    slot->local.emplace(local_.apply_async(std::move(slot->run)));
-    slot->run = nullptr;
     running_[slot->id] = slot;
+    try {
+      slot->local.emplace(local_.apply_async(std::move(slot->run)));
+    } catch (...) {
+      // The local pool refuses work once its initializer failed: the executor is broken.
+      auto failure = initializer_failure(std::current_exception(), 0, comm_.host());
+      if (!failure) throw;
+      break_with(std::move(*failure));
+      return;
+    }
+    slot->run = nullptr;
   }
 }
 
@@ -227,25 +264,40 @@ bool ExecutorCore::receive(bool block) {
   check(MPI_Recv(buffer.data(), count, MPI_BYTE, status.MPI_SOURCE, tag_result, comm_.get(),
                  MPI_STATUS_IGNORE),
         "MPI_Recv");
+  std::optional<ErrorRecord> broken;
   for_each_framed(buffer, [&](std::span<const char> one) {
     ResultHeader header;
     std::memcpy(&header, one.data(), sizeof header);
     --in_flight_[static_cast<std::size_t>(status.MPI_SOURCE)];
+    if (header.ok == result_broken && !broken) {
+      broken = decode_error(one.data() + sizeof header, one.size() - sizeof header);
+    }
     const auto it = running_.find(header.id);
     if (it != running_.end()) {
       TaskSlot& slot = *it->second;
-      slot.ok = header.ok != 0;
+      slot.ok = header.ok == result_ok;
+      slot.broken = header.ok == result_broken;
       slot.bytes.assign(one.data() + sizeof header, one.size() - sizeof header);
       slot.state = TaskSlot::State::done;
       running_.erase(it);
     }
   });
+  if (broken) break_with(std::move(*broken));
   return true;
 }
 
 void ExecutorCore::settle_local(TaskSlot& slot) {
   if (slot.state != TaskSlot::State::running || !slot.local || !slot.local->ready()) return;
-  Outcome outcome = std::move(*slot.local).get();
+  Outcome outcome;
+  try {
+    outcome = std::move(*slot.local).get();
+  } catch (...) {
+    // Run on a thread whose initializer failed: the executor is broken.
+    auto failure = initializer_failure(std::current_exception(), 0, comm_.host());
+    if (!failure) throw;
+    break_with(std::move(*failure));
+    return;
+  }
   slot.ok = !outcome.error;
   slot.bytes = std::move(outcome.bytes);
   slot.error = outcome.error;
@@ -329,6 +381,7 @@ void ExecutorCore::rethrow(const TaskSlot& slot) const {
         "mpi::Executor: the task was cancelled before it started (Future::cancel or "
         "shutdown(cancel_futures=true))");
   }
+  if (slot.broken && broken_) throw_broken(*broken_);
   if (slot.error) std::rethrow_exception(slot.error);
   throw_remote(decode_error(slot.bytes.data(), slot.bytes.size()));
 }
@@ -342,7 +395,30 @@ void ExecutorCore::shutdown(bool wait, bool cancel_futures) {
   }
   if (!wait) return;
   while (!queue_.empty() || !running_.empty()) progress();
+  // A broken executor failed the tasks still out on workers without their results: take them
+  // now, so that no worker waits on a send nobody receives.
+  while (std::any_of(in_flight_.begin(), in_flight_.end(), [](int n) { return n > 0; })) {
+    receive(/*block=*/true);
+  }
   release_workers();
+}
+
+void ExecutorCore::break_with(ErrorRecord record) {
+  if (broken_) return;
+  broken_ = std::move(record);
+  const auto fail = [](TaskSlot& slot) {
+    slot.state = TaskSlot::State::done;
+    slot.ok = false;
+    slot.broken = true;
+    slot.request = std::string();
+    slot.run = nullptr;
+  };
+  for (auto& slot : queue_) {
+    if (slot->state != TaskSlot::State::cancelled) fail(*slot);
+  }
+  queue_.clear();
+  for (auto& [id, slot] : running_) fail(*slot);
+  running_.clear();
 }
 
 void ExecutorCore::release_workers() {
@@ -380,7 +456,8 @@ bool ExecutorCore::serve() {
   // One received task, running on the local pool.
   struct Job {
     std::uint64_t id;
-    mpp::AsyncResult<Outcome> result;
+    std::optional<mpp::AsyncResult<Outcome>> result;
+    std::exception_ptr error;  // the local pool refused the task (its initializer failed)
   };
   std::deque<Job> jobs;
   bool stop = false;
@@ -390,16 +467,38 @@ bool ExecutorCore::serve() {
     // Finished tasks go back to the root, all those ready in one message.
     std::string batch;
     for (auto it = jobs.begin(); it != jobs.end();) {
-      if (!it->result.ready()) {
+      if (it->result && !it->result->ready()) {
         ++it;
         continue;
       }
-      Outcome outcome = std::move(it->result).get();
-      std::string body =
-          outcome.error ? encode(describe(outcome.error, comm_.rank(), comm_.host(), outcome.item))
-                        : std::move(outcome.bytes);
-      append_framed(batch, message(ResultHeader{it->id, outcome.error ? 0u : 1u},
-                                   {body.data(), body.size()}));
+      Outcome outcome;
+      std::exception_ptr error = it->error;
+      if (it->result) {
+        try {
+          outcome = std::move(*it->result).get();
+        } catch (...) {
+          error = std::current_exception();
+        }
+      }
+      // Every task gets an answer, so the root's count of tasks in flight stays exact; a task
+      // refused because the initializer failed tells the root that this rank is broken.
+      ResultHeader header{it->id, result_ok};
+      std::string body;
+      if (error) {
+        if (auto failure = initializer_failure(error, comm_.rank(), comm_.host())) {
+          header.ok = result_broken;
+          body = encode(*failure);
+        } else {
+          header.ok = result_failed;
+          body = encode(describe(error, comm_.rank(), comm_.host(), -1));
+        }
+      } else if (outcome.error) {
+        header.ok = result_failed;
+        body = encode(describe(outcome.error, comm_.rank(), comm_.host(), outcome.item));
+      } else {
+        body = std::move(outcome.bytes);
+      }
+      append_framed(batch, message(header, {body.data(), body.size()}));
       it = jobs.erase(it);
     }
     if (!batch.empty()) {
@@ -442,15 +541,20 @@ bool ExecutorCore::serve() {
         TaskHeader header;
         std::memcpy(&header, one.data(), sizeof header);
         const std::span<const char> args = one.subspan(sizeof header);
-        jobs.push_back(Job{header.id, local_.apply_async([this, shared, header, args] {
-                             return run_task(header.entry, header.name_hash, header.kind, args,
-                                             header.first_item);
-                           })});
+        Job job{header.id, std::nullopt, nullptr};
+        try {
+          job.result.emplace(local_.apply_async([this, shared, header, args] {
+            return run_task(header.entry, header.name_hash, header.kind, args, header.first_item);
+          }));
+        } catch (...) {
+          job.error = std::current_exception();
+        }
+        jobs.push_back(std::move(job));
       });
     }
-    if (!busy && !jobs.empty()) {
+    if (!busy && !jobs.empty() && jobs.front().result) {
       lock = {};
-      jobs.front().result.wait(std::chrono::microseconds(100));
+      jobs.front().result->wait(std::chrono::microseconds(100));
       lock = mpi_guard("mpp::mpi::Executor::serve");
     }
   }

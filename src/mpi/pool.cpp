@@ -1,9 +1,17 @@
 #include "mpp/mpi/pool.hpp"
 
+#include "mpp/mpi/cpus.hpp"
+
 namespace mpp::mpi {
 
 Pool::Pool(const PoolOptions& options)
-    : local_(mpp::PoolOptions{.threads = options.threads, .initializer = options.initializer}),
+    // node_threads is collective, so every rank calls it, even those given their threads.
+    : local_(mpp::PoolOptions{.threads =
+                                  [&] {
+                                    int node = node_threads(options.comm);
+                                    return options.threads.value_or(node);
+                                  }(),
+                              .initializer = options.initializer}),
       comm_(std::make_unique<detail::Comm>(options.comm, /*with_counter=*/true, "mpp::mpi::Pool")) {
 }
 

@@ -39,6 +39,9 @@
 #ifdef MPP_INFO_WITH_MPI
 #include <mpi.h>
 #endif
+#ifdef MPP_INFO_WITH_MPI_LAYER
+#include <mpp/mpi/cpus.hpp>
+#endif
 
 namespace {
 
@@ -319,6 +322,7 @@ struct Rank {
   std::vector<int> affinity;
   int available = 0;
   int online = 0;
+  int mpi_threads = 0;  // mpp::mpi::node_threads(): its threads in mpi::Pool / Executor; 0: unknown
 };
 
 struct World {
@@ -393,9 +397,19 @@ World gather_world(const Facts& facts, int provided) {
   world.library = std::string(library, static_cast<std::size_t>(length));
   world.library = world.library.substr(0, world.library.find_first_of("\n,"));
 
-  // Each rank as one line of text: "host available online cpu cpu ...".
+  // The default of mpp's MPI layer, where the ranks of a node share its CPUs (collective).
+  int mpi_threads = 0;
+#ifdef MPP_INFO_WITH_MPI_LAYER
+  try {
+    mpi_threads = mpp::mpi::node_threads(MPI_COMM_WORLD);
+  } catch (const std::exception&) {
+    mpi_threads = 0;  // a bad MPP_NUM_THREADS: reported as available_cpus() fails
+  }
+#endif
+  // Each rank as one line of text: "host available online mpi_threads cpu cpu ...".
   std::ostringstream line;
-  line << (facts.host.empty() ? "?" : facts.host) << ' ' << facts.available << ' ' << facts.online;
+  line << (facts.host.empty() ? "?" : facts.host) << ' ' << facts.available << ' ' << facts.online
+       << ' ' << mpi_threads;
   for (int cpu : facts.affinity) line << ' ' << cpu;
   const std::string mine = line.str();
   const int my_length = static_cast<int>(mine.size());
@@ -416,7 +430,7 @@ World gather_world(const Facts& facts, int provided) {
         all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
     Rank info;
     info.rank = r;
-    in >> info.host >> info.available >> info.online;
+    in >> info.host >> info.available >> info.online >> info.mpi_threads;
     for (int cpu; in >> cpu;) info.affinity.push_back(cpu);
     world.ranks.push_back(std::move(info));
   }
@@ -569,6 +583,7 @@ void print_json(const Facts& f, const World* world) {
       out += "{\"rank\":" + std::to_string(r.rank) + ",\"host\":" + json_string(r.host) +
              ",\"affinity\":" + json_string(cpu_list(r.affinity)) +
              ",\"threads\":" + std::to_string(r.available) +
+             ",\"mpi_threads\":" + (r.mpi_threads ? std::to_string(r.mpi_threads) : "null") +
              ",\"online_cpus\":" + std::to_string(r.online) + "}";
     }
     out += "]}";
@@ -650,10 +665,12 @@ void print_text(const Facts& f, const World* world) {
 #ifdef MPP_INFO_WITH_MPI
     row("thread level provided", thread_level_name(world->thread_level));
 #endif
-    std::printf("  %5s  %-20s %-16s %s\n", "rank", "host", "affinity", "pool threads");
+    std::printf("  %5s  %-20s %-16s %-13s %s\n", "rank", "host", "affinity", "pool threads",
+                "mpi::Pool threads (ranks of a node share its CPUs)");
     for (const Rank& r : world->ranks) {
-      std::printf("  %5d  %-20s %-16s %d\n", r.rank, r.host.c_str(), cpu_list(r.affinity).c_str(),
-                  r.available);
+      std::printf("  %5d  %-20s %-16s %-13d %s\n", r.rank, r.host.c_str(),
+                  cpu_list(r.affinity).c_str(), r.available,
+                  r.mpi_threads > 0 ? std::to_string(r.mpi_threads).c_str() : "?");
     }
     for (std::string& w : warnings) w = "rank 0: " + w;
     warnings.insert(warnings.end(), world->warnings.begin(), world->warnings.end());

@@ -35,7 +35,7 @@ expect good "launched by +srun \(Slurm job [0-9]+, step [0-9]+, 1 task, 2 CPUs p
   "srun step described"
 expect good "SLURM_CPUS_PER_TASK +2" "Slurm's variables"
 expect good "^  ranks +1$" "one rank"
-expect good "^ +0  [^ ]+ +0-1 +2$" "rank 0 has both CPUs and 2 pool threads"
+expect good "^ +0  [^ ]+ +0-1 +2( |$)" "rank 0 has both CPUs and 2 pool threads"
 expect good "No problems found: mpp::Pool\(\) will run 2 threads" "no warning when bound right"
 
 expect one_core "SLURM_NTASKS +2" "Slurm's variables"

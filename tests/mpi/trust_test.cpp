@@ -3,8 +3,11 @@
 // hung, crashed or went unnoticed.
 #include <doctest/doctest.h>
 #include <mpi.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <mpp/mpi.hpp>
 #include <ranges>
 #include <stdexcept>
@@ -161,4 +164,77 @@ TEST_CASE("trust: an exception from a failed MPI call names the MPI error and th
     CHECK(what.find(std::string(text, static_cast<std::size_t>(length))) != std::string::npos);
     CHECK(what.find("rank " + std::to_string(world_rank())) != std::string::npos);
   }
+}
+
+TEST_CASE("trust: an Executor whose initializer throws on a rank breaks, and shutdown returns") {
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  // The rank that runs tasks and whose initializer throws: rank 1, or the root when alone.
+  const int bad = size == 1 ? 0 : 1;
+  mpp::mpi::Executor ex({.threads = 1, .initializer = [bad] {
+                           if (world_rank() == bad) throw std::domain_error("no licence here");
+                         }});
+  ex.register_function("slow", slow);
+  if (ex.serve()) return;  // the broken worker still serves until the shutdown
+  // The first task goes to rank 1 (every worker is idle, the lowest is chosen).
+  std::vector<mpp::mpi::Future<int>> futures;
+  for (int i = 0; i < 40; ++i) futures.push_back(ex.submit(slow, i));
+  int broken = 0;
+  for (int i = 0; i < 40; ++i) {
+    try {
+      const int value = futures[static_cast<std::size_t>(i)].get();  // done before the break
+      CHECK(value == i);
+    } catch (const mpp::mpi::BrokenExecutor& e) {
+      ++broken;
+      CHECK(e.rank() == bad);
+      CHECK(e.type_name() == "std::domain_error");
+      CHECK(e.message() == "no licence here");
+      CHECK(std::string(e.what()).find("rank " + std::to_string(bad)) != std::string::npos);
+    }
+  }
+  CHECK(broken >= 1);
+  CHECK_THROWS_AS((void)ex.submit(slow, 0), mpp::mpi::BrokenExecutor);
+  CHECK_THROWS_AS(ex.map(slow, std::vector<int>{1, 2, 3}), mpp::mpi::BrokenExecutor);
+  ex.shutdown();  // returns, and releases every worker
+}
+
+// Run by the mpi.default_threads.* tests, without MPP_NUM_THREADS in the environment.
+TEST_CASE("trust: ranks sharing a node share its CPUs by default" *
+          doctest::skip(std::getenv("MPP_TEST_DEFAULT_THREADS") == nullptr)) {
+  REQUIRE(std::getenv("MPP_NUM_THREADS") == nullptr);
+  MPI_Comm node = MPI_COMM_NULL;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int ranks = 0;
+  MPI_Comm_size(node, &ranks);
+  // The CPUs of the node that its ranks may use: the union of their affinity masks.
+  cpu_set_t mine, all;
+  CPU_ZERO(&mine);
+  sched_getaffinity(0, sizeof mine, &mine);
+  MPI_Allreduce(&mine, &all, static_cast<int>(sizeof mine), MPI_BYTE, MPI_BOR, node);
+  const int cpus = CPU_COUNT(&all);
+  const auto node_sum = [&](int threads) {
+    int sum = 0;
+    MPI_Allreduce(&threads, &sum, 1, MPI_INT, MPI_SUM, node);
+    return sum;
+  };
+  {
+    mpp::mpi::Pool pool;
+    CHECK(pool.threads() == mpp::mpi::node_threads());
+    // Every pool has at least one thread, so more ranks than CPUs take one each.
+    CHECK(node_sum(pool.threads()) <= std::max(cpus, ranks));
+  }
+  {
+    mpp::mpi::Pool pool({.threads = 3});  // an explicit count still wins
+    CHECK(pool.threads() == 3);
+  }
+  setenv("MPP_NUM_THREADS", "3", 1);  // and so does MPP_NUM_THREADS
+  {
+    mpp::mpi::Pool pool;
+    CHECK(pool.threads() == 3);
+    mpp::mpi::Executor ex;
+    ex.register_function("slow", slow);
+    if (!ex.serve()) CHECK(ex.submit(slow, 7).get() == 7);
+  }
+  unsetenv("MPP_NUM_THREADS");
+  MPI_Comm_free(&node);
 }

@@ -72,6 +72,44 @@ class UsageError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+/// An `Executor` can run no more tasks because the initializer threw on one of its ranks
+/// (Python's `concurrent.futures.BrokenExecutor`, as `MPIPoolExecutor(initializer=...)` raises
+/// it). Every future pending when the root learnt it, every later `submit` and `map` throw it;
+/// `shutdown` still returns and releases every worker. It names the rank, its host and the
+/// initializer's exception.
+///
+/// ```cpp
+/// try {
+///   auto n = executor.submit(count_primes, 0L, 1000L).get();
+/// } catch (const mpp::mpi::BrokenExecutor& e) {
+///   std::fprintf(stderr, "rank %d: %s\n", e.rank(), e.message().c_str());
+/// }
+/// ```
+///
+/// Thread-safe to read from several threads (all members are const).
+class BrokenExecutor : public std::runtime_error {
+ public:
+  /// @param rank the rank whose initializer threw; @param host its processor name;
+  /// @param type_name the demangled type of the initializer's exception; @param message its
+  /// `what()`.
+  BrokenExecutor(int rank, std::string host, std::string type_name, std::string message);
+
+  /// The rank, in the executor's communicator, whose initializer threw.
+  int rank() const noexcept { return rank_; }
+  /// The processor name of that rank.
+  const std::string& host() const noexcept { return host_; }
+  /// The demangled type name of the initializer's exception.
+  const std::string& type_name() const noexcept { return type_name_; }
+  /// The initializer's exception's `what()`.
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  int rank_;
+  std::string host_;
+  std::string type_name_;
+  std::string message_;
+};
+
 namespace detail {
 
 // What one rank reports about an exception it caught; crosses ranks as bytes.
@@ -91,6 +129,8 @@ ErrorRecord decode_error(const char* data, std::size_t size);
 
 // Every throw of the MPI layer goes through these, so messages stay consistent.
 [[noreturn]] void throw_remote(const ErrorRecord& record);
+// The initializer failed as `record` says (on its rank): BrokenExecutor.
+[[noreturn]] void throw_broken(const ErrorRecord& record);
 [[noreturn]] void throw_mismatch(const std::string& what);
 [[noreturn]] void throw_mpi_failed(const char* call, int code);
 [[noreturn]] void throw_usage(const std::string& what);

@@ -64,12 +64,13 @@ std::string key_of(const F& f) {
 /// Options of `mpp::mpi::Executor`.
 struct ExecutorOptions {
   /// Threads of each rank's local pool, which runs the tasks a worker receives; unset means
-  /// `mpp::available_cpus()` (honours `SLURM_CPUS_PER_TASK`).
+  /// `mpp::mpi::node_threads()`: the rank's share of its node's CPUs (`MPP_NUM_THREADS` wins).
   std::optional<int> threads = std::nullopt;
   /// The ranks taking part; mpp duplicates it. Rank 0 of it drives. An intercommunicator or
   /// `MPI_COMM_NULL` is refused with `std::invalid_argument` (on every rank given it).
   MPI_Comm comm = MPI_COMM_WORLD;
-  /// Runs once on each worker thread before its first task (see `mpp::PoolOptions`).
+  /// Runs once on each worker thread before its first task (see `mpp::PoolOptions`). If it
+  /// throws, the executor is broken: pending and later tasks fail with `BrokenExecutor`.
   std::function<void()> initializer = {};
 };
 

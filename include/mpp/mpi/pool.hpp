@@ -54,8 +54,9 @@ enum class results {
 /// mpp::mpi::Pool half({.comm = my_subcommunicator});  // another communicator
 /// ```
 struct PoolOptions {
-  /// Threads of each rank's local `mpp::Pool`; unset means `mpp::available_cpus()`, which
-  /// honours `SLURM_CPUS_PER_TASK`, the affinity mask and `MPP_NUM_THREADS`. Must be positive.
+  /// Threads of each rank's local `mpp::Pool`; unset means `mpp::mpi::node_threads()`: the
+  /// rank's share of its node's CPUs among the ranks whose affinity masks overlap its own
+  /// (`MPP_NUM_THREADS` wins). Must be positive.
   std::optional<int> threads = std::nullopt;
   /// The communicator whose ranks take part. mpp duplicates it, so its traffic never meets the
   /// application's own messages on it. An intercommunicator or `MPI_COMM_NULL` is refused with

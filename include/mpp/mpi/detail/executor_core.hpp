@@ -17,6 +17,7 @@
 
 #include "mpp/async_result.hpp"
 #include "mpp/mpi/detail/comm.hpp"
+#include "mpp/mpi/errors.hpp"
 #include "mpp/pool.hpp"
 
 namespace mpp::mpi::detail {
@@ -46,9 +47,10 @@ struct TaskSlot {
   std::uint64_t id = 0;
   State state = State::queued;
   bool ok = false;
-  std::string bytes;                               // the result, or an encoded ErrorRecord
-  std::string request;                             // the task message until it is sent
-  std::exception_ptr error;                        // one rank: the task's own exception
+  bool broken = false;       // failed because the executor broke (BrokenExecutor)
+  std::string bytes;         // the result, or an encoded ErrorRecord
+  std::string request;       // the task message until it is sent
+  std::exception_ptr error;  // one rank: the task's own exception
   std::optional<mpp::AsyncResult<Outcome>> local;  // one rank: the local pool's task
   std::function<Outcome()> run;                    // one rank: the task until it starts
 };
@@ -84,6 +86,8 @@ class ExecutorCore {
   // returns once every task is done and the workers have been released.
   void shutdown(bool wait, bool cancel_futures);
   bool shut_down() const noexcept { return shutting_down_; }
+  // Whether an initializer failed, so no task runs any more (BrokenExecutor).
+  bool broken() const noexcept { return broken_.has_value(); }
   // Non-root: serves tasks until the root shuts down. Returns false on the root at once.
   bool serve();
   // Rethrows a failed slot's error (RemoteError, or CancelledError); used by futures.
@@ -104,6 +108,9 @@ class ExecutorCore {
   void settle_local(TaskSlot& slot);
   bool receive(bool block);
   void release_workers();
+  // Root: the initializer failed as `record` says: every queued and running task fails with
+  // BrokenExecutor, and so does every later submission.
+  void break_with(ErrorRecord record);
 
   mpp::Pool local_;
   Comm comm_;
@@ -117,6 +124,7 @@ class ExecutorCore {
   std::uint64_t next_id_ = 0;
   bool shutting_down_ = false;
   bool released_ = false;
+  std::optional<ErrorRecord> broken_;
 };
 
 }  // namespace mpp::mpi::detail
