@@ -31,6 +31,7 @@ demo() {
 # The test command
 
 skips=()     # "group: reason"
+failures=()  # stages whose tests failed; the others still run, so one run shows everything
 summary=()   # one line per stage
 started=$(date +%s)
 
@@ -56,9 +57,12 @@ run_stage() {
   shift 2
   local dir=build/$preset log=build/$preset/quickstart-ctest.log t0=$SECONDS rc=0
   ctest --preset "$preset" "$@" 2>&1 | tee "$log" || rc=$?
-  [ "$rc" -eq 0 ] || fail "$name: some tests failed (see above, and $log)"
+  if [ "$rc" -ne 0 ]; then
+    failures+=("$name: $(sed -n '/The following tests FAILED:/,/^[^[:space:]]/s/^[[:space:]]*[0-9]* - //p' "$log" |
+      tr '\n' ' ')(log: $log)")
+  fi
   local total skipped
-  total=$(sed -n 's/.* tests passed, [0-9]* tests failed out of \([0-9]*\)$/\1/p' "$log" | tail -1)
+  total=$(sed -n 's/.* tests \(passed\|failed\).* out of \([0-9]*\)$/\2/p' "$log" | tail -1)
   [ -n "$total" ] && [ "$total" -gt 0 ] || fail "$name: no test ran"
   skipped=$(sed -n '/The following tests did not run:/,/^$/s/^[[:space:]]*[0-9]* - \([^ ]*\) (Skipped)$/\1/p' "$log")
   local test reason
@@ -68,8 +72,11 @@ run_stage() {
     skip "$name: $test" "$reason"
   done
   local passed=$((total - $(wc -w <<<"$skipped")))
-  summary+=("$(printf '%-26s %4d passed  %2d skipped  %5d s' "$name" "$passed" \
-    "$(wc -w <<<"$skipped")" $((SECONDS - t0)))")
+  local failed
+  failed=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
+  passed=$((passed - ${failed:-0}))
+  summary+=("$(printf '%-26s %4d passed  %2d failed  %2d skipped  %5d s' "$name" "$passed" \
+    "${failed:-0}" "$(wc -w <<<"$skipped")" $((SECONDS - t0)))")
 }
 
 # require_label NAME PRESET LABEL WHAT: fails unless tests labelled LABEL were built in the
@@ -140,6 +147,10 @@ test_all() {
   echo
   echo "=== mpp: test summary ($(($(date +%s) - started)) s in all)"
   printf '%s\n' "${summary[@]}"
+  if [ ${#failures[@]} -gt 0 ]; then
+    printf 'mpp: FAILED: %s\n' "${failures[@]}" >&2
+    exit 1
+  fi
   if [ ${#skips[@]} -gt 0 ]; then
     echo
     echo "!!! mpp: ${#skips[@]} group(s) or test(s) did NOT run:"

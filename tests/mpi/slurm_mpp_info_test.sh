@@ -40,7 +40,7 @@ expect good "No problems found: mpp::Pool\(\) will run 2 threads" "no warning wh
 
 expect one_core "SLURM_NTASKS +2" "Slurm's variables"
 expect one_core "^  ranks +2$" "two ranks"
-expect one_core "^ +1  [^ ]+ +[0-9]+ +1$" "rank 1 bound to one CPU, 1 pool thread"
+expect one_core "^ +1  [^ ]+ +[0-9]+ +1( |$)" "rank 1 bound to one CPU, 1 pool thread"
 expect one_core "warning: 2 of 2 ranks on .* bound to a single core each" "one-core binding"
 expect one_core "srun binds each task to the CPUs of its --cpus-per-task" "advice in srun's words"
 
