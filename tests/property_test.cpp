@@ -47,17 +47,24 @@ struct Submitted {
   bool with_callbacks = false;
   std::atomic<int> runs{0};
   std::atomic<int> callbacks{0};
-  std::optional<mpp::AsyncResult<int>> result;
+};
+
+// A submitted task and its result. The result is kept apart from Submitted: the task's function
+// and callbacks hold the Submitted, so a result inside it would make a cycle that never frees.
+struct Entry {
+  std::shared_ptr<Submitted> task;
+  mpp::AsyncResult<int> result;
 };
 
 struct Sut {
-  std::unique_ptr<mpp::Pool> pool = std::make_unique<mpp::Pool>(2);
-  mpp::Pool other{1};
-  std::vector<std::shared_ptr<Submitted>> tasks;
+  std::vector<Entry> tasks;
   bool closed = false;
   bool terminated = false;
   std::atomic<bool> terminate_returned{false};
   std::atomic<int> started_after_terminate{0};
+  // Last, so that they are destroyed (and finish their tasks) before what the tasks use.
+  std::unique_ptr<mpp::Pool> pool = std::make_unique<mpp::Pool>(2);
+  mpp::Pool other{1};
 
   // The body of every task: counts its run, notes a start after terminate() returned.
   auto body(const std::shared_ptr<Submitted>& task) {
@@ -101,8 +108,7 @@ struct Submit : Command {
       RC_ASSERT_THROWS_AS(submit(), mpp::PoolStateError);
       return;
     }
-    task->result.emplace(submit());
-    sut.tasks.push_back(task);
+    sut.tasks.push_back({task, submit()});
   }
   void show(std::ostream& os) const override {
     os << "apply_async(" << value << (throws ? ", throws" : "")
@@ -157,9 +163,9 @@ struct TimedWait : Command {
   int millis = *rc::gen::inRange(0, 5);
   void run(const Model&, Sut& sut) const override {
     if (sut.tasks.empty()) return;
-    const auto& task = sut.tasks[pick % sut.tasks.size()];
+    auto& entry = sut.tasks[pick % sut.tasks.size()];
     const auto start = std::chrono::steady_clock::now();
-    task->result->wait(std::chrono::milliseconds(millis));
+    entry.result.wait(std::chrono::milliseconds(millis));
     // A timed wait returns by its deadline (give the machine 2 s of slack).
     RC_ASSERT(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(millis) + 2s);
   }
@@ -177,9 +183,9 @@ struct Nested : Command {
     task->value = value;
     auto inner = sut.body(task);
     auto& pool = *sut.pool;
-    task->result.emplace(pool.apply_async(
-        [&pool, inner](int x) { return pool.apply_async(inner, x).get(); }, value));
-    sut.tasks.push_back(task);
+    sut.tasks.push_back(
+        {task, pool.apply_async([&pool, inner](int x) { return pool.apply_async(inner, x).get(); },
+                                value)});
   }
   void show(std::ostream& os) const override { os << "nested apply_async(" << value << ")"; }
 };
@@ -191,9 +197,8 @@ struct CrossPool : Command {
     // A task of another pool waits on this pool's task.
     auto inner = std::make_shared<Submitted>();
     inner->value = value;
-    inner->result.emplace(sut.pool->apply_async(sut.body(inner), value));
-    sut.tasks.push_back(inner);
-    auto awaited = *inner->result;
+    sut.tasks.push_back({inner, sut.pool->apply_async(sut.body(inner), value)});
+    auto awaited = sut.tasks.back().result;
     auto outer =
         sut.other.apply_async([awaited]() mutable { return awaited.get(mpp_test::patience); });
     RC_ASSERT(outer.get(2 * mpp_test::patience) == 2 * value);
@@ -228,12 +233,12 @@ void check_deliveries(Sut& sut) {
   if (!sut.terminated) sut.pool->close();
   sut.pool->join();
   RC_ASSERT(sut.started_after_terminate.load() == 0);
-  for (const auto& task : sut.tasks) {
-    RC_ASSERT(task->result->wait(mpp_test::patience));
+  for (auto& [task, result] : sut.tasks) {
+    RC_ASSERT(result.wait(mpp_test::patience));
     RC_ASSERT(task->runs.load() <= 1);
     if (task->with_callbacks) RC_ASSERT(task->callbacks.load() == 1);
     try {
-      const int got = task->result->get(0s);
+      const int got = result.get(0s);
       RC_ASSERT(!task->throws);
       RC_ASSERT(!task->callback_throws);
       RC_ASSERT(got == 2 * task->value);
