@@ -12,19 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
 namespace {
 
-// A journal path of its own per test, removed at the end.
-struct TempJournal {
-  std::string path;
-  explicit TempJournal(const char* name)
-      : path((std::filesystem::temp_directory_path() /
-              (std::string("mpp-") + name + "-" + std::to_string(::getpid()) + ".journal"))
-                 .string()) {
-    std::filesystem::remove(path);
-  }
-  ~TempJournal() { std::filesystem::remove(path); }
-};
+using mpp_test::TempJournal;
 
 std::vector<long> expected(int n) {
   std::vector<long> out;

@@ -33,17 +33,7 @@ namespace {
 using namespace std::chrono_literals;
 using mpp_test::patience;
 
-// A journal path of its own per test, removed at the end.
-struct TempJournal {
-  std::string path;
-  explicit TempJournal(const char* name)
-      : path((std::filesystem::temp_directory_path() /
-              (std::string("mpp-trust-") + name + "-" + std::to_string(::getpid()) + ".journal"))
-                 .string()) {
-    std::filesystem::remove(path);
-  }
-  ~TempJournal() { std::filesystem::remove(path); }
-};
+using mpp_test::TempJournal;
 
 std::vector<long> tripled(int n) {
   std::vector<long> out;

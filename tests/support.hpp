@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -30,6 +31,18 @@ using namespace std::chrono_literals;
 /// How long a test waits for something that should happen at once before calling it a failure.
 /// Generous, because the machines running the tests are small and shared.
 inline constexpr auto patience = 10s;
+
+/// A journal path of its own per test (`name` unique per test), removed at the end.
+struct TempJournal {
+  std::string path;
+  explicit TempJournal(const char* name)
+      : path((std::filesystem::temp_directory_path() /
+              (std::string("mpp-") + name + "-" + std::to_string(::getpid()) + ".journal"))
+                 .string()) {
+    std::filesystem::remove(path);
+  }
+  ~TempJournal() { std::filesystem::remove(path); }
+};
 
 /// A one-shot event: `set()` once, `wait()` with a deadline.
 class Event {
