@@ -21,6 +21,7 @@ add_library(mpp_mpi
   src/mpi/environment.cpp
   src/mpi/errors.cpp
   src/mpi/executor.cpp
+  src/mpi/message.cpp
   src/mpi/pool.cpp)
 add_library(mpp::mpi ALIAS mpp_mpi)
 set_target_properties(mpp_mpi PROPERTIES EXPORT_NAME mpi VERSION ${PROJECT_VERSION})

@@ -17,6 +17,7 @@
 #include "mpp/cpus.hpp"
 #include "mpp/errors.hpp"
 #include "mpp/mpi/cpus.hpp"
+#include "mpp/mpi/detail/message.hpp"
 #include "mpp/mpi/environment.hpp"
 
 namespace mpp::mpi::detail {
@@ -32,20 +33,6 @@ bool message_waiting(MPI_Comm comm, int source, int tag) {
   int flag = 0;
   check(MPI_Iprobe(source, tag, comm, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe");
   return flag != 0;
-}
-
-// A count MPI can take; a larger one ends the job with a clear message (other ranks are already
-// inside the collective call, so throwing here alone would leave them waiting).
-int count_of(std::size_t bytes, const char* call) {
-  if (bytes > static_cast<std::size_t>(INT_MAX)) {
-    std::fprintf(stderr,
-                 "mpp::mpi::%s: one rank's part is %zu bytes, more than MPI's int counts allow "
-                 "(2 GiB); split the input into several calls. Aborting the job.\n",
-                 call, bytes);
-    std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-  }
-  return static_cast<int>(bytes);
 }
 
 const char* schedule_name(std::int32_t s) {
@@ -189,6 +176,10 @@ Comm::Comm(MPI_Comm parent, bool with_counter, const char* owner) : owner_(owner
   auto lock = mpi_guard(owner);
   check_usable(parent, owner);
   check(MPI_Comm_dup(parent, &comm_), "MPI_Comm_dup");
+  // Failures come back as codes that mpp turns into exceptions naming the rank, rather than
+  // MPI_ERRORS_ARE_FATAL ending the job without a word about mpp's call.
+  check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  check(MPI_Comm_dup(comm_, &side_), "MPI_Comm_dup");
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
   host_ = Environment::processor_name();
@@ -208,6 +199,7 @@ Comm::Comm(MPI_Comm parent, bool with_counter, const char* owner) : owner_(owner
     check(MPI_Win_allocate(bytes, sizeof(std::int64_t), MPI_INFO_NULL, comm_, &counter_, &window_),
           "MPI_Win_allocate");
     if (rank_ == 0) *counter_ = 0;
+    check(MPI_Win_set_errhandler(window_, MPI_ERRORS_RETURN), "MPI_Win_set_errhandler");
     check(MPI_Win_lock_all(MPI_MODE_NOCHECK, window_), "MPI_Win_lock_all");
     if (rank_ == 0) MPI_Win_sync(window_);
     check(MPI_Barrier(comm_), "MPI_Barrier");
@@ -231,6 +223,7 @@ void Comm::release() noexcept {
     MPI_Win_unlock_all(window_);
     MPI_Win_free(&window_);
   }
+  if (side_ != MPI_COMM_NULL) MPI_Comm_free(&side_);
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
@@ -307,7 +300,15 @@ Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* ca
 }
 
 namespace {
-enum : int { tag_claim = 1, tag_grant = 2, tag_stop = 3, tag_stream = 4, tag_read = 5 };
+enum : int {
+  tag_claim = 1,
+  tag_grant = 2,
+  tag_stop = 3,
+  tag_stream = 4,
+  tag_read = 5,
+  tag_gather = 6,
+  tag_scatter = 7
+};
 }  // namespace
 
 void Comm::begin_claims(std::int64_t chunks) {
@@ -443,55 +444,59 @@ Gathered Comm::gather(const RankReport& mine, std::span<const std::uint64_t> ids
                    MPI_BYTE, 0, comm_),
         "MPI_Gather");
 
-  std::vector<int> counts(root ? n : 0), displs(root ? n : 0);
-  // Gathers one kind of bytes; `sizes[r]` says how many rank r sends.
-  const auto gatherv = [&](const void* send, std::size_t bytes, char* recv,
-                           const std::vector<std::size_t>& sizes,
-                           const std::vector<std::size_t>& at) {
-    if (root) {
-      for (std::size_t r = 0; r < n; ++r) {
-        counts[r] = count_of(sizes[r], "map");
-        displs[r] = count_of(at[r], "map");
-      }
-    }
-    check(MPI_Gatherv(send, count_of(bytes, "map"), MPI_BYTE, recv, counts.data(), displs.data(),
-                      MPI_BYTE, 0, comm_),
-          "MPI_Gatherv");
-  };
+  // Point to point, in pieces: MPI_Gatherv's int counts and displacements would cap the
+  // results at 2 GiB in all. Each rank sends its ids, payload and error record in that order,
+  // on one tag, and MPI keeps them in order. They go on the side communicator, where the root's
+  // probes for claims (any tag) cannot see them.
+  std::vector<MPI_Request> requests;
+  if (!root) {
+    post_send(side_, 0, tag_gather, reinterpret_cast<const char*>(ids.data()), ids.size_bytes(),
+              requests);
+    post_send(side_, 0, tag_gather, payload.data(), payload.size(), requests);
+    post_send(side_, 0, tag_gather, error.data(), error.size(), requests);
+    wait_all(requests);
+    return g;
+  }
   // Consecutive offsets for `sizes`, and their total.
   const auto offsets = [&](const std::vector<std::size_t>& sizes, std::vector<std::size_t>& at) {
     at.assign(sizes.size() + 1, 0);
     for (std::size_t r = 0; r < sizes.size(); ++r) at[r + 1] = at[r] + sizes[r];
     return at.back();
   };
-
-  std::vector<std::size_t> id_bytes(root ? n : 0), payload_bytes(root ? n : 0),
-      error_bytes(root ? n : 0);
-  for (std::size_t r = 0; root && r < n; ++r) {
+  std::vector<std::size_t> id_bytes(n), payload_bytes(n), error_bytes(n), id_at;
+  for (std::size_t r = 0; r < n; ++r) {
     id_bytes[r] = g.reports[r].ids * sizeof(std::uint64_t);
     payload_bytes[r] = g.reports[r].payload_bytes;
     error_bytes[r] = g.reports[r].error_bytes;
   }
-
-  std::vector<std::size_t> at;
-  if (root) {
-    g.ids.resize(offsets(id_bytes, at) / sizeof(std::uint64_t));
-    g.id_offsets.resize(n + 1);
-    for (std::size_t r = 0; r <= n; ++r) g.id_offsets[r] = at[r] / sizeof(std::uint64_t);
+  g.ids.resize(offsets(id_bytes, id_at) / sizeof(std::uint64_t));
+  g.id_offsets.resize(n + 1);
+  for (std::size_t r = 0; r <= n; ++r) g.id_offsets[r] = id_at[r] / sizeof(std::uint64_t);
+  char* payload_base = in_place;
+  const std::vector<std::size_t>* payload_at = &displacements;
+  if (in_place == nullptr) {
+    g.payload.resize(offsets(payload_bytes, g.payload_offsets));
+    payload_base = g.payload.data();
+    payload_at = &g.payload_offsets;
   }
-  gatherv(ids.data(), ids.size_bytes(), reinterpret_cast<char*>(g.ids.data()), id_bytes, at);
-
-  if (in_place != nullptr) {
-    gatherv(payload.data(), payload.size(), in_place, payload_bytes, displacements);
-  } else {
-    if (root) {
-      g.payload.resize(offsets(payload_bytes, g.payload_offsets));
-    }
-    gatherv(payload.data(), payload.size(), g.payload.data(), payload_bytes, g.payload_offsets);
+  g.errors.resize(offsets(error_bytes, g.error_offsets));
+  auto* id_base = reinterpret_cast<char*>(g.ids.data());
+  for (std::size_t r = 1; r < n; ++r) {
+    const int source = static_cast<int>(r);
+    post_receive(side_, source, tag_gather, id_base + id_at[r], id_bytes[r], requests);
+    post_receive(side_, source, tag_gather, payload_base + (*payload_at)[r], payload_bytes[r],
+                 requests);
+    post_receive(side_, source, tag_gather, g.errors.data() + g.error_offsets[r], error_bytes[r],
+                 requests);
   }
-
-  if (root) g.errors.resize(offsets(error_bytes, g.error_offsets));
-  gatherv(error.data(), error.size(), g.errors.data(), error_bytes, g.error_offsets);
+  // The root's own part, while the others arrive.
+  const auto copy = [](char* to, std::span<const char> from) {
+    if (!from.empty() && to != from.data()) std::memmove(to, from.data(), from.size());
+  };
+  copy(id_base, {reinterpret_cast<const char*>(ids.data()), ids.size_bytes()});
+  copy(payload_base + (*payload_at)[0], payload);
+  copy(g.errors.data(), error);
+  wait_all(requests);
   return g;
 }
 
@@ -521,37 +526,32 @@ void Comm::settle(const Gathered& g, const std::exception_ptr& local_error) {
                 g.errors.data() + g.error_offsets[static_cast<std::size_t>(outcome[0])],
                 record.size());
   }
-  check(MPI_Bcast(record.data(), count_of(record.size(), "map"), MPI_BYTE, 0, comm_), "MPI_Bcast");
   lock = {};
+  broadcast(record.data(), record.size());
   if (outcome[0] == rank_ && local_error) std::rethrow_exception(local_error);
   throw_remote(decode_error(record.data(), record.size()));
 }
 
 void Comm::send_stream(std::span<const char> bytes) {
   auto lock = mpi_guard(owner_);
-  check(MPI_Send(bytes.data(), count_of(bytes.size(), "map"), MPI_BYTE, 0, tag_stream, comm_),
-        "MPI_Send");
+  send_message({comm_, side_}, 0, tag_stream, bytes);
 }
 
 bool Comm::receive_stream(const std::function<void(int, std::span<const char>)>& on_message) {
   bool any = false;
-  std::vector<char> buffer;
   while (true) {
     MPI_Status status;
-    int flag = 0, bytes = 0;
+    int flag = 0;
+    std::string message;
     {
       auto lock = mpi_guard(owner_);
       if (serve_claims_) serve(false);
       check(MPI_Iprobe(MPI_ANY_SOURCE, tag_stream, comm_, &flag, &status), "MPI_Iprobe");
       if (!flag) return any;
-      MPI_Get_count(&status, MPI_BYTE, &bytes);
-      buffer.resize(static_cast<std::size_t>(bytes));
-      check(MPI_Recv(buffer.data(), bytes, MPI_BYTE, status.MPI_SOURCE, tag_stream, comm_,
-                     MPI_STATUS_IGNORE),
-            "MPI_Recv");
+      message = receive_message({comm_, side_}, status);
     }
     any = true;
-    on_message(status.MPI_SOURCE, {buffer.data(), buffer.size()});  // outside the lock
+    on_message(status.MPI_SOURCE, {message.data(), message.size()});  // outside the lock
   }
 }
 
@@ -583,16 +583,17 @@ std::string Comm::broadcast_string(std::string text) {
 void Comm::scatter(const char* data, const std::vector<std::size_t>& counts,
                    const std::vector<std::size_t>& displacements, char* out, std::size_t mine) {
   auto lock = mpi_guard(owner_);
-  std::vector<int> c, d;
+  // Point to point, in pieces, on the side communicator, for the same reasons as gather.
+  std::vector<MPI_Request> requests;
   if (rank_ == 0) {
-    for (std::size_t r = 0; r < counts.size(); ++r) {
-      c.push_back(count_of(counts[r], "map"));
-      d.push_back(count_of(displacements[r], "map"));
+    for (std::size_t r = 1; r < counts.size(); ++r) {
+      post_send(side_, static_cast<int>(r), tag_scatter, data + displacements[r], counts[r],
+                requests);
     }
+  } else {
+    post_receive(side_, 0, tag_scatter, out, mine, requests);
   }
-  check(MPI_Scatterv(data, c.data(), d.data(), MPI_BYTE, rank_ == 0 ? MPI_IN_PLACE : out,
-                     count_of(mine, "map"), MPI_BYTE, 0, comm_),
-        "MPI_Scatterv");
+  wait_all(requests);
 }
 
 std::uint64_t Comm::scatter_size(const std::vector<std::uint64_t>& sizes) {

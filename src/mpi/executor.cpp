@@ -29,26 +29,38 @@ enum : std::uint64_t { result_failed = 0, result_ok = 1, result_broken = 2 };
 struct ResultHeader {
   std::uint64_t id = 0;
   std::uint64_t ok = result_failed;
+  std::uint64_t unused[2] = {};  // the size of TaskHeader, so both fit frame_prefix
 };
 
 void check(int code, const char* call) {
   if (code != MPI_SUCCESS) throw_mpi_failed(call, code);
 }
 
+// A message is [u64 length][header][body], and travels in batches of messages, so that many
+// tiny tasks (or results) cost one MPI message. `bytes` holds the body after frame_prefix
+// reserved bytes, where the length and header are written.
 template <class Header>
-std::string message(const Header& header, std::span<const char> body) {
-  std::string out(sizeof(Header) + body.size(), '\0');
-  std::memcpy(out.data(), &header, sizeof(Header));
-  if (!body.empty()) std::memcpy(out.data() + sizeof(Header), body.data(), body.size());
-  return out;
+void frame(std::string& bytes, const Header& header) {
+  static_assert(sizeof(std::uint64_t) + sizeof(Header) == frame_prefix);
+  const std::uint64_t length = bytes.size() - sizeof length;
+  std::memcpy(bytes.data(), &length, sizeof length);
+  std::memcpy(bytes.data() + sizeof length, &header, sizeof header);
 }
 
-// Messages travel in batches: [u64 length][message] repeated, so many tiny tasks (or results)
-// cost one MPI message.
-void append_framed(std::string& batch, const std::string& one) {
-  const std::uint64_t length = one.size();
-  batch.append(reinterpret_cast<const char*>(&length), sizeof length);
-  batch.append(one);
+// Appends a framed message to a batch; the first one is moved, not copied.
+void append_framed(std::string& batch, std::string&& framed) {
+  if (batch.empty()) {
+    batch = std::move(framed);
+  } else {
+    batch.append(framed);
+  }
+}
+
+// `body` after frame_prefix reserved bytes.
+std::string with_prefix(const std::string& body) {
+  std::string out(frame_prefix, '\0');
+  out.append(body);
+  return out;
 }
 
 template <class Visit>
@@ -157,7 +169,8 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, std:
     // shutdown(cancel_futures) work with one rank too.
     slot->run = [this, entry, kind, args = std::move(args), first_item] {
       const Entry& e = entries_[entry];
-      return (kind == 0 ? e.call : e.chunk)({args.data(), args.size()}, first_item, local_);
+      return (kind == 0 ? e.call : e.chunk)(std::span<const char>(args).subspan(frame_prefix),
+                                            first_item, local_);
     };
     queue_.push_back(slot);
     dispatch_local();
@@ -168,7 +181,8 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, std:
                           .name_hash = entries_[entry].name_hash,
                           .entry = static_cast<std::uint32_t>(entry),
                           .kind = static_cast<std::uint32_t>(kind)};
-  slot->request = message(header, {args.data(), args.size()});
+  frame(args, header);
+  slot->request = std::move(args);
   queue_.push_back(slot);
   dispatch();
   return slot;
@@ -218,30 +232,23 @@ void ExecutorCore::dispatch() {
     slot->state = TaskSlot::State::running;
     running_[slot->id] = slot;
     ++in_flight_[ub];
-    append_framed(batches[ub], slot->request);
+    append_framed(batches[ub], std::move(slot->request));
     slot->request = std::string();
   }
   for (int w = 1; w < comm_.size(); ++w) {
     std::string& batch = batches[static_cast<std::size_t>(w)];
     if (batch.empty()) continue;
-    sends_.push_back(Send{MPI_REQUEST_NULL, std::move(batch)});
-    Send& send = sends_.back();
-    check(MPI_Isend(send.buffer.data(), static_cast<int>(send.buffer.size()), MPI_BYTE, w, tag_task,
-                    comm_.get(), &send.request),
-          "MPI_Isend");
+    sends_.emplace_back(std::move(batch)).post({comm_.get(), comm_.side()}, w, tag_task);
   }
 }
 
 void ExecutorCore::complete_sends(bool all) {
   while (!sends_.empty()) {
-    int done = 0;
     if (all) {
-      check(MPI_Wait(&sends_.front().request, MPI_STATUS_IGNORE), "MPI_Wait");
-      done = 1;
-    } else {
-      check(MPI_Test(&sends_.front().request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+      sends_.front().wait();
+    } else if (!sends_.front().test()) {
+      return;
     }
-    if (!done) return;
     sends_.pop_front();
   }
 }
@@ -258,12 +265,13 @@ bool ExecutorCore::receive(bool block) {
     check(MPI_Iprobe(MPI_ANY_SOURCE, tag_result, comm_.get(), &flag, &status), "MPI_Iprobe");
   }
   if (!flag) return false;
-  int count = 0;
-  MPI_Get_count(&status, MPI_BYTE, &count);
-  std::string buffer(static_cast<std::size_t>(count), '\0');
-  check(MPI_Recv(buffer.data(), count, MPI_BYTE, status.MPI_SOURCE, tag_result, comm_.get(),
-                 MPI_STATUS_IGNORE),
-        "MPI_Recv");
+  std::string buffer = receive_message({comm_.get(), comm_.side()}, status);
+  // A batch of one result is kept whole, so a large result is not copied out of it.
+  const bool alone = buffer.size() >= frame_prefix && [&] {
+    std::uint64_t length = 0;
+    std::memcpy(&length, buffer.data(), sizeof length);
+    return length + sizeof length == buffer.size();
+  }();
   std::optional<ErrorRecord> broken;
   for_each_framed(buffer, [&](std::span<const char> one) {
     ResultHeader header;
@@ -277,7 +285,12 @@ bool ExecutorCore::receive(bool block) {
       TaskSlot& slot = *it->second;
       slot.ok = header.ok == result_ok;
       slot.broken = header.ok == result_broken;
-      slot.bytes.assign(one.data() + sizeof header, one.size() - sizeof header);
+      if (alone) {
+        slot.bytes = std::move(buffer);
+        slot.offset = frame_prefix;
+      } else {
+        slot.bytes.assign(one.data() + sizeof header, one.size() - sizeof header);
+      }
       slot.state = TaskSlot::State::done;
       running_.erase(it);
     }
@@ -300,6 +313,7 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
   }
   slot.ok = !outcome.error;
   slot.bytes = std::move(outcome.bytes);
+  slot.offset = outcome.error ? 0 : frame_prefix;
   slot.error = outcome.error;
   slot.state = TaskSlot::State::done;
   slot.local.reset();
@@ -383,7 +397,7 @@ void ExecutorCore::rethrow(const TaskSlot& slot) const {
   }
   if (slot.broken && broken_) throw_broken(*broken_);
   if (slot.error) std::rethrow_exception(slot.error);
-  throw_remote(decode_error(slot.bytes.data(), slot.bytes.size()));
+  throw_remote(decode_error(slot.result().data(), slot.result().size()));
 }
 
 void ExecutorCore::shutdown(bool wait, bool cancel_futures) {
@@ -487,26 +501,24 @@ bool ExecutorCore::serve() {
       if (error) {
         if (auto failure = initializer_failure(error, comm_.rank(), comm_.host())) {
           header.ok = result_broken;
-          body = encode(*failure);
+          body = with_prefix(encode(*failure));
         } else {
           header.ok = result_failed;
-          body = encode(describe(error, comm_.rank(), comm_.host(), -1));
+          body = with_prefix(encode(describe(error, comm_.rank(), comm_.host(), -1)));
         }
       } else if (outcome.error) {
         header.ok = result_failed;
-        body = encode(describe(outcome.error, comm_.rank(), comm_.host(), outcome.item));
+        body =
+            with_prefix(encode(describe(outcome.error, comm_.rank(), comm_.host(), outcome.item)));
       } else {
         body = std::move(outcome.bytes);
       }
-      append_framed(batch, message(header, {body.data(), body.size()}));
+      frame(body, header);
+      append_framed(batch, std::move(body));
       it = jobs.erase(it);
     }
     if (!batch.empty()) {
-      sends_.push_back(Send{MPI_REQUEST_NULL, std::move(batch)});
-      Send& send = sends_.back();
-      check(MPI_Isend(send.buffer.data(), static_cast<int>(send.buffer.size()), MPI_BYTE, 0,
-                      tag_result, comm_.get(), &send.request),
-            "MPI_Isend");
+      sends_.emplace_back(std::move(batch)).post({comm_.get(), comm_.side()}, 0, tag_result);
       busy = true;
     }
     complete_sends(false);
@@ -525,12 +537,7 @@ bool ExecutorCore::serve() {
     }
     if (flag) {
       busy = true;
-      int count = 0;
-      MPI_Get_count(&status, MPI_BYTE, &count);
-      std::string buffer(static_cast<std::size_t>(count), '\0');
-      check(MPI_Recv(buffer.data(), count, MPI_BYTE, 0, status.MPI_TAG, comm_.get(),
-                     MPI_STATUS_IGNORE),
-            "MPI_Recv");
+      std::string buffer = receive_message({comm_.get(), comm_.side()}, status);
       if (status.MPI_TAG == tag_shutdown) {
         stop = true;
         continue;

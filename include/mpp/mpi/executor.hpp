@@ -103,7 +103,7 @@ class Future {
     wait();
     if (!slot_->ok) core_->rethrow(*slot_);
     if constexpr (!std::is_void_v<T>) {
-      detail::Reader reader({slot_->bytes.data(), slot_->bytes.size()});
+      detail::Reader reader(slot_->result());
       return reader.template value<T>();
     }
   }
@@ -200,7 +200,7 @@ class Executor {
       try {
         detail::Reader reader(bytes);
         Args args = read_tuple<Args>(reader);
-        detail::Writer writer;
+        detail::Writer writer(detail::frame_prefix);
         if constexpr (std::is_void_v<R>) {
           std::apply(f, std::move(args));
         } else {
@@ -238,7 +238,9 @@ class Executor {
           }
           std::string storage;
           const auto encoded = detail::encode_all(results, storage);
-          outcome.bytes.assign(encoded.data(), encoded.size());
+          outcome.bytes.reserve(detail::frame_prefix + encoded.size());
+          outcome.bytes.assign(detail::frame_prefix, '\0');
+          outcome.bytes.append(encoded.data(), encoded.size());
         } catch (...) {
           outcome.error = failure.failed() ? failure.error() : std::current_exception();
           outcome.item = failure.item();
@@ -263,7 +265,7 @@ class Executor {
     static_assert(Traits::arity == sizeof...(Args),
                   "mpp::mpi::Executor::submit: wrong number of arguments for this function");
     const std::size_t index = core_->find(detail::key_of(f), "submit");
-    detail::Writer writer;
+    detail::Writer writer(detail::frame_prefix);
     writer.tuple(Params(std::forward<Args>(args)...));
     return Future<R>(core_.get(), core_->submit(index, 0, std::move(writer).take(),
                                                 static_cast<std::int64_t>(next_task_++)));
@@ -292,7 +294,11 @@ class Executor {
       if (chunk.empty()) return;
       std::string storage;
       const auto bytes = detail::encode_all(chunk, storage);
-      slots.push_back(core_->submit(index, 1, std::string(bytes.data(), bytes.size()), first));
+      std::string request;
+      request.reserve(detail::frame_prefix + bytes.size());
+      request.assign(detail::frame_prefix, '\0');
+      request.append(bytes.data(), bytes.size());
+      slots.push_back(core_->submit(index, 1, std::move(request), first));
       chunk.clear();
       first = next;
     };
@@ -305,7 +311,7 @@ class Executor {
     std::vector<R> out;
     const auto take = [&](detail::TaskSlot& slot) {
       if (slot.state != detail::TaskSlot::State::done || !slot.ok) core_->rethrow(slot);
-      detail::decode_all(std::span<const char>(slot.bytes.data(), slot.bytes.size()), out);
+      detail::decode_all(slot.result(), out);
     };
     if (!options.unordered) {
       for (auto& slot : slots) {

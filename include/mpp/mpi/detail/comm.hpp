@@ -115,6 +115,9 @@ class Comm {
   void release() noexcept;
 
   MPI_Comm get() const noexcept { return comm_; }
+  // A second communicator over the same ranks, for what a probe of get() must not see: the
+  // sizes announced ahead of messages of 1 GiB or more, and the pieces of gathers and scatters.
+  MPI_Comm side() const noexcept { return side_; }
   int rank() const noexcept { return rank_; }
   int size() const noexcept { return size_; }
   const std::string& host() const noexcept { return host_; }
@@ -192,6 +195,7 @@ class Comm {
 
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Comm side_ = MPI_COMM_NULL;
   MPI_Win window_ = MPI_WIN_NULL;
   std::int64_t* counter_ = nullptr;
   bool serve_claims_ = false;  // the counter is served by the root as messages

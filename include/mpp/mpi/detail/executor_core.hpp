@@ -17,12 +17,19 @@
 
 #include "mpp/async_result.hpp"
 #include "mpp/mpi/detail/comm.hpp"
+#include "mpp/mpi/detail/message.hpp"
 #include "mpp/mpi/errors.hpp"
 #include "mpp/pool.hpp"
 
 namespace mpp::mpi::detail {
 
-// What running a registered function on some bytes gave: the result's bytes, or the failure.
+// Bytes reserved at the front of a task's encoded arguments and of its encoded result: the
+// message's frame and header are written there in place, so a large value is not copied again
+// to be sent.
+inline constexpr std::size_t frame_prefix = 40;
+
+// What running a registered function on some bytes gave: the result's bytes (after
+// frame_prefix reserved bytes), or the failure.
 struct Outcome {
   std::string bytes;
   std::exception_ptr error;
@@ -47,12 +54,17 @@ struct TaskSlot {
   std::uint64_t id = 0;
   State state = State::queued;
   bool ok = false;
-  bool broken = false;       // failed because the executor broke (BrokenExecutor)
-  std::string bytes;         // the result, or an encoded ErrorRecord
-  std::string request;       // the task message until it is sent
-  std::exception_ptr error;  // one rank: the task's own exception
+  bool broken = false;  // failed because the executor broke (BrokenExecutor)
+  std::string bytes;    // the result, or an encoded ErrorRecord, from `offset` on
+  std::size_t offset = 0;
+  std::string request;                             // the task message until it is sent
+  std::exception_ptr error;                        // one rank: the task's own exception
   std::optional<mpp::AsyncResult<Outcome>> local;  // one rank: the local pool's task
   std::function<Outcome()> run;                    // one rank: the task until it starts
+
+  std::span<const char> result() const noexcept {
+    return {bytes.data() + offset, bytes.size() - offset};
+  }
 };
 
 class ExecutorCore {
@@ -70,7 +82,8 @@ class ExecutorCore {
   std::size_t find(const std::string& key, const char* what) const;
   void bind_key(const std::string& key, std::size_t index);
 
-  // Root: queues a task (kind 0: call, 1: chunk starting at `first_item`).
+  // Root: queues a task (kind 0: call, 1: chunk starting at `first_item`) whose arguments are
+  // `args` after frame_prefix reserved bytes.
   std::shared_ptr<TaskSlot> submit(std::size_t entry, int kind, std::string args,
                                    std::int64_t first_item);
   // Root: drives the work until `slot` is done or cancelled, or `deadline` passes; true if it
@@ -94,10 +107,6 @@ class ExecutorCore {
   [[noreturn]] void rethrow(const TaskSlot& slot) const;
 
  private:
-  struct Send {
-    MPI_Request request = MPI_REQUEST_NULL;
-    std::string buffer;
-  };
   void dispatch();
   // One rank: starts queued tasks on the local pool while fewer than its capacity run, so the
   // rest stay in the queue, where they can be cancelled.
@@ -120,7 +129,7 @@ class ExecutorCore {
   std::vector<int> in_flight_;  // per rank
   std::deque<std::shared_ptr<TaskSlot>> queue_;
   std::map<std::uint64_t, std::shared_ptr<TaskSlot>> running_;
-  std::deque<Send> sends_;
+  std::deque<Outgoing> sends_;
   std::uint64_t next_id_ = 0;
   bool shutting_down_ = false;
   bool released_ = false;

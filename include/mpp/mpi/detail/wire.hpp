@@ -6,9 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <istream>
+#include <ostream>
 #include <ranges>
 #include <span>
-#include <sstream>
 #include <streambuf>
 #include <string>
 #include <tuple>
@@ -51,9 +52,35 @@ class MemoryBuffer : public std::streambuf {
   }
 };
 
+// A write-only streambuf that appends to a string. std::ostringstream grows its buffer a
+// character at a time past its end and copies it out again in str(): encoding 2 GiB through it
+// took 40 s and more. Here a large block is one append into a string that grows geometrically.
+class StringSink : public std::streambuf {
+ public:
+  explicit StringSink(std::size_t reserve) : bytes_(reserve, '\0') {}
+  std::string take() && { return std::move(bytes_); }
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    bytes_.append(s, static_cast<std::size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof()))
+      bytes_.push_back(traits_type::to_char_type(c));
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  std::string bytes_;
+};
+
 // Appends values to a byte string.
 class Writer {
  public:
+  // `reserve` zero bytes come first, for a header to be written there later.
+  explicit Writer(std::size_t reserve = 0) : sink_(reserve) {}
+
   template <class T>
   void value(const T& x) {
     require_transferable<T>();
@@ -89,10 +116,11 @@ class Writer {
   void tuple(const std::tuple<Ts...>& t) {
     std::apply([&](const auto&... xs) { (value(xs), ...); }, t);
   }
-  std::string take() && { return std::move(stream_).str(); }
+  std::string take() && { return std::move(sink_).take(); }
 
  private:
-  std::ostringstream stream_{std::ios::binary};
+  StringSink sink_;
+  std::ostream stream_{&sink_};
   cereal::BinaryOutputArchive archive_{stream_};
 };
 
