@@ -122,6 +122,7 @@ test_all() {
   configure_build "release" release -DMPP_BUILD_TESTS=ON "${mpi_args[@]}"
   run_stage "release (Open MPI)" release
   require_label "release" release package "packaging"
+  require_label "release" release large "large-message"
   if [ "$openmpi" = ON ]; then
     require_label "release" release mpi "MPI on Open MPI"
     if [ "$slurm" = ON ]; then require_label "release" release slurm "real-Slurm"; fi

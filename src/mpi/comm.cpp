@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -23,6 +24,42 @@
 namespace mpp::mpi::detail {
 
 namespace {
+
+enum : int {
+  tag_claim = 1,
+  tag_grant = 2,
+  tag_stop = 3,
+  tag_stream = 4,
+  tag_read = 5,
+  tag_gather = 6,    // on the side communicator
+  tag_scatter = 7,   // on the side communicator
+  tag_departure = 8  // on the side communicator
+};
+
+// What a rank tells every other when it lets go of a communicator: who it is and why. A rank
+// that then waits for it in a collective call learns it will never come.
+struct Departure {
+  enum Why : std::int32_t { destroyed = 0, unwinding = 1, finalizing = 2 };
+  std::int32_t rank = 0;
+  std::int32_t why = destroyed;
+  char host[64] = {};
+};
+
+const char* departure_reason(std::int32_t why) {
+  switch (why) {
+    case Departure::unwinding:
+      return "was destroyed while an exception was propagating through it";
+    case Departure::finalizing:
+      return "was still alive when MPI_Finalize ran (the rank left main)";
+    default:
+      return "was destroyed (it went out of scope, or the rank returned from main)";
+  }
+}
+
+// Spins on a cheap test first, then sleeps a little, so a wait that lasts costs no CPU.
+void back_off(int& spins) {
+  if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+}
 
 void check(int code, const char* call) {
   if (code != MPI_SUCCESS) throw_mpi_failed(call, code);
@@ -92,7 +129,7 @@ class LiveComms {
       std::lock_guard lock(live.mutex_);
       comms.swap(live.comms_);
     }
-    for (Comm* comm : comms) comm->release();
+    for (Comm* comm : comms) comm->release(/*finalizing=*/true);
     return MPI_SUCCESS;
   }
 
@@ -218,7 +255,59 @@ Comm::~Comm() {
   }
 }
 
-void Comm::release() noexcept {
+void Comm::check_departures(const char* call) {
+  int flag = 0;
+  MPI_Status status;
+  check(MPI_Iprobe(MPI_ANY_SOURCE, tag_departure, side_, &flag, &status), "MPI_Iprobe");
+  if (!flag) return;
+  Departure theirs;
+  MPI_Recv(&theirs, sizeof theirs, MPI_BYTE, status.MPI_SOURCE, tag_departure, side_,
+           MPI_STATUS_IGNORE);
+  theirs.host[sizeof theirs.host - 1] = '\0';
+  std::fprintf(stderr,
+               "%s::%s on rank %d (%s) cannot complete: on rank %d (%s) the %s %s. Every rank "
+               "must make the same collective calls: catch exceptions so that every rank goes on "
+               "(or none does), and leave main only after the last call. Aborting the job so "
+               "that it does not hang.\n",
+               owner_, call, rank_, host_.c_str(), theirs.rank, theirs.host, owner_,
+               departure_reason(theirs.why));
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+void Comm::wait(MPI_Request& request, const char* call) {
+  int done = 0;
+  for (int spins = 0;; back_off(spins)) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    check_departures(call);
+  }
+}
+
+void Comm::release(bool finalizing) noexcept {
+  if (comm_ == MPI_COMM_NULL) return;
+  // Before the collective frees: every other rank learns that this one lets go, and a rank
+  // waiting for this one inside a map ends the job, saying so, instead of hanging with it.
+  // Receiving every other rank's notice is then the barrier the frees need.
+  if (size_ > 1) {
+    Departure mine{.rank = rank_,
+                   .why = finalizing                       ? Departure::finalizing
+                          : std::uncaught_exceptions() > 0 ? Departure::unwinding
+                                                           : Departure::destroyed};
+    host_.copy(mine.host, sizeof mine.host - 1);
+    std::vector<MPI_Request> sent(static_cast<std::size_t>(size_ - 1), MPI_REQUEST_NULL);
+    for (int r = 0, i = 0; r < size_; ++r) {
+      if (r == rank_) continue;
+      MPI_Isend(&mine, sizeof mine, MPI_BYTE, r, tag_departure, side_,
+                &sent[static_cast<std::size_t>(i++)]);
+    }
+    for (int i = 1; i < size_; ++i) {
+      Departure theirs;
+      MPI_Recv(&theirs, sizeof theirs, MPI_BYTE, MPI_ANY_SOURCE, tag_departure, side_,
+               MPI_STATUS_IGNORE);
+    }
+    MPI_Waitall(static_cast<int>(sent.size()), sent.data(), MPI_STATUSES_IGNORE);
+  }
   if (window_ != MPI_WIN_NULL) {
     MPI_Win_unlock_all(window_);
     MPI_Win_free(&window_);
@@ -231,9 +320,11 @@ Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* ca
   std::vector<MapHeader> all(static_cast<std::size_t>(size_));
   {
     auto lock = mpi_guard(call);
-    check(MPI_Allgather(&mine, sizeof(MapHeader), MPI_BYTE, all.data(), sizeof(MapHeader), MPI_BYTE,
-                        comm_),
-          "MPI_Allgather");
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Iallgather(&mine, sizeof(MapHeader), MPI_BYTE, all.data(), sizeof(MapHeader),
+                         MPI_BYTE, comm_, &request),
+          "MPI_Iallgather");
+    wait(request, call);
   }
   const MapHeader& root = all[0];
   for (int r = 1; r < size_; ++r) {
@@ -299,17 +390,7 @@ Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* ca
   return plan;
 }
 
-namespace {
-enum : int {
-  tag_claim = 1,
-  tag_grant = 2,
-  tag_stop = 3,
-  tag_stream = 4,
-  tag_read = 5,
-  tag_gather = 6,
-  tag_scatter = 7
-};
-}  // namespace
+namespace {}  // namespace
 
 void Comm::begin_claims(std::int64_t chunks) {
   chunks_ = chunks;

@@ -258,11 +258,13 @@ bool ExecutorCore::receive(bool block) {
   complete_sends(false);
   MPI_Status status;
   int flag = 0;
-  if (block) {
-    check(MPI_Probe(MPI_ANY_SOURCE, tag_result, comm_.get(), &status), "MPI_Probe");
-    flag = 1;
-  } else {
+  // Polled rather than MPI_Probe, so that a worker that let go of the executor ends the job
+  // instead of leaving the root waiting for its results forever.
+  for (int spins = 0;; ++spins) {
     check(MPI_Iprobe(MPI_ANY_SOURCE, tag_result, comm_.get(), &flag, &status), "MPI_Iprobe");
+    if (flag || !block) break;
+    comm_.check_departures("get");
+    if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
   if (!flag) return false;
   std::string buffer = receive_message({comm_.get(), comm_.side()}, status);

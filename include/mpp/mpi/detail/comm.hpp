@@ -110,9 +110,17 @@ class Comm {
   Comm(const Comm&) = delete;
   Comm& operator=(const Comm&) = delete;
 
-  // Frees the window and the communicator (collective); also called for a Comm still alive when
-  // MPI_Finalize starts.
-  void release() noexcept;
+  // Frees the window and the communicators (collective); also called, `finalizing`, for a Comm
+  // still alive when MPI_Finalize starts. First tells every other rank that this one lets go
+  // (see check_departures) and waits for theirs.
+  void release(bool finalizing = false) noexcept;
+
+  // Ends the job with a message naming the rank and what it did, if another rank has let go of
+  // this communicator (destroyed its pool or executor, or reached MPI_Finalize): `call` would
+  // wait for it forever.
+  void check_departures(const char* call);
+  // Waits for `request`, a collective this rank began, checking for departures meanwhile.
+  void wait(MPI_Request& request, const char* call);
 
   MPI_Comm get() const noexcept { return comm_; }
   // A second communicator over the same ranks, for what a probe of get() must not see: the
