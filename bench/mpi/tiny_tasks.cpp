@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   std::vector<double> per_task;
   for (int r = 0; r < reps + 1; ++r) {
     const double start = MPI_Wtime();
-    const auto out = executor.map(tiny, std::views::iota(0, tasks), {.chunksize = 1});
+    const std::vector<int> out = executor.map(tiny, std::views::iota(0, tasks), {.chunksize = 1});
     const double seconds = MPI_Wtime() - start;
     if (out.size() != static_cast<std::size_t>(tasks) || out.back() != tasks) {
       std::fprintf(stderr, "wrong result\n");

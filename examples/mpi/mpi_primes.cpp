@@ -42,9 +42,9 @@ int main(int argc, char** argv) {
   // Python: for n, prime in zip(PRIMES, executor.map(is_prime, PRIMES)): ...
   const std::vector<long> candidates = {112272535095293L, 112582705942171L, 112272535095293L,
                                         115280095190773L, 115797848077099L, 1099726899285419L};
-  const auto flags = executor.map(is_prime, candidates);
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    std::printf("%ld is prime: %s\n", candidates[i], flags[i] ? "True" : "False");
+  std::size_t i = 0;
+  for (const bool prime : executor.map(is_prime, candidates)) {
+    std::printf("%ld is prime: %s\n", candidates[i++], prime ? "True" : "False");
   }
   executor.shutdown();
   std::printf("served by %d worker rank(s)\n", executor.size() > 1 ? executor.size() - 1 : 0);

@@ -70,14 +70,55 @@ TEST_CASE("executor: map in input order and in completion order") {
   std::vector<int> expected;
   for (int i = 0; i < 257; ++i) expected.push_back(i * i);
   for (std::size_t c : {1u, 3u, 100u, 1000u}) {
-    CHECK(ex.map(square, std::views::iota(0, 257), {.chunksize = c}) == expected);
-    auto unordered = ex.map(square, std::views::iota(0, 257), {.chunksize = c, .unordered = true});
+    CHECK(std::vector<int>(ex.map(square, std::views::iota(0, 257), {.chunksize = c})) == expected);
+    std::vector<int> unordered =
+        ex.map(square, std::views::iota(0, 257), {.chunksize = c, .unordered = true});
     std::ranges::sort(unordered);
     CHECK(unordered == expected);
   }
-  CHECK(ex.map(square, std::vector<int>{}).empty());
+  CHECK(std::vector<int>(ex.map(square, std::vector<int>{})).empty());
   CHECK_THROWS_AS((void)ex.map(square, std::vector<int>{1}, {.chunksize = 0}),
                   std::invalid_argument);
+  CHECK_THROWS_AS((void)ex.map(square, std::vector<int>{1}, {.buffersize = 0}),
+                  std::invalid_argument);
+}
+
+TEST_CASE("executor: map is lazy, and reads an unbounded input only as far as its buffer") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  std::size_t read = 0;
+  auto counted = std::views::iota(0) | std::views::transform([&read](int x) {
+                   ++read;
+                   return x;
+                 });
+  int seen = 0;
+  for (const int r : ex.map(square, counted, {.chunksize = 3, .buffersize = 4})) {
+    CHECK(r == seen * seen);
+    if (++seen == 1000) break;  // cancels the tasks not sent yet
+  }
+  CHECK(seen == 1000);
+  // What the loop used, and at most `buffersize` chunks of `chunksize` items beyond it.
+  CHECK(read <= 1000 + 3 * 4 + 3);
+  CHECK(ex.submit(add, 1L, 2L).get() == 3);  // still usable after the early stop
+}
+
+TEST_CASE("executor: map yields the results before a failing item, then its exception") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  std::vector<int> got;
+  try {
+    for (const int r : ex.map(cursed, std::views::iota(0, 100), {.buffersize = 8})) {
+      got.push_back(r);
+    }
+    FAIL("no exception");
+  } catch (const std::exception& e) {  // RemoteError, or the task's own with one rank
+    CHECK(std::string(e.what()).find("42 is cursed") != std::string::npos);
+  }
+  REQUIRE(got.size() == 42);
+  for (int i = 0; i < 42; ++i) CHECK(got[static_cast<std::size_t>(i)] == i);
+  CHECK(ex.submit(add, 1L, 2L).get() == 3);
 }
 
 TEST_CASE("executor: a task's exception reaches its future") {
@@ -95,14 +136,15 @@ TEST_CASE("executor: a task's exception reaches its future") {
       CHECK(e.message() == "42 is cursed");
     }
     try {
-      (void)ex.map(cursed, std::views::iota(0, 100), {.chunksize = 7});
+      (void)std::vector<int>(ex.map(cursed, std::views::iota(0, 100), {.chunksize = 7}));
       FAIL("no exception");
     } catch (const mpp::mpi::RemoteError& e) {
       CHECK(e.item() == std::optional<std::size_t>(42));
     }
   } else {  // one rank: the local pool's own exception
     CHECK_THROWS_AS(f.get(), std::domain_error);
-    CHECK_THROWS_AS((void)ex.map(cursed, std::views::iota(0, 100)), std::domain_error);
+    CHECK_THROWS_AS((void)std::vector<int>(ex.map(cursed, std::views::iota(0, 100))),
+                    std::domain_error);
   }
   CHECK(ex.submit(add, 1L, 2L).get() == 3);  // still usable
 }

@@ -194,7 +194,8 @@ TEST_CASE("trust: an Executor whose initializer throws on a rank breaks, and shu
   }
   CHECK(broken >= 1);
   CHECK_THROWS_AS((void)ex.submit(slow, 0), mpp::mpi::BrokenExecutor);
-  CHECK_THROWS_AS(ex.map(slow, std::vector<int>{1, 2, 3}), mpp::mpi::BrokenExecutor);
+  CHECK_THROWS_AS((void)std::vector<int>(ex.map(slow, std::vector<int>{1, 2, 3})),
+                  mpp::mpi::BrokenExecutor);
   ex.shutdown();  // returns, and releases every worker
 }
 

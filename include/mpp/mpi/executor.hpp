@@ -23,6 +23,7 @@
 #include "mpp/mpi/detail/executor_core.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
+#include "mpp/mpi/map_results.hpp"
 #include "mpp/mpi/transfer.hpp"
 
 namespace mpp::mpi {
@@ -75,12 +76,15 @@ struct ExecutorOptions {
 };
 
 /// Options of `Executor::map`, as in `MPIPoolExecutor.map(fn, iterable, chunksize=1,
-/// unordered=False)`.
+/// buffersize=..., unordered=False)`.
 struct ExecutorMapOptions {
   /// Items per task message. Must be at least 1.
   std::size_t chunksize = 1;
   /// Return the results in completion order instead of input order.
   bool unordered = false;
+  /// Tasks (chunks) in flight at most; the input is read only as far as they reach. Unset: twice
+  /// what the workers take at once (4 × their threads each). Must be at least 1.
+  std::optional<std::size_t> buffersize = std::nullopt;
 };
 
 /// The result of `Executor::submit`, like `concurrent.futures.Future`. Waiting on it drives the
@@ -272,12 +276,18 @@ class Executor {
   }
 
   /// Root: applies a registered one-argument `f` to every item, `chunksize` items per task
-  /// message, and returns the results in input order (or completion order with `unordered`).
-  /// If an item threw, rethrows its `RemoteError` (the first in input order) once the results
-  /// before it are in.
+  /// message, lazily: returns a `MapResults` range that yields the results in input order (or
+  /// completion order with `unordered`) while at most `buffersize` tasks are in flight, so an
+  /// unbounded input runs in bounded memory. Convert it to a `std::vector` to read them all. The
+  /// range `items` must outlive the results when it is not a view or an rvalue.
+  ///
+  /// ```cpp
+  /// std::vector<bool> flags = executor.map(is_prime, candidates, {.chunksize = 100});
+  /// for (double r : executor.map(simulate, std::views::iota(0))) if (r < 1e-6) break;
+  /// ```
   template <class F, class Range>
   requires std::ranges::input_range<Range>
-  auto map(F f, Range&& items, const ExecutorMapOptions& options = {}) {
+  [[nodiscard]] auto map(F f, Range&& items, const ExecutorMapOptions& options = {}) {
     using Traits = detail::callable<F>;
     using R = std::decay_t<typename Traits::result>;
     static_assert(Traits::arity == 1, "mpp::mpi::Executor::map: f must take one argument");
@@ -286,55 +296,39 @@ class Executor {
       mpp::detail::throw_invalid_argument(
           "mpi::Executor::map: chunksize must be at least 1 (as in MPIPoolExecutor.map)");
     }
+    if (options.buffersize && *options.buffersize == 0) {
+      mpp::detail::throw_invalid_argument(
+          "mpi::Executor::map: buffersize must be at least 1 task in flight (as in "
+          "MPIPoolExecutor.map); leave it unset for the default");
+    }
     const std::size_t index = core_->find(detail::key_of(f), "map");
-    std::vector<std::shared_ptr<detail::TaskSlot>> slots;
-    std::vector<A> chunk;
-    std::int64_t first = 0, next = 0;
-    const auto flush = [&] {
-      if (chunk.empty()) return;
+    // The input, read a chunk at a time as the results make room.
+    struct Input {
+      std::views::all_t<Range> view;
+      std::ranges::iterator_t<std::views::all_t<Range>> at;
+      std::int64_t next = 0;
+      explicit Input(Range&& items)
+          : view(std::views::all(std::forward<Range>(items))), at(std::ranges::begin(view)) {}
+    };
+    auto input = std::make_shared<Input>(std::forward<Range>(items));
+    auto next_chunk = [input, chunksize = options.chunksize](std::string& args,
+                                                             std::int64_t& first) {
+      std::vector<A> chunk;
+      for (; chunk.size() < chunksize && input->at != std::ranges::end(input->view); ++input->at) {
+        chunk.push_back(static_cast<A>(*input->at));
+      }
+      if (chunk.empty()) return false;
+      first = input->next;
+      input->next += static_cast<std::int64_t>(chunk.size());
       std::string storage;
       const auto bytes = detail::encode_all(chunk, storage);
-      std::string request;
-      request.reserve(detail::frame_prefix + bytes.size());
-      request.assign(detail::frame_prefix, '\0');
-      request.append(bytes.data(), bytes.size());
-      slots.push_back(core_->submit(index, 1, std::move(request), first));
-      chunk.clear();
-      first = next;
+      args.reserve(detail::frame_prefix + bytes.size());
+      args.assign(detail::frame_prefix, '\0');
+      args.append(bytes.data(), bytes.size());
+      return true;
     };
-    for (auto&& item : items) {
-      chunk.push_back(static_cast<A>(item));
-      ++next;
-      if (chunk.size() == options.chunksize) flush();
-    }
-    flush();
-    std::vector<R> out;
-    const auto take = [&](detail::TaskSlot& slot) {
-      if (slot.state != detail::TaskSlot::State::done || !slot.ok) core_->rethrow(slot);
-      detail::decode_all(slot.result(), out);
-    };
-    if (!options.unordered) {
-      for (auto& slot : slots) {
-        core_->wait(*slot, std::nullopt);
-        take(*slot);
-      }
-    } else {
-      while (!slots.empty()) {
-        core_->poll();
-        bool any = false;
-        for (auto it = slots.begin(); it != slots.end();) {
-          if ((*it)->state == detail::TaskSlot::State::done) {
-            take(**it);
-            it = slots.erase(it);
-            any = true;
-          } else {
-            ++it;
-          }
-        }
-        if (!any && !slots.empty()) core_->progress();
-      }
-    }
-    return out;
+    return MapResults<R>(core_.get(), index, options.buffersize.value_or(2 * core_->capacity()),
+                         options.unordered, std::move(next_chunk));
   }
 
   /// Root: accepts no more tasks. With `cancel_futures`, tasks not started yet (still in the

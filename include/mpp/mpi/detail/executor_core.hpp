@@ -75,6 +75,14 @@ class ExecutorCore {
   int rank() const noexcept { return comm_.rank(); }
   int size() const noexcept { return comm_.size(); }
   mpp::Pool& local() noexcept { return local_; }
+  // Tasks the workers take at once (the root's local pool with one rank).
+  std::size_t capacity() const noexcept {
+    std::size_t total = 0;
+    for (std::size_t r = capacity_.size() > 1 ? 1 : 0; r < capacity_.size(); ++r) {
+      total += static_cast<std::size_t>(capacity_[r]);
+    }
+    return total;
+  }
 
   // Registers `entry` under its name; returns its index. Throws on a second use of the name.
   std::size_t add(Entry entry);

@@ -1,0 +1,197 @@
+#pragma once
+/// @file
+/// `mpp::mpi::MapResults`: the lazy results of `mpp::mpi::Executor::map`.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mpp/mpi/detail/executor_core.hpp"
+#include "mpp/mpi/detail/wire.hpp"
+
+namespace mpp::mpi {
+
+/// The results of `Executor::map`, like the iterator `MPIPoolExecutor.map` returns: a
+/// single-pass range, read with a range-for, in input order (or completion order with
+/// `unordered`). The input is read on the root a chunk at a time, and at most `buffersize` tasks
+/// are in flight, so an unbounded input (`std::views::iota(0)`) runs in bounded memory; the
+/// first tasks are submitted when `map` is called, the others as results are read.
+///
+/// If a task threw, reading its results throws its `RemoteError` (with one rank, the task's own
+/// exception) after the results before it; the rest of the map is then cancelled and the range
+/// ends. Leaving the loop early, or destroying the range, cancels the tasks not sent yet; those
+/// already running finish on their workers and their results are dropped.
+///
+/// ```cpp
+/// for (double r : executor.map(simulate, std::views::iota(0), {.chunksize = 16})) {
+///   if (converged(r)) break;
+/// }
+/// std::vector<int> all = executor.map(square, xs);  // reads every result
+/// ```
+///
+/// Used on the root's driving thread only; must not outlive its executor.
+template <class R>
+class MapResults {
+ public:
+  /// The type of each result.
+  using value_type = R;
+
+  /// Single-pass iterator over the results.
+  class iterator {
+   public:
+    /// The type of the results.
+    using value_type = R;
+    /// Required of an input iterator; never used to subtract.
+    using difference_type = std::ptrdiff_t;
+
+    iterator() = default;
+    /// The current result.
+    R& operator*() const { return results_->current(); }
+    /// A member of the current result.
+    R* operator->() const { return &results_->current(); }
+    /// Moves to the next result, waiting until it is there; throws as the class comment says.
+    iterator& operator++() {
+      results_->advance();
+      return *this;
+    }
+    /// As `++it`.
+    void operator++(int) { ++*this; }
+    /// True once every result has been read.
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
+
+   private:
+    bool at_end() const { return results_ == nullptr || results_->finished(); }
+    friend class MapResults;
+    explicit iterator(MapResults* results) : results_(results) {}
+    MapResults* results_ = nullptr;
+  };
+
+  /// Used by `Executor::map`: `next_chunk(args, first)` encodes the next chunk's items after
+  /// `detail::frame_prefix` reserved bytes into `args` and sets `first` to its first item's
+  /// index; it returns false at the end of the input.
+  MapResults(detail::ExecutorCore* core, std::size_t entry, std::size_t buffersize, bool unordered,
+             std::function<bool(std::string&, std::int64_t&)> next_chunk)
+      : core_(core),
+        entry_(entry),
+        buffersize_(buffersize),
+        unordered_(unordered),
+        next_chunk_(std::move(next_chunk)) {
+    refill();
+  }
+  MapResults(MapResults&&) noexcept = default;
+  MapResults& operator=(MapResults&&) = delete;
+  /// Cancels the tasks not sent yet (see the class comment).
+  ~MapResults() { cancel_rest(); }
+
+  /// Waits for the first result; throws if the first task to report threw.
+  iterator begin() {
+    if (!started_) {
+      started_ = true;
+      fill();
+    }
+    return iterator(this);
+  }
+  /// The end of the results.
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+  /// Reads every result into a vector, in the range's order (Python's `list(executor.map(...))`).
+  operator std::vector<R>() && {
+    std::vector<R> all;
+    for (auto& r : *this) all.push_back(std::move(r));
+    return all;
+  }
+
+ private:
+  using Slot = std::shared_ptr<detail::TaskSlot>;
+
+  bool finished() const noexcept { return done_; }
+  R& current() { return chunk_.front(); }
+
+  // Keeps `buffersize` tasks in flight while the input lasts.
+  void refill() {
+    while (!input_over_ && flight_.size() < buffersize_) {
+      std::string args;
+      std::int64_t first = 0;
+      if (!next_chunk_(args, first)) {
+        input_over_ = true;
+        break;
+      }
+      flight_.push_back(core_->submit(entry_, 1, std::move(args), first));
+    }
+  }
+
+  // The next result: the next of the current chunk, or the first of the next chunk to arrive.
+  void advance() {
+    if (done_) return;
+    if (!chunk_.empty()) chunk_.pop_front();
+    fill();
+  }
+
+  // Reads the next chunk's results when the current one is used up.
+  void fill() {
+    while (chunk_.empty()) {
+      if (flight_.empty()) {
+        done_ = true;
+        return;
+      }
+      Slot slot = take_next();
+      refill();
+      if (slot->state != detail::TaskSlot::State::done || !slot->ok) {
+        done_ = true;
+        cancel_rest();
+        core_->rethrow(*slot);
+      }
+      std::vector<R> results;  // std::deque has no std::vector<bool> to trip over
+      detail::decode_all(slot->result(), results);
+      for (auto&& r : results) chunk_.push_back(static_cast<R>(std::move(r)));
+    }
+  }
+
+  // The next task in input order, or the first to finish when unordered; waits for it.
+  Slot take_next() {
+    if (!unordered_) {
+      Slot slot = std::move(flight_.front());
+      flight_.pop_front();
+      core_->wait(*slot, std::nullopt);
+      return slot;
+    }
+    while (true) {
+      core_->poll();
+      for (auto it = flight_.begin(); it != flight_.end(); ++it) {
+        if ((*it)->state == detail::TaskSlot::State::done) {
+          Slot slot = std::move(*it);
+          flight_.erase(it);
+          return slot;
+        }
+      }
+      core_->progress();
+    }
+  }
+
+  void cancel_rest() noexcept {
+    for (auto& slot : flight_) {
+      if (slot) core_->cancel(*slot);
+    }
+    flight_.clear();
+    input_over_ = true;
+  }
+
+  detail::ExecutorCore* core_;
+  std::size_t entry_;
+  std::size_t buffersize_;
+  bool unordered_;
+  std::function<bool(std::string&, std::int64_t&)> next_chunk_;
+  std::deque<Slot> flight_;  // submitted, in input order
+  std::deque<R> chunk_;      // the results of the chunk being read, from the current one on
+  bool started_ = false;
+  bool input_over_ = false;
+  bool done_ = false;
+};
+
+}  // namespace mpp::mpi
