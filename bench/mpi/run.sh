@@ -5,7 +5,7 @@
 # usage: bench/mpi/run.sh BUILD_DIR [OUT_JSON]   (a build with -DMPP_BUILD_BENCHMARKS=ON)
 #
 # Environment: NP (ranks of the tiny-task run, default 3: a driver and 2 workers, as
-# mpi4py.futures needs), MPP_BENCH_SCALE (multiplies the problem sizes), MPP_BENCH_REPS
+# mpi4py.futures needs), MPP_BENCH_LARGE_GIB (the large round trip's size), MPP_BENCH_SCALE (multiplies the problem sizes), MPP_BENCH_REPS
 # (repetitions inside each program; the best of 2 interleaved rounds is kept).
 set -euo pipefail
 build=${1:?usage: bench/mpi/run.sh BUILD_DIR [OUT_JSON]}
@@ -52,6 +52,10 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" 'BEGIN { printf "primes, np 2 x 1 th
 out=$(mpirun_ -np 2 "$bin/mpp_bench_overhead" "$chunks" "$reps"); echo "$out"
 chunk_us=$(echo "$out" | sed -n 's/.*: \([0-9.]*\) us per chunk.*/\1/p' | head -1)
 trip_us=$(echo "$out" | sed -n 's/^MPI round trip.*: \([0-9.]*\) us.*/\1/p' | head -1)
+
+# A large value there and back (Executor::submit) against MPI_Send/Recv of the same bytes.
+# MPP_BENCH_LARGE_GIB sets the size (default 1; the figure in the notes is 3).
+out=$(mpirun_ -np 2 "$bin/mpp_bench_large_roundtrip" "${MPP_BENCH_LARGE_GIB:-1}" 3); echo "$out"
 
 [ -n "$json" ] || exit 0
 mpi4py=$(/usr/bin/python3 -c 'import mpi4py; print(mpi4py.__version__)')

@@ -264,7 +264,9 @@ bool ExecutorCore::receive(bool block) {
     check(MPI_Iprobe(MPI_ANY_SOURCE, tag_result, comm_.get(), &flag, &status), "MPI_Iprobe");
     if (flag || !block) break;
     comm_.check_departures("get");
-    if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    // A large send in flight moves only while MPI is called: no sleeping until it is gone.
+    complete_sends(false);
+    if (spins > 1000 && sends_.empty()) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
   if (!flag) return false;
   std::string buffer = receive_message({comm_.get(), comm_.side()}, status);
