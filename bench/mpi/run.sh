@@ -5,8 +5,9 @@
 # usage: bench/mpi/run.sh BUILD_DIR [OUT_JSON]   (a build with -DMPP_BUILD_BENCHMARKS=ON)
 #
 # Environment: NP (ranks of the tiny-task run, default 3: a driver and 2 workers, as
-# mpi4py.futures needs), MPP_BENCH_LARGE_GIB (the large round trip's size), MPP_BENCH_SCALE (multiplies the problem sizes), MPP_BENCH_REPS
-# (repetitions inside each program; the best of 2 interleaved rounds is kept).
+# mpi4py.futures needs), MPP_BENCH_SCALE (multiplies the problem sizes), MPP_BENCH_REPS
+# (repetitions inside each program; the best of 2 interleaved rounds is kept),
+# MPP_BENCH_LARGE_GIB (the size of the large round trip, default 1).
 set -euo pipefail
 build=${1:?usage: bench/mpi/run.sh BUILD_DIR [OUT_JSON]}
 json=${2:-}
