@@ -84,6 +84,7 @@ class MapResults {
         next_chunk_(std::move(next_chunk)) {
     refill();
   }
+  /// Moves the results; the moved-from range must not be read.
   MapResults(MapResults&&) noexcept = default;
   MapResults& operator=(MapResults&&) = delete;
   /// Cancels the tasks not sent yet (see the class comment).
