@@ -264,15 +264,14 @@ void Comm::check_departures(const char* call) {
   MPI_Recv(&theirs, sizeof theirs, MPI_BYTE, status.MPI_SOURCE, tag_departure, side_,
            MPI_STATUS_IGNORE);
   theirs.host[sizeof theirs.host - 1] = '\0';
-  std::fprintf(stderr,
-               "%s::%s on rank %d (%s) cannot complete: on rank %d (%s) the %s %s. Every rank "
-               "must make the same collective calls: catch exceptions so that every rank goes on "
-               "(or none does), and leave main only after the last call. Aborting the job so "
-               "that it does not hang.\n",
-               owner_, call, rank_, host_.c_str(), theirs.rank, theirs.host, owner_,
-               departure_reason(theirs.why));
-  std::fflush(stderr);
-  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::ostringstream os;
+  os << owner_ << "::" << call << " on rank " << rank_ << " (" << host_
+     << ") cannot complete: on rank " << theirs.rank << " (" << theirs.host << ") the " << owner_
+     << " " << departure_reason(theirs.why)
+     << ". Every rank must make the same collective calls: catch exceptions so that every rank "
+        "goes on (or none does), and leave main only after the last call. Aborting the job so "
+        "that it does not hang.";
+  abort_job(os.str());
 }
 
 void Comm::wait(MPI_Request& request, const char* call) {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "mpp/mpi/errors.hpp"
 
@@ -58,12 +59,9 @@ Environment::~Environment() {
   if (std::uncaught_exceptions() > uncaught_) {
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    std::fprintf(stderr,
-                 "mpp::mpi::Environment: rank %d leaves its MPI scope through an exception; "
-                 "aborting the job so that the other ranks do not wait for it forever\n",
-                 rank);
-    std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
+    detail::abort_job("mpp::mpi::Environment: rank " + std::to_string(rank) +
+                      " leaves its MPI scope through an exception; aborting the job so that the "
+                      "other ranks do not wait for it forever");
   }
   MPI_Finalize();
 }

@@ -3,10 +3,13 @@
 #include <cxxabi.h>
 #include <mpi.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <sstream>
+#include <thread>
 #include <typeinfo>
 
 #include "mpp/errors.hpp"
@@ -157,6 +160,14 @@ void throw_too_large(const char* call, std::size_t bytes) {
 
 void throw_checkpoint_of_root(const std::string& message) {
   throw CheckpointError(message);
+}
+
+void abort_job(const std::string& message) noexcept {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  std::fflush(stderr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::abort();  // MPI_Abort does not return; if it did, the job must still end
 }
 
 }  // namespace detail

@@ -133,6 +133,11 @@ ErrorRecord decode_error(const char* data, std::size_t size);
 [[noreturn]] void throw_broken(const ErrorRecord& record);
 [[noreturn]] void throw_mismatch(const std::string& what);
 [[noreturn]] void throw_mpi_failed(const char* call, int code);
+
+// Ends the whole job: prints `message` (one line) on stderr, gives the launcher a moment to
+// forward it (Hydra loses a rank's last output when MPI_Abort tears the job down at once), then
+// MPI_Abort(MPI_COMM_WORLD, 1).
+[[noreturn]] void abort_job(const std::string& message) noexcept;
 [[noreturn]] void throw_usage(const std::string& what);
 [[noreturn]] void throw_too_large(const char* call, std::size_t bytes);
 // The root's journal cannot be used: every rank throws mpp::CheckpointError with its message.
