@@ -32,32 +32,39 @@ std::size_t piece_bytes() {
   return bytes;
 }
 
-void post_send(MPI_Comm comm, int dest, int tag, const char* data, std::size_t bytes,
-               std::vector<MPI_Request>& requests) {
+namespace {
+
+// Calls `post(offset, count)` for each piece of a message of `bytes` bytes: one piece, empty, for
+// an empty message, so that sender and receiver always agree on the number of calls.
+template <class Post>
+void for_each_piece(std::size_t bytes, Post post) {
   const std::size_t piece = piece_bytes();
   std::size_t done = 0;
   do {
     const std::size_t now = std::min(piece, bytes - done);
-    MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Isend(data + done, static_cast<int>(now), MPI_BYTE, dest, tag, comm, &request),
-          "MPI_Isend");
-    requests.push_back(request);
+    post(done, static_cast<int>(now));
     done += now;
   } while (done < bytes);
 }
 
+}  // namespace
+
+void post_send(MPI_Comm comm, int dest, int tag, const char* data, std::size_t bytes,
+               std::vector<MPI_Request>& requests) {
+  for_each_piece(bytes, [&](std::size_t at, int count) {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Isend(data + at, count, MPI_BYTE, dest, tag, comm, &request), "MPI_Isend");
+    requests.push_back(request);
+  });
+}
+
 void post_receive(MPI_Comm comm, int source, int tag, char* data, std::size_t bytes,
                   std::vector<MPI_Request>& requests) {
-  const std::size_t piece = piece_bytes();
-  std::size_t done = 0;
-  do {
-    const std::size_t now = std::min(piece, bytes - done);
+  for_each_piece(bytes, [&](std::size_t at, int count) {
     MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Irecv(data + done, static_cast<int>(now), MPI_BYTE, source, tag, comm, &request),
-          "MPI_Irecv");
+    check(MPI_Irecv(data + at, count, MPI_BYTE, source, tag, comm, &request), "MPI_Irecv");
     requests.push_back(request);
-    done += now;
-  } while (done < bytes);
+  });
 }
 
 void wait_all(std::vector<MPI_Request>& requests) {
