@@ -124,6 +124,16 @@ int checked_threads(const PoolOptions& options) {
   return WorkerLimit::instance().acquire(options.threads);
 }
 
+// Placement::wanted; a bad MPP_PLACEMENT gives back the threads checked_threads reserved.
+bool wanted_placement(const PoolOptions& options, int threads) {
+  try {
+    return Placement::wanted(options.placement);
+  } catch (...) {
+    WorkerLimit::instance().release(threads);
+    throw;
+  }
+}
+
 // The pool whose initializer ran last on this thread (its id; 0: none).
 thread_local std::uint64_t prepared_for = 0;
 std::atomic<std::uint64_t> next_pool_id{1};
@@ -175,6 +185,7 @@ void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
 
 PoolCore::PoolCore(const PoolOptions& options)
     : threads_(checked_threads(options)),
+      placement_(wanted_placement(options, threads_)),
       id_(next_pool_id.fetch_add(1)),
       fork_generation_(fork_generation.load()) {
   scheduler_started.store(true);
@@ -297,11 +308,12 @@ void PoolCore::drain(bool in_async_arena) noexcept {
   {
     CoreScope scope(this);
     tbb::this_task_arena::isolate([&] {
-      Placement placement;
+      std::optional<Placement> placement;
+      if (placement_) placement.emplace();
       TaskState* task = nullptr;
       while (queue_.try_pop(task)) {
         task->run_from_queue();
-        if (++finished % 16 == 0) placement.check();
+        if (++finished % 16 == 0 && placement) placement->check();
       }
     });
   }

@@ -167,6 +167,7 @@ class PoolCore {
   void unregister_context(tbb::task_group_context* context) noexcept;
 
   int threads_;
+  bool placement_;  // drainers keep apart (PoolOptions::placement)
   std::uint64_t id_;
   unsigned fork_generation_;  // the process's fork generation when the core was made
   // Two arenas of threads() slots share the pool's threads (see the constructor).
