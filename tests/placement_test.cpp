@@ -73,32 +73,6 @@ int registered_drainers() {
   return sum;
 }
 
-// Sets (or, with nullptr, unsets) an environment variable for its lifetime.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
 // The drainers registered while a task of a pool made with `options` runs.
 int drainers_seen_by_a_task(const mpp::PoolOptions& options) {
   mpp::Pool pool(options);
@@ -147,33 +121,33 @@ TEST_CASE("a drainer pinned to one CPU stays there, and keeps its mask") {
 }
 
 TEST_CASE("CPU placement is off by default: a pool's drainers register nowhere") {
-  ScopedEnv unset("MPP_PLACEMENT", nullptr);
+  mpp_test::ScopedEnv unset("MPP_PLACEMENT", std::nullopt);
   CHECK(registered_drainers() == 0);
   CHECK(drainers_seen_by_a_task({.threads = 2}) == 0);
-  ScopedEnv zero("MPP_PLACEMENT", "0");
+  mpp_test::ScopedEnv zero("MPP_PLACEMENT", "0");
   CHECK(drainers_seen_by_a_task({.threads = 2}) == 0);
-  ScopedEnv empty("MPP_PLACEMENT", "");
+  mpp_test::ScopedEnv empty("MPP_PLACEMENT", "");
   CHECK(drainers_seen_by_a_task({.threads = 2}) == 0);
 }
 
 TEST_CASE("PoolOptions::placement = true turns CPU placement on") {
-  ScopedEnv unset("MPP_PLACEMENT", nullptr);
+  mpp_test::ScopedEnv unset("MPP_PLACEMENT", std::nullopt);
   CHECK(drainers_seen_by_a_task({.threads = 2, .placement = true}) == 1);
   CHECK(registered_drainers() == 0);  // the drainer left its CPU's count when it returned
 }
 
 TEST_CASE("MPP_PLACEMENT=1 turns CPU placement on; the option overrides it either way") {
-  ScopedEnv on("MPP_PLACEMENT", "1");
+  mpp_test::ScopedEnv on("MPP_PLACEMENT", "1");
   CHECK(drainers_seen_by_a_task({.threads = 2}) == 1);
   CHECK(drainers_seen_by_a_task({.threads = 2, .placement = false}) == 0);
-  ScopedEnv off("MPP_PLACEMENT", "0");
+  mpp_test::ScopedEnv off("MPP_PLACEMENT", "0");
   CHECK(drainers_seen_by_a_task({.threads = 2, .placement = true}) == 1);
 }
 
 TEST_CASE("a bad MPP_PLACEMENT throws std::invalid_argument naming it, and costs no threads") {
   // Under a limit of 3 threads, Pool(2) fits only while no other pool holds threads.
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 3);
-  ScopedEnv bad("MPP_PLACEMENT", "yes");
+  mpp_test::ScopedEnv bad("MPP_PLACEMENT", "yes");
   for (int i = 0; i < 3; ++i) {
     CHECK_THROWS_WITH_AS(mpp::Pool(2), doctest::Contains("MPP_PLACEMENT='yes'"),
                          std::invalid_argument);
