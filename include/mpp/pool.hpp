@@ -81,6 +81,11 @@ concept transformable_into = std::ranges::input_range<Range> && std::random_acce
 /// submitted work is never abandoned. All members are thread-safe: several threads may submit at
 /// once, and tasks may submit to and wait on their own pool (an untimed wait runs the awaited
 /// task on the waiting thread if it has not started).
+///
+/// Work submitted from outside the pool is run first in, first out. Work a task of the pool
+/// submits goes to the deque of the thread running that task, as with `tbb::task_group::run`:
+/// that thread takes its newest first, idle threads steal the oldest, which makes recursive
+/// programs (a task per call, each waiting for its children) as fast as hand-written oneTBB.
 class Pool {
  public:
   /// `Pool()`: `mpp::available_cpus()` threads.
@@ -128,7 +133,18 @@ class Pool {
   }
 
   /// Submits `f(args...)` and returns its `AsyncResult` at once (Python's `apply_async`). `f`
-  /// and `args` are copied or moved into the task, like `std::async`.
+  /// and `args` are copied or moved into the task, like `std::async`. From outside the pool the
+  /// task joins a first-in, first-out queue; from one of the pool's own tasks it goes to the
+  /// running thread's deque, to be run by that thread (newest first) or stolen by an idle one.
+  ///
+  /// ```cpp
+  /// std::uint64_t fib(mpp::Pool& pool, int n) {  // a task per call, as with tbb::task_group
+  ///   if (n < 2) return n;
+  ///   auto child = pool.apply_async(fib, std::ref(pool), n - 1);
+  ///   const std::uint64_t other = fib(pool, n - 2);
+  ///   return child.get() + other;  // runs the child here unless another thread took it
+  /// }
+  /// ```
   template <class F, class... Args>
   requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
   [[nodiscard]] auto apply_async(F&& f, Args&&... args) {
@@ -319,7 +335,8 @@ class Pool {
   template <class R, class Fn, class C, class E>
   AsyncResult<R> submit(const char* call, Fn&& fn, Callbacks<C, E> on_done) {
     using Task = detail::FunctionTask<R, std::decay_t<Fn>, C, E>;
-    Task* task = Task::create(core_.get(), std::forward<Fn>(fn), std::move(on_done));
+    Task* task =
+        Task::create(core_.get(), std::forward<Fn>(fn), std::move(on_done), core_->spawns_here());
     AsyncResult<R> result(detail::TaskRef<detail::ResultState<R>>{task});  // one reference
     core_->submit(call, task);                                             // and the other
     return result;
