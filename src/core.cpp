@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 
@@ -188,9 +189,10 @@ void isolate_as(const void* tag, F&& f) {
 // thread's work; elsewhere it runs as a piece of work of its own, under the pool's tag.
 class SpawnedTask final : public tbb::detail::d1::task {
  public:
-  SpawnedTask(PoolCore* core, TaskState* task,
-              tbb::detail::d1::small_object_allocator allocator) noexcept
-      : core_(core), task_(task), allocator_(allocator) {
+  // A copy built in the task's own storage (owned = false), or allocated on its own.
+  SpawnedTask(PoolCore* core, TaskState* task, tbb::detail::d1::small_object_allocator allocator,
+              bool owned) noexcept
+      : core_(core), task_(task), allocator_(allocator), owned_(owned) {
     happens_before(&task_handoff);
   }
 
@@ -199,7 +201,12 @@ class SpawnedTask final : public tbb::detail::d1::task {
     happens_after(&task_handoff);
     PoolCore* const core = core_;
     TaskState* const task = task_;
-    allocator_.delete_object(this, ed);
+    // Gone before the task runs: dropping the task's last reference may free the storage.
+    if (owned_) {
+      allocator_.delete_object(this, ed);
+    } else {
+      this->~SpawnedTask();
+    }
     if (spawning == core) {
       task->run_spawned();
       --spawn_net;
@@ -229,7 +236,10 @@ class SpawnedTask final : public tbb::detail::d1::task {
   PoolCore* core_;
   TaskState* task_;
   tbb::detail::d1::small_object_allocator allocator_;
+  bool owned_;
 };
+static_assert(sizeof(SpawnedTask) <= spawn_copy_size && alignof(SpawnedTask) <= 64,
+              "the spawned copy must fit the room tasks keep for it (async_result.hpp)");
 
 InitializerObserver::InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer,
                                          PoolCore& core)
@@ -367,11 +377,15 @@ void PoolCore::spawn(const char* call, TaskState* task) {
   }
   tbb::detail::d1::small_object_allocator allocator{};
   SpawnedTask* spawned = nullptr;
-  try {
-    spawned = allocator.new_object<SpawnedTask>(this, task, allocator);
-  } catch (...) {
-    task->drop_ref();
-    throw;
+  if (void* storage = task->spawn_storage()) {
+    spawned = ::new (storage) SpawnedTask(this, task, allocator, false);
+  } else {
+    try {
+      spawned = allocator.new_object<SpawnedTask>(this, task, allocator, true);
+    } catch (...) {
+      task->drop_ref();
+      throw;
+    }
   }
   task->mark_spawned();
   ++spawn_net;

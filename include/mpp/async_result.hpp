@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -72,6 +73,12 @@ class TaskState {
   // Destroys and frees the task with the allocator that made it.
   virtual void destroy() noexcept = 0;
 
+ public:
+  // spawn_copy_size bytes, aligned to 64, in the task's own allocation where PoolCore may build
+  // the spawned copy of the task; nullptr if the task has none (it was not made for spawning).
+  virtual void* spawn_storage() noexcept { return nullptr; }
+
+ protected:
   std::exception_ptr error_;
 
  private:
@@ -171,10 +178,15 @@ Callbacks<Callback, ErrorCallback> callbacks(Callback callback, ErrorCallback er
 
 namespace detail {
 
-// Uninitialised storage for a T.
+// Room for the copy of a task that PoolCore spawns into a thread's deque (a oneTBB task).
+inline constexpr std::size_t spawn_copy_size = 128;
+
+// One allocation for a spawned task and its copy: the copy first (oneTBB tasks are aligned to
+// 64 bytes), the task at offset spawn_copy_size.
 template <class T>
-struct RawStorage {
-  alignas(T) unsigned char bytes[sizeof(T)];
+struct SpawnBlock {
+  alignas(64) unsigned char copy[spawn_copy_size];
+  alignas(T) unsigned char task[sizeof(T)];
 };
 
 // A task computing `T` by calling `Fn` once, with the callbacks of mpp::callbacks (NoCallback,
@@ -199,15 +211,15 @@ class FunctionTask final : public ResultState<T> {
 #if !defined(MPP_TSAN) && !defined(MPP_ASAN)
     if (pooled) {
       tbb::detail::d1::small_object_allocator pool{};
-      auto* raw = pool.new_object<RawStorage<FunctionTask>>();
+      auto* block = pool.new_object<SpawnBlock<FunctionTask>>();
       try {
-        auto* task =
-            ::new (static_cast<void*>(raw)) FunctionTask(core, std::move(fn), std::move(on_done));
+        auto* task = ::new (static_cast<void*>(block->task))
+            FunctionTask(core, std::move(fn), std::move(on_done));
         task->pool_ = pool;
         task->pooled_ = true;
         return task;
       } catch (...) {
-        pool.deallocate(raw);
+        pool.deallocate(block);
         throw;
       }
     }
@@ -227,8 +239,9 @@ class FunctionTask final : public ResultState<T> {
   void destroy() noexcept override {
     if (pooled_) {
       tbb::detail::d1::small_object_allocator pool = pool_;
+      auto* block = reinterpret_cast<SpawnBlock<FunctionTask>*>(spawn_storage());
       this->~FunctionTask();
-      pool.deallocate(reinterpret_cast<RawStorage<FunctionTask>*>(this));
+      pool.deallocate(block);
       return;
     }
     Allocator allocator;
@@ -244,6 +257,9 @@ class FunctionTask final : public ResultState<T> {
   }
   void release_function() noexcept override {
     fn_.reset();
+  }
+  void* spawn_storage() noexcept override {
+    return pooled_ ? reinterpret_cast<unsigned char*>(this) - spawn_copy_size : nullptr;
   }
 
   void notify_callbacks() override {
