@@ -183,6 +183,18 @@ def main():
         f"omp guided,1 {fmt_time(g and g['seconds'])}", r, r is not None and r <= 1.0,
         "see the notes below")
 
+    m, t = row("bandwidth", "mpp_transform_reused"), row("bandwidth", "tbb_copy_reused")
+    r = m["seconds"] / t["seconds"] if m and t else None
+    bar("`transform` of 10^8 doubles into a reused buffer ≤ 1.10 × `tbb::parallel_for` copying "
+        "into a reused buffer", fmt_time(m and m["seconds"]),
+        f"tbb::parallel_for {fmt_time(t and t['seconds'])}", r, r is not None and r <= 1.10)
+
+    m, t = row("fib", "mpp_apply_async"), row("fib", "tbb_task_group")
+    r = m["seconds"] / t["seconds"] if m and t else None
+    bar("fib(30), a task per call (`apply_async` + `get()` inside tasks) ≤ 1.10 × "
+        "`tbb::task_group`", fmt_time(m and m["seconds"]),
+        f"tbb::task_group {fmt_time(t and t['seconds'])}", r, r is not None and r <= 1.10)
+
     m = row("overhead", "mpp_chunksize:1")
     n = (m or {}).get("items_per_second")
     mine_us = 1e6 / n if n else None

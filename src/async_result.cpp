@@ -60,22 +60,42 @@ void TaskState::finish() noexcept {
   slot.done.notify_all();
 }
 
+void TaskState::finish_and_drop_ref() noexcept {
+  // Nobody sleeps on the task: publish the result and drop the reference in one step. A waiter
+  // that announces itself later sees the result instead of sleeping.
+  std::uint32_t word = word_.load(std::memory_order_relaxed);
+  while ((word & waiting) == 0) {
+    if (word_.compare_exchange_weak(word, word - one_ref + (done - running),
+                                    std::memory_order_acq_rel)) {
+      if (refs(word) == 1) destroy();
+      return;
+    }
+  }
+  finish();
+  drop_ref();
+}
+
 void TaskState::run_from_queue() noexcept {
   if (claim()) {
     execute();
-    // Nobody sleeps on the task: publish the result and drop the queue's reference in one step.
-    // A waiter that announces itself later sees the result instead of sleeping.
-    std::uint32_t word = word_.load(std::memory_order_relaxed);
-    while ((word & waiting) == 0) {
-      if (word_.compare_exchange_weak(word, word - one_ref + (done - running),
-                                      std::memory_order_acq_rel)) {
-        if (refs(word) == 1) destroy();
-        return;
-      }
-    }
-    finish();
+    finish_and_drop_ref();
+    return;
   }
   drop_ref();
+}
+
+void TaskState::run_spawned() noexcept {
+  const bool claimed = claim();
+  if (claimed) execute();
+  // Waiters in oneTBB's loop go once the spawned copy has run; one that sees the result not yet
+  // published waits for it as any waiter does. Released before the reference is dropped, which
+  // may free the task.
+  spawn_wait_.release();
+  if (claimed) {
+    finish_and_drop_ref();
+  } else {
+    drop_ref();
+  }
 }
 
 bool TaskState::try_run() noexcept {
@@ -95,7 +115,16 @@ void TaskState::help() {
 // sooner than a sleep and a wake-up through the kernel, which also preempts a busy worker.
 void TaskState::wait() {
   if (ready()) return;
-  help();
+  // A spawned task is waited for in oneTBB's dispatch loop, as tbb::task_group::wait does: the
+  // thread runs it from its own deque if nobody stole it (the last spawned task comes first), and
+  // otherwise helps with other spawned tasks of the pool, such as the awaited task's own
+  // children, until it has run. Claiming it here instead would leave its spawned copy in the
+  // deque, where other threads would waste their steals on it.
+  if (spawned_) {
+    core_->wait_spawned(spawn_wait_);
+    if (ready()) return;
+  }
+  help();  // not spawned, or its spawned copy gave it to the queue
   for (int round = 0; round < 64 && !ready(); ++round) std::this_thread::yield();
   for (std::uint32_t word = announce_waiter(); status(word) != done;
        word = word_.load(std::memory_order_acquire)) {

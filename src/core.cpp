@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,10 @@ namespace mpp::detail {
 namespace {
 
 thread_local PoolCore* current = nullptr;
+thread_local PoolCore* spawning = nullptr;  // see CoreScope
+// Tasks this thread spawned less those it ran, in the current CoreScope of `spawning`: added to
+// the pool's spawn_balance_ once, when the scope ends, rather than an atomic update per task.
+thread_local std::ptrdiff_t spawn_net = 0;
 std::atomic<std::size_t> live_cores{0};
 
 // fork() copies only the calling thread: in the child, oneTBB's scheduler still counts the
@@ -124,6 +129,16 @@ int checked_threads(const PoolOptions& options) {
   return WorkerLimit::instance().acquire(options.threads);
 }
 
+// Placement::wanted; a bad MPP_PLACEMENT gives back the threads checked_threads reserved.
+bool wanted_placement(const PoolOptions& options, int threads) {
+  try {
+    return Placement::wanted(options.placement);
+  } catch (...) {
+    WorkerLimit::instance().release(threads);
+    throw;
+  }
+}
+
 // The pool whose initializer ran last on this thread (its id; 0: none).
 thread_local std::uint64_t prepared_for = 0;
 std::atomic<std::uint64_t> next_pool_id{1};
@@ -138,12 +153,93 @@ PoolCore* current_core() noexcept {
   return current;
 }
 
-CoreScope::CoreScope(PoolCore* core) noexcept : previous_(current) {
+CoreScope::CoreScope(PoolCore* core, bool spawns) noexcept
+    : previous_(current), previous_spawning_(spawning), previous_net_(spawn_net) {
   current = core;
+  spawning = spawns ? core : nullptr;
+  spawn_net = 0;
 }
 CoreScope::~CoreScope() {
+  if (spawning != nullptr && spawn_net != 0) spawning->add_spawn_balance(spawn_net);
   current = previous_;
+  spawning = previous_spawning_;
+  spawn_net = previous_net_;
 }
+
+namespace {
+// Runs `f` isolated under `tag`: unlike tbb::this_task_arena::isolate, whose tag is new on every
+// call, every task of a pool runs under the pool's one tag, so that a thread waiting inside one
+// of them may run any task the pool's tasks spawned, and nothing else.
+template <class F>
+void isolate_as(const void* tag, F&& f) {
+  struct Delegate final : tbb::detail::d1::delegate_base {
+    explicit Delegate(F& f) : f(f) {}
+    bool operator()() const override {
+      f();
+      return true;
+    }
+    F& f;
+  } delegate(f);
+  tbb::detail::r1::isolate_within_arena(delegate, reinterpret_cast<std::intptr_t>(tag));
+}
+}  // namespace
+
+// The copy of a task spawned into a thread's deque: runs it unless a waiting thread has already.
+// On a thread already running the pool's tasks (waiting for one of them) it counts as that
+// thread's work; elsewhere it runs as a piece of work of its own, under the pool's tag.
+class SpawnedTask final : public tbb::detail::d1::task {
+ public:
+  // A copy built in the task's own storage (owned = false), or allocated on its own.
+  SpawnedTask(PoolCore* core, TaskState* task, tbb::detail::d1::small_object_allocator allocator,
+              bool owned) noexcept
+      : core_(core), task_(task), allocator_(allocator), owned_(owned) {
+    happens_before(&task_handoff);
+  }
+
+ private:
+  tbb::detail::d1::task* execute(tbb::detail::d1::execution_data& ed) override {
+    happens_after(&task_handoff);
+    PoolCore* const core = core_;
+    TaskState* const task = task_;
+    // Gone before the task runs: dropping the task's last reference may free the storage.
+    if (owned_) {
+      allocator_.delete_object(this, ed);
+    } else {
+      this->~SpawnedTask();
+    }
+    if (spawning == core) {
+      task->run_spawned();
+      --spawn_net;
+      return nullptr;
+    }
+    // Run on its own, it is asynchronous work in the pool's arena, which a map from outside
+    // running in the caller's arena excludes (see enter_async_arena): the queue takes it then.
+    if (!core->enter_async_arena()) {
+      core->requeue_spawned(task);
+      return nullptr;
+    }
+    core->outstanding_.fetch_add(1);  // see spawn_balance_: the pool is alive until this ends
+    isolate_as(core, [&] {
+      CoreScope scope(core, true);
+      task->run_spawned();
+      --spawn_net;
+    });
+    core->leave_async_arena(true);
+    core->end_work();
+    return nullptr;
+  }
+  // The pool never cancels the context it spawns under; run the task all the same.
+  tbb::detail::d1::task* cancel(tbb::detail::d1::execution_data& ed) override {
+    return execute(ed);
+  }
+
+  PoolCore* core_;
+  TaskState* task_;
+  tbb::detail::d1::small_object_allocator allocator_;
+  bool owned_;
+};
+static_assert(sizeof(SpawnedTask) <= spawn_copy_size && alignof(SpawnedTask) <= 64,
+              "the spawned copy must fit the room tasks keep for it (async_result.hpp)");
 
 InitializerObserver::InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer,
                                          PoolCore& core)
@@ -175,6 +271,7 @@ void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
 
 PoolCore::PoolCore(const PoolOptions& options)
     : threads_(checked_threads(options)),
+      placement_(wanted_placement(options, threads_)),
       id_(next_pool_id.fetch_add(1)),
       fork_generation_(fork_generation.load()) {
   scheduler_started.store(true);
@@ -236,7 +333,8 @@ void PoolCore::end_work(std::size_t pieces) noexcept {
   bool orphaned = false;
   {
     std::lock_guard lock(mutex_);
-    if (outstanding_.fetch_sub(pieces) == pieces) {
+    // With spawned tasks still to run, the last of them ends the work (see spawn_balance_).
+    if (outstanding_.fetch_sub(pieces) == pieces && spawn_balance_.load() == 0) {
       // Read before unlocking: once the lock is released, a joining thread may destroy the core.
       orphaned = orphaned_.load();
       idle_.notify_all();
@@ -247,7 +345,12 @@ void PoolCore::end_work(std::size_t pieces) noexcept {
   if (orphaned) delete this;
 }
 
+bool PoolCore::spawns_here() const noexcept {
+  return spawning == this;
+}
+
 void PoolCore::submit(const char* call, TaskState* task) {
+  if (spawning == this) return spawn(call, task);
   try {
     begin_work(call);
   } catch (...) {
@@ -259,6 +362,48 @@ void PoolCore::submit(const char* call, TaskState* task) {
   // call sees that drainer gone and starts another.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   start_drainer();
+}
+
+void PoolCore::spawn(const char* call, TaskState* task) {
+  // The calling task holds a piece of outstanding_ while it runs, so join() cannot end here;
+  // only the state is checked, as begin_work does for continuing work.
+  if (state_.load() == State::terminated) {
+    task->drop_ref();
+    throw_pool_not_running(call);
+  }
+  if (has_init_error_.load(std::memory_order_acquire)) {
+    task->drop_ref();
+    throw_initializer_failed(init_error_);
+  }
+  tbb::detail::d1::small_object_allocator allocator{};
+  SpawnedTask* spawned = nullptr;
+  if (void* storage = task->spawn_storage()) {
+    spawned = ::new (storage) SpawnedTask(this, task, allocator, false);
+  } else {
+    try {
+      spawned = allocator.new_object<SpawnedTask>(this, task, allocator, true);
+    } catch (...) {
+      task->drop_ref();
+      throw;
+    }
+  }
+  task->mark_spawned();
+  ++spawn_net;
+  tbb::detail::d1::spawn(*spawned, spawn_context_);
+}
+
+void PoolCore::requeue_spawned(TaskState* task) noexcept {
+  outstanding_.fetch_add(1);  // the queued task's piece, before the spawned copy's goes
+  task->release_spawned();
+  queue_.push(task);  // the spawned copy's reference becomes the queue's
+  spawn_balance_.fetch_add(-1);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // as in submit()
+  start_drainer();
+}
+bool PoolCore::wait_spawned(tbb::detail::d1::wait_context& spawned) {
+  if (spawning != this) return false;
+  tbb::detail::d1::wait(spawned, spawn_context_);
+  return true;
 }
 
 namespace {
@@ -294,16 +439,20 @@ void PoolCore::drain(bool in_async_arena) noexcept {
   // The tasks' counts end with the drainer's own, in one step: the count of work in flight is
   // shared with every submitting thread, and one update per task kept its cache line moving.
   std::size_t finished = 0;
-  {
-    CoreScope scope(this);
-    tbb::this_task_arena::isolate([&] {
-      Placement placement;
-      TaskState* task = nullptr;
-      while (queue_.try_pop(task)) {
-        task->run_from_queue();
-        if (++finished % 16 == 0) placement.check();
-      }
-    });
+  const auto loop = [&] {
+    CoreScope scope(this, in_async_arena);
+    std::optional<Placement> placement;
+    if (placement_) placement.emplace();
+    TaskState* task = nullptr;
+    while (queue_.try_pop(task)) {
+      task->run_from_queue();
+      if (++finished % 16 == 0 && placement) placement->check();
+    }
+  };
+  if (in_async_arena) {
+    isolate_as(this, loop);
+  } else {
+    tbb::this_task_arena::isolate(loop);
   }
   if (!in_async_arena) caller_drainers_.fetch_sub(1);
   drainers_.fetch_sub(1);
@@ -464,7 +613,7 @@ void PoolCore::terminate() {
 void PoolCore::wait_idle() {
   if (current == this) throw_join_from_worker();
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [&] { return outstanding_.load() == 0; });
+  idle_.wait(lock, [&] { return outstanding_.load() == 0 && spawn_balance_.load() == 0; });
 }
 
 void PoolCore::check_may_run() const {

@@ -26,6 +26,21 @@ std::size_t checked_buffersize(const MapOptions& options, int threads, const cha
   return *options.buffersize;
 }
 
+void check_transform(const MapOptions& options, std::size_t input,
+                     std::optional<std::size_t> output) {
+  (void)checked_chunksize(options, "transform");
+  if (!options.checkpoint.empty()) {
+    throw_invalid_argument(
+        "Pool::transform: checkpoint works with map, map_async and starmap, whose results the "
+        "journal can rebuild; transform writes into the caller's buffer");
+  }
+  if (output && *output < input) {
+    throw_invalid_argument("Pool::transform: the output has room for " + std::to_string(*output) +
+                           " elements but the input has " + std::to_string(input) +
+                           " items; give an output of at least the input's size");
+  }
+}
+
 bool retry_allowed() noexcept {
   return !this_task::stop_requested();
 }

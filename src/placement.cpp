@@ -1,5 +1,10 @@
 #include "mpp/detail/placement.hpp"
 
+#include <cstdlib>
+#include <string>
+
+#include "mpp/errors.hpp"
+
 #ifdef __linux__
 #include <sched.h>
 #include <unistd.h>
@@ -10,6 +15,18 @@
 #endif
 
 namespace mpp::detail {
+
+bool Placement::wanted(const std::optional<bool>& option) {
+  if (option) return *option;
+  const char* text = std::getenv("MPP_PLACEMENT");
+  if (text == nullptr || *text == '\0' || std::string(text) == "0") return false;
+  if (std::string(text) == "1") return true;
+  throw_invalid_argument(std::string("MPP_PLACEMENT='") + text +
+                         "' is neither 1 (move a pool's busy workers apart) nor 0 (leave them "
+                         "where the kernel puts them, the default); set it to one of these, or "
+                         "unset it");
+}
+
 #ifdef __linux__
 namespace {
 

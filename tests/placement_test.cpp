@@ -6,13 +6,25 @@
 //
 // The tests stand in for two drainers with two placements on the test's own thread, and pin that
 // thread to one CPU to put both on the same CPU.
+//
+// Placement is opt-in (PoolOptions::placement, or MPP_PLACEMENT=1): the last tests check, from
+// inside a task, whether the thread draining the pool's queue registered itself.
 
 #include <doctest/doctest.h>
 
 #ifdef __linux__
 #include <sched.h>
 
+#include <oneapi/tbb/global_control.h>
+
+#include <cstdlib>
 #include <mpp/detail/placement.hpp>
+#include <mpp/pool.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "support.hpp"
 
 namespace {
 
@@ -54,6 +66,19 @@ struct RestoreAffinity {
   ~RestoreAffinity() { sched_setaffinity(0, sizeof(mask), &mask); }
 };
 
+// Drainers registered on any CPU, process-wide.
+int registered_drainers() {
+  int sum = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) sum += Placement::drainers_on(cpu);
+  return sum;
+}
+
+// The drainers registered while a task of a pool made with `options` runs.
+int drainers_seen_by_a_task(const mpp::PoolOptions& options) {
+  mpp::Pool pool(options);
+  return pool.apply_async(registered_drainers).get(mpp_test::patience);
+}
+
 }  // namespace
 
 TEST_CASE("a drainer that shares its CPU with another moves to a CPU where none runs") {
@@ -93,6 +118,43 @@ TEST_CASE("a drainer pinned to one CPU stays there, and keeps its mask") {
   CHECK(sched_getcpu() == cpu);
   CHECK(Placement::drainers_on(cpu) >= 2);
   CHECK(has_affinity(pinned));
+}
+
+TEST_CASE("CPU placement is off by default: a pool's drainers register nowhere") {
+  mpp_test::ScopedEnv unset("MPP_PLACEMENT", std::nullopt);
+  CHECK(registered_drainers() == 0);
+  CHECK(drainers_seen_by_a_task({.threads = 2}) == 0);
+  mpp_test::ScopedEnv zero("MPP_PLACEMENT", "0");
+  CHECK(drainers_seen_by_a_task({.threads = 2}) == 0);
+  mpp_test::ScopedEnv empty("MPP_PLACEMENT", "");
+  CHECK(drainers_seen_by_a_task({.threads = 2}) == 0);
+}
+
+TEST_CASE("PoolOptions::placement = true turns CPU placement on") {
+  mpp_test::ScopedEnv unset("MPP_PLACEMENT", std::nullopt);
+  CHECK(drainers_seen_by_a_task({.threads = 2, .placement = true}) == 1);
+  CHECK(registered_drainers() == 0);  // the drainer left its CPU's count when it returned
+}
+
+TEST_CASE("MPP_PLACEMENT=1 turns CPU placement on; the option overrides it either way") {
+  mpp_test::ScopedEnv on("MPP_PLACEMENT", "1");
+  CHECK(drainers_seen_by_a_task({.threads = 2}) == 1);
+  CHECK(drainers_seen_by_a_task({.threads = 2, .placement = false}) == 0);
+  mpp_test::ScopedEnv off("MPP_PLACEMENT", "0");
+  CHECK(drainers_seen_by_a_task({.threads = 2, .placement = true}) == 1);
+}
+
+TEST_CASE("a bad MPP_PLACEMENT throws std::invalid_argument naming it, and costs no threads") {
+  // Under a limit of 3 threads, Pool(2) fits only while no other pool holds threads.
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 3);
+  mpp_test::ScopedEnv bad("MPP_PLACEMENT", "yes");
+  for (int i = 0; i < 3; ++i) {
+    CHECK_THROWS_WITH_AS(mpp::Pool(2), doctest::Contains("MPP_PLACEMENT='yes'"),
+                         std::invalid_argument);
+  }
+  // An explicit option does not read the variable, and the refused pools gave their threads
+  // back.
+  CHECK(drainers_seen_by_a_task({.threads = 2, .placement = false}) == 0);
 }
 
 #endif

@@ -2,7 +2,8 @@
 // Memory bandwidth: `map` over 10^8 doubles (MPP_BENCH_BANDWIDTH_N; 800 MB in, 800 MB out)
 // against plain parallel copy loops. `map` returns a new std::vector, which the copy loops get
 // both ways: into a buffer allocated once (pure bandwidth) and into a freshly allocated vector
-// (what `map` has to do). bytes_per_second counts 16 bytes (one read, one write) per item.
+// (what `map` has to do); `transform` writes into a buffer allocated once, as the reused copy
+// loops do. bytes_per_second counts 16 bytes (one read, one write) per item.
 
 #include <cstddef>
 #include <cstdint>

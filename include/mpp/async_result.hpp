@@ -3,12 +3,17 @@
 /// `mpp::AsyncResult<T>`: the handle of a task submitted with `apply_async`, `map_async` or
 /// `starmap_async`, shaped like Python's `multiprocessing.pool.AsyncResult`.
 
+#include <oneapi/tbb/detail/_small_object_pool.h>
+#include <oneapi/tbb/task_group.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -34,6 +39,17 @@ class TaskState {
   // Runs the task for the pool's queue and drops the queue's reference; if a waiting thread ran
   // it already, only drops the reference.
   void run_from_queue() noexcept;
+  // Runs the task for the copy spawned into a thread's deque (a submission from inside the pool,
+  // see PoolCore::submit), lets threads waiting for that copy go, and drops the copy's reference.
+  void run_spawned() noexcept;
+  // Called before the task is spawned: waiters may then wait for the spawned copy in oneTBB's
+  // dispatch loop, running other spawned tasks of the pool meanwhile.
+  void mark_spawned() noexcept {
+    spawned_ = true;
+    spawn_wait_.reserve();
+  }
+  // The spawned copy will not run the task (it was queued instead): waiters in oneTBB's loop go.
+  void release_spawned() noexcept { spawn_wait_.release(); }
   bool ready() const noexcept { return status(word_.load(std::memory_order_acquire)) == done; }
   void wait();
   bool wait_until(std::chrono::steady_clock::time_point deadline);
@@ -57,6 +73,12 @@ class TaskState {
   // Destroys and frees the task with the allocator that made it.
   virtual void destroy() noexcept = 0;
 
+ public:
+  // spawn_copy_size bytes, aligned to 64, in the task's own allocation where PoolCore may build
+  // the spawned copy of the task; nullptr if the task has none (it was not made for spawning).
+  virtual void* spawn_storage() noexcept { return nullptr; }
+
+ protected:
   std::exception_ptr error_;
 
  private:
@@ -70,12 +92,16 @@ class TaskState {
   bool claim() noexcept;
   void execute() noexcept;
   void finish() noexcept;
+  void finish_and_drop_ref() noexcept;
   bool try_run() noexcept;
   void help();
   std::uint32_t announce_waiter() noexcept;
 
   PoolCore* core_;
   std::atomic<std::uint32_t> word_{2 * one_ref};
+  bool spawned_ = false;  // set before the spawn, by the thread that made the task
+  // Released once the spawned copy has run (whether it ran the task or found it taken).
+  tbb::detail::d1::wait_context spawn_wait_{0};
 };
 
 // One reference to a task (an intrusive pointer): copies share the task, the last one frees it.
@@ -152,6 +178,17 @@ Callbacks<Callback, ErrorCallback> callbacks(Callback callback, ErrorCallback er
 
 namespace detail {
 
+// Room for the copy of a task that PoolCore spawns into a thread's deque (a oneTBB task).
+inline constexpr std::size_t spawn_copy_size = 128;
+
+// One allocation for a spawned task and its copy: the copy first (oneTBB tasks are aligned to
+// 64 bytes), the task at offset spawn_copy_size.
+template <class T>
+struct SpawnBlock {
+  alignas(64) unsigned char copy[spawn_copy_size];
+  alignas(T) unsigned char task[sizeof(T)];
+};
+
 // A task computing `T` by calling `Fn` once, with the callbacks of mpp::callbacks (NoCallback,
 // an empty type, where there is none).
 template <class T, class Fn, class Callback = NoCallback, class ErrorCallback = NoCallback>
@@ -166,8 +203,27 @@ class FunctionTask final : public ResultState<T> {
         callback_(std::move(on_done.callback)),
         error_callback_(std::move(on_done.error_callback)) {}
 
-  // A new task holding two references (see TaskState).
-  static FunctionTask* create(PoolCore* core, Fn fn, Callbacks<Callback, ErrorCallback> on_done) {
+  // A new task holding two references (see TaskState). `pooled`: from oneTBB's small-object
+  // pool of the calling thread, a thread of the pool's arena spawning a nested task, as
+  // tbb::task_group allocates its tasks (except in sanitizer builds, whose allocator sees reuse).
+  static FunctionTask* create(PoolCore* core, Fn fn, Callbacks<Callback, ErrorCallback> on_done,
+                              [[maybe_unused]] bool pooled = false) {
+#if !defined(MPP_TSAN) && !defined(MPP_ASAN)
+    if (pooled) {
+      tbb::detail::d1::small_object_allocator pool{};
+      auto* block = pool.new_object<SpawnBlock<FunctionTask>>();
+      try {
+        auto* task = ::new (static_cast<void*>(block->task))
+            FunctionTask(core, std::move(fn), std::move(on_done));
+        task->pool_ = pool;
+        task->pooled_ = true;
+        return task;
+      } catch (...) {
+        pool.deallocate(block);
+        throw;
+      }
+    }
+#endif
     Allocator allocator;
     FunctionTask* task = Traits::allocate(allocator, 1);
     try {
@@ -181,6 +237,13 @@ class FunctionTask final : public ResultState<T> {
 
  private:
   void destroy() noexcept override {
+    if (pooled_) {
+      tbb::detail::d1::small_object_allocator pool = pool_;
+      auto* block = reinterpret_cast<SpawnBlock<FunctionTask>*>(spawn_storage());
+      this->~FunctionTask();
+      pool.deallocate(block);
+      return;
+    }
     Allocator allocator;
     Traits::destroy(allocator, this);
     Traits::deallocate(allocator, this, 1);
@@ -192,7 +255,12 @@ class FunctionTask final : public ResultState<T> {
       this->value_.emplace(std::invoke(std::move(*fn_)));
     }
   }
-  void release_function() noexcept override { fn_.reset(); }
+  void release_function() noexcept override {
+    fn_.reset();
+  }
+  void* spawn_storage() noexcept override {
+    return pooled_ ? reinterpret_cast<unsigned char*>(this) - spawn_copy_size : nullptr;
+  }
 
   void notify_callbacks() override {
     if (this->error_) {
@@ -222,6 +290,8 @@ class FunctionTask final : public ResultState<T> {
   std::optional<Fn> fn_;
   [[no_unique_address]] Callback callback_;
   [[no_unique_address]] ErrorCallback error_callback_;
+  bool pooled_ = false;
+  tbb::detail::d1::small_object_allocator pool_{};
 };
 
 }  // namespace detail
@@ -236,9 +306,13 @@ class FunctionTask final : public ResultState<T> {
 /// ```
 ///
 /// Waiting from inside a task of the same pool never deadlocks: if the awaited task has not
-/// started, an untimed `get()` or `wait()` runs it on the waiting thread. A timed wait never
-/// does: it returns (or throws `mpp::TimeoutError`) by its deadline, since the awaited task could
-/// run longer and might need a lock the waiting thread holds.
+/// started, an untimed `get()` or `wait()` runs it on the waiting thread. When the awaited task
+/// was submitted by a task of the pool (it went to that thread's deque) and another thread took
+/// it, an untimed wait on a thread of the pool runs other tasks submitted that way meanwhile, as
+/// `tbb::task_group::wait` does, so recursion keeps every thread busy; do not hold a lock across
+/// such a wait that those tasks need. A timed wait never runs a task: it returns (or throws
+/// `mpp::TimeoutError`) by its deadline, since the awaited task could run longer and might need a
+/// lock the waiting thread holds.
 template <class T>
 class AsyncResult {
  public:
@@ -266,7 +340,8 @@ class AsyncResult {
   }
 
   /// Blocks until the result is ready. Inside a task of the same pool, runs the awaited task on
-  /// this thread if it has not started.
+  /// this thread if it has not started, and may run other nested tasks of the pool while another
+  /// thread runs it (see above).
   void wait() const { state().wait(); }
   /// Blocks until the result is ready or `timeout` has passed; returns `ready()`. Only sleeps:
   /// never runs the awaited task, so it returns by its deadline.

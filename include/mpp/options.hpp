@@ -106,6 +106,17 @@ struct PoolOptions {
   /// arguments with a lambda). If it throws, the pool runs no more tasks and reports
   /// `mpp::InitializerError` to every later call.
   std::function<void()> initializer = {};
+  /// Linux: CPU placement. When on, a worker draining this pool's `apply_async` queue that
+  /// shares its CPU with another such worker, while a CPU of its affinity mask has none, moves
+  /// itself there (it pins itself for a moment, then gets its own mask back). Off by default: the
+  /// kernel places the threads. Unset: on when the environment variable `MPP_PLACEMENT` is `1`,
+  /// off when it is unset, empty or `0` (any other value throws `std::invalid_argument`).
+  /// `true` or `false` here overrides the variable.
+  ///
+  /// ```cpp
+  /// mpp::Pool pool({.threads = 2, .placement = true});
+  /// ```
+  std::optional<bool> placement = std::nullopt;
 };
 
 }  // namespace mpp

@@ -5,7 +5,9 @@
 #include <concepts>
 #include <cstddef>
 #include <functional>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <ranges>
 #include <string>
 #include <tuple>
@@ -53,6 +55,16 @@ concept mappable =
     std::ranges::input_range<Range> && std::invocable<F&, std::ranges::range_reference_t<Range>> &&
     !std::is_void_v<std::invoke_result_t<F&, std::ranges::range_reference_t<Range>>>;
 
+/// A function `transform` can apply to each item of `Range`, writing the result through `Out`, a
+/// random-access iterator whose elements are distinct objects (`*it` is an lvalue reference), so
+/// that threads can write neighbouring elements at once; this rules out proxies such as
+/// `std::vector<bool>`'s.
+template <class F, class Range, class Out>
+concept transformable_into = std::ranges::input_range<Range> && std::random_access_iterator<Out> &&
+    std::is_lvalue_reference_v<std::iter_reference_t<Out>> &&
+    std::invocable<F&, std::ranges::range_reference_t<Range>> &&
+    std::indirectly_writable<Out, std::invoke_result_t<F&, std::ranges::range_reference_t<Range>>>;
+
 /// A thread pool with the interface of Python's `multiprocessing.Pool`, running on a oneTBB
 /// arena: work stealing balances irregular items, and several pools share TBB's threads instead
 /// of oversubscribing the machine.
@@ -69,6 +81,11 @@ concept mappable =
 /// submitted work is never abandoned. All members are thread-safe: several threads may submit at
 /// once, and tasks may submit to and wait on their own pool (an untimed wait runs the awaited
 /// task on the waiting thread if it has not started).
+///
+/// Work submitted from outside the pool is run first in, first out. Work a task of the pool
+/// submits goes to the deque of the thread running that task, as with `tbb::task_group::run`:
+/// that thread takes its newest first, idle threads steal the oldest, which makes recursive
+/// programs (a task per call, each waiting for its children) as fast as hand-written oneTBB.
 class Pool {
  public:
   /// `Pool()`: `mpp::available_cpus()` threads.
@@ -116,7 +133,18 @@ class Pool {
   }
 
   /// Submits `f(args...)` and returns its `AsyncResult` at once (Python's `apply_async`). `f`
-  /// and `args` are copied or moved into the task, like `std::async`.
+  /// and `args` are copied or moved into the task, like `std::async`. From outside the pool the
+  /// task joins a first-in, first-out queue; from one of the pool's own tasks it goes to the
+  /// running thread's deque, to be run by that thread (newest first) or stolen by an idle one.
+  ///
+  /// ```cpp
+  /// std::uint64_t fib(mpp::Pool& pool, int n) {  // a task per call, as with tbb::task_group
+  ///   if (n < 2) return n;
+  ///   auto child = pool.apply_async(fib, std::ref(pool), n - 1);
+  ///   const std::uint64_t other = fib(pool, n - 2);
+  ///   return child.get() + other;  // runs the child here unless another thread took it
+  /// }
+  /// ```
   template <class F, class... Args>
   requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
   [[nodiscard]] auto apply_async(F&& f, Args&&... args) {
@@ -220,6 +248,56 @@ class Pool {
                      std::forward<Range>(items), options, std::move(on_done));
   }
 
+  /// Writes `f(x)` for each item `x` of `items` into `out`, in input order, and returns the end
+  /// of what it wrote: `std::transform` run by the pool, for a caller who reuses its buffers
+  /// instead of receiving a new vector from `map`. Blocks until done; the calling thread helps.
+  ///
+  /// ```cpp
+  /// std::vector<double> out(xs.size());     // allocated once ...
+  /// for (int step = 0; step < steps; ++step)
+  ///   pool.transform(xs, out, [](double x) { return 2 * x; });  // ... filled every step
+  /// pool.transform(xs, xs, f);             // in place, as std::transform allows
+  /// ```
+  ///
+  /// - `items`: any sized range, as for `map`; neither copied nor modified (unless it is `out`).
+  /// - `out`: a sized random-access range (a vector, array, `std::span`) of at least
+  ///   `size(items)` elements; the first `size(items)` are assigned, the rest left alone.
+  ///   Too small throws `std::invalid_argument` naming both sizes, before any call of `f`.
+  ///   `out` may be `items` itself; any other overlap of the two is undefined.
+  /// - `f`: called concurrently from several threads with each item, and must allow that.
+  /// - `options`: `chunksize`, `schedule`, `retries` and `progress` as for `map`; `buffersize`
+  ///   is ignored; a `checkpoint` throws `std::invalid_argument` (the results live in the
+  ///   caller's buffer, not in a vector the journal could rebuild).
+  ///
+  /// Returns `std::ranges::begin(out) + size(items)` (`std::ranges::dangling` for an rvalue
+  /// container, as `std::ranges::transform` does). If a call of `f` throws, no more chunks are
+  /// handed out and that exception (the first, with its type) is rethrown once running chunks
+  /// finish; `out` then holds the results of the chunks that completed, and its other elements
+  /// are unspecified (assigned or as they were). Thread-safe, like every member.
+  template <class Range, std::ranges::random_access_range Out, class F>
+  requires sized_input<Range> && std::ranges::sized_range<Out> &&
+      transformable_into<F, Range, std::ranges::iterator_t<Out>>
+          std::ranges::borrowed_iterator_t<Out> transform(Range&& items, Out&& out, F&& f,
+                                                          const MapOptions& options = {}) {
+    const auto n = static_cast<std::size_t>(std::ranges::size(items));
+    detail::check_transform(options, n, static_cast<std::size_t>(std::ranges::size(out)));
+    return transform_impl(f, items, std::ranges::begin(out), options);
+  }
+
+  /// `transform` into the elements starting at `out`, a random-access iterator (a pointer, a
+  /// vector's `begin()`), which must have room for `size(items)` of them: as with
+  /// `std::transform`, that size cannot be checked. Returns `out + size(items)`.
+  ///
+  /// ```cpp
+  /// pool.transform(xs, buffer.data() + offset, f);
+  /// ```
+  template <class Range, std::random_access_iterator Out, class F>
+  requires sized_input<Range> && transformable_into<F, Range, Out> Out
+  transform(Range&& items, Out out, F&& f, const MapOptions& options = {}) {
+    detail::check_transform(options, 0, std::nullopt);
+    return transform_impl(f, items, std::move(out), options);
+  }
+
   /// Lazily applies `f` to the items of any input range, yielding results in input order
   /// (Python's `imap`); see `ResultStream`. Works on unbounded and single-pass ranges; at most
   /// `options.buffersize` chunks of `options.chunksize` items (default 1) are in flight.
@@ -257,7 +335,8 @@ class Pool {
   template <class R, class Fn, class C, class E>
   AsyncResult<R> submit(const char* call, Fn&& fn, Callbacks<C, E> on_done) {
     using Task = detail::FunctionTask<R, std::decay_t<Fn>, C, E>;
-    Task* task = Task::create(core_.get(), std::forward<Fn>(fn), std::move(on_done));
+    Task* task =
+        Task::create(core_.get(), std::forward<Fn>(fn), std::move(on_done), core_->spawns_here());
     AsyncResult<R> result(detail::TaskRef<detail::ResultState<R>>{task});  // one reference
     core_->submit(call, task);                                             // and the other
     return result;
@@ -296,6 +375,34 @@ class Pool {
       results = std::move(buffer).release();
     });
     return results;
+  }
+
+  template <class F, class Range, class Out>
+  Out transform_impl(F& f, Range& items, Out out, const MapOptions& options) {
+    const std::size_t chunksize = detail::checked_chunksize(options, "transform");
+    std::size_t n = 0;
+    core_->run_isolated("transform", [&](tbb::task_group_context& context) {
+      detail::ItemAccess<Range> access(items);
+      n = access.size();
+      detail::ProgressReporter progress(options.progress, n, /*paced=*/true);
+      detail::for_each_chunk(
+          n, options, chunksize, threads(), context, [&](std::size_t begin, std::size_t end) {
+            using Diff = std::iter_difference_t<Out>;
+            if (options.retries == 0) {
+              for (std::size_t i = begin; i < end; ++i) {
+                out[static_cast<Diff>(i)] = std::invoke(f, access[i]);
+              }
+            } else {
+              for (std::size_t i = begin; i < end; ++i) {
+                decltype(auto) item = access[i];
+                out[static_cast<Diff>(i)] = detail::invoke_with_retries(options.retries, f, item);
+              }
+            }
+            progress.add(end - begin);
+          });
+      progress.finish();
+    });
+    return out + static_cast<std::iter_difference_t<Out>>(n);
   }
 
   template <bool Ordered, class F, class Range>

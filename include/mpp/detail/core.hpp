@@ -55,17 +55,23 @@ HandedOff(Job) -> HandedOff<Job>;
 // The pool whose task or chunk the calling thread is running, or nullptr.
 PoolCore* current_core() noexcept;
 
-// Marks the calling thread as running work of `core` for its lifetime (nests).
+// Marks the calling thread as running work of `core` for its lifetime (nests). `spawns`: the
+// thread runs a task of the pool in the pool's own arena (isolated under the pool's tag), so
+// what the task submits may be spawned into the thread's deque (see PoolCore::submit).
 class CoreScope {
  public:
-  explicit CoreScope(PoolCore* core) noexcept;
+  explicit CoreScope(PoolCore* core, bool spawns = false) noexcept;
   ~CoreScope();
   CoreScope(const CoreScope&) = delete;
   CoreScope& operator=(const CoreScope&) = delete;
 
  private:
   PoolCore* previous_;
+  PoolCore* previous_spawning_;
+  std::ptrdiff_t previous_net_;
 };
+
+class SpawnedTask;
 
 // Runs the pool's initializer on each thread that enters one of the pool's arenas, unless the
 // last initializer to run on that thread was this pool's.
@@ -125,7 +131,17 @@ class PoolCore {
   // run the queued tasks one after another: a burst of submissions costs one TBB enqueue (and
   // one worker wake-up) per drainer rather than per task.
   // Takes over one reference to `task`, and drops it if the pool does not accept the task.
+  // From a task of the pool running in its arena, the task is spawned into the calling thread's
+  // deque instead (LIFO for this thread, stolen oldest-first by the others), as
+  // tbb::task_group::run does, and counted per thread.
   void submit(const char* call, TaskState* task);
+  // Whether submit() from the calling thread spawns (it runs a task of this pool in its arena).
+  bool spawns_here() const noexcept;
+
+  // Waits in oneTBB's dispatch loop until `spawned` is released, running spawned tasks of the
+  // pool meanwhile, and returns true, when the calling thread may (it runs a task of the pool in
+  // its arena); otherwise returns false at once.
+  bool wait_spawned(tbb::detail::d1::wait_context& spawned);
 
   // Runs `body` inside the arena, isolated so a waiting thread only helps with its own work,
   // with a task_group_context that terminate() can cancel.
@@ -163,10 +179,17 @@ class PoolCore {
   // Runs `isolated` on one of the pool's workers; the calling thread only waits.
   void execute_on_workers(const std::function<void()>& isolated);
   void drain(bool in_async_arena) noexcept;
+  void spawn(const char* call, TaskState* task);
+  // Queues a spawned task that may not run in arena_ now, in place of its spawned copy.
+  void requeue_spawned(TaskState* task) noexcept;
+  void add_spawn_balance(std::ptrdiff_t net) noexcept { spawn_balance_.fetch_add(net); }
+  friend class SpawnedTask;
+  friend class CoreScope;
   void register_context(tbb::task_group_context* context);
   void unregister_context(tbb::task_group_context* context) noexcept;
 
   int threads_;
+  bool placement_;  // drainers keep apart (PoolOptions::placement)
   std::uint64_t id_;
   unsigned fork_generation_;  // the process's fork generation when the core was made
   // Two arenas of threads() slots share the pool's threads (see the constructor).
@@ -193,6 +216,17 @@ class PoolCore {
   tbb::concurrent_queue<TaskState*, TaskAllocator<TaskState*>> queue_;
   std::atomic<int> drainers_{0};         // at most threads()
   std::atomic<int> caller_drainers_{0};  // of which in caller_arena_: at most threads() - 1
+
+  // Spawned tasks not yet run, as far as the threads have told: each thread counts the tasks it
+  // spawns and runs while it runs the pool's work (a drainer, a spawned task run on its own), and
+  // adds the difference here when that work ends, before its piece of outstanding_ ends. So while
+  // any such work runs, outstanding_ is not zero, and once none runs, this is exactly the number
+  // of spawned tasks waiting in deques; the pool is idle when both are zero. A spawned task run
+  // on its own takes a piece of outstanding_ first. A spawn or a run costs no shared update.
+  std::atomic<std::ptrdiff_t> spawn_balance_{0};
+  // The context of spawned tasks, never cancelled (terminate() cancels them through
+  // check_may_run) and bound to no other, so that a failing map cannot cancel them.
+  tbb::task_group_context spawn_context_{tbb::task_group_context::isolated};
 
   std::atomic<bool> terminated_{false};
   std::stop_source stop_;

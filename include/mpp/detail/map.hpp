@@ -40,6 +40,10 @@ decltype(auto) invoke_with_retries(std::size_t retries, F& f, Args&... args) {
 std::size_t checked_chunksize(const MapOptions& options, const char* call);
 // Validated `buffersize`, or the default for `threads`.
 std::size_t checked_buffersize(const MapOptions& options, int threads, const char* call);
+// Throws std::invalid_argument for what Pool::transform cannot do: an `output` (when its size is
+// known) smaller than the `input`, a checkpoint, a chunksize of 0.
+void check_transform(const MapOptions& options, std::size_t input,
+                     std::optional<std::size_t> output);
 // Python's Pool.map default: ceil(n / (4 * threads)), at least 1.
 std::size_t python_chunksize(std::size_t n, int threads) noexcept;
 

@@ -1,7 +1,9 @@
 #pragma once
-// Keeps the threads that drain a pool's task queue on different CPUs.
+// Keeps the threads that drain a pool's task queue on different CPUs; opt-in, see
+// PoolOptions::placement.
 
 #include <chrono>
+#include <optional>
 
 namespace mpp::detail {
 
@@ -20,6 +22,11 @@ class Placement {
   // Called every few tasks: if another drainer shares this thread's CPU while a CPU it may use
   // has none, moves there (at most once a millisecond; the thread's affinity is left as it was).
   void check() noexcept;
+
+  // Whether a pool places its drainers: `option` when set, else the environment variable
+  // MPP_PLACEMENT ("1": on; unset, empty or "0": off; anything else throws
+  // std::invalid_argument).
+  static bool wanted(const std::optional<bool>& option);
 
   // The number of drainers registered on `cpu` (for tests).
   static int drainers_on(int cpu) noexcept;
