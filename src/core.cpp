@@ -201,9 +201,14 @@ class SpawnedTask final : public tbb::detail::d1::task {
     happens_after(&task_handoff);
     PoolCore* const core = core_;
     TaskState* const task = task_;
+    tbb::detail::d1::small_object_allocator allocator = allocator_;
+    const bool owned = owned_;
+    // The storage goes back to oneTBB's small-object pool, which may hand it to another thread's
+    // next spawn: the reads above happen before that spawn's writes (see PoolCore::spawn).
+    happens_before(&task_handoff);
     // Gone before the task runs: dropping the task's last reference may free the storage.
-    if (owned_) {
-      allocator_.delete_object(this, ed);
+    if (owned) {
+      allocator.delete_object(this, ed);
     } else {
       this->~SpawnedTask();
     }
@@ -377,6 +382,7 @@ void PoolCore::spawn(const char* call, TaskState* task) {
   }
   tbb::detail::d1::small_object_allocator allocator{};
   SpawnedTask* spawned = nullptr;
+  happens_after(&task_handoff);  // storage recycled by oneTBB's pool (see SpawnedTask::execute)
   if (void* storage = task->spawn_storage()) {
     spawned = ::new (storage) SpawnedTask(this, task, allocator, false);
   } else {
