@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mpp/mpi/detail/executor_core.hpp"
+#include "mpp/mpi/detail/result_iterator.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 
 namespace mpp::mpi {
@@ -42,35 +43,8 @@ class MapResults {
   /// The type of each result.
   using value_type = R;
 
-  /// Single-pass iterator over the results.
-  class iterator {
-   public:
-    /// The type of the results.
-    using value_type = R;
-    /// Required of an input iterator; never used to subtract.
-    using difference_type = std::ptrdiff_t;
-
-    iterator() = default;
-    /// The current result.
-    R& operator*() const { return results_->current(); }
-    /// A member of the current result.
-    R* operator->() const { return &results_->current(); }
-    /// Moves to the next result, waiting until it is there; throws as the class comment says.
-    iterator& operator++() {
-      results_->advance();
-      return *this;
-    }
-    /// As `++it`.
-    void operator++(int) { ++*this; }
-    /// True once every result has been read.
-    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
-
-   private:
-    bool at_end() const { return results_ == nullptr || results_->finished(); }
-    friend class MapResults;
-    explicit iterator(MapResults* results) : results_(results) {}
-    MapResults* results_ = nullptr;
-  };
+  /// Single-pass iterator over the results; dereferencing gives `R&`.
+  using iterator = detail::ResultIterator<MapResults, R>;
 
   /// Used by `Executor::map`: `next_chunk(args, first)` encodes the next chunk's items after
   /// `detail::frame_prefix` reserved bytes into `args` and sets `first` to its first item's
@@ -109,9 +83,10 @@ class MapResults {
   }
 
  private:
+  friend iterator;
   using Slot = std::shared_ptr<detail::TaskSlot>;
 
-  bool finished() const noexcept { return done_; }
+  bool at_end() const noexcept { return done_; }
   R& current() { return chunk_.front(); }
 
   // Keeps `buffersize` tasks in flight while the input lasts.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mpp/detail/progress.hpp"
+#include "mpp/mpi/detail/result_iterator.hpp"
 #include "mpp/mpi/detail/stream.hpp"
 
 namespace mpp::mpi {
@@ -183,35 +184,9 @@ class Stream {
   /// The type of each result.
   using value_type = R;
 
-  /// Single-pass iterator over the results.
-  class iterator {
-   public:
-    /// The type of the results.
-    using value_type = R;
-    /// Required of an input iterator; iterators of a stream are never subtracted.
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    /// The current result.
-    R& operator*() const { return state_->current(); }
-    /// A member of the current result.
-    R* operator->() const { return &state_->current(); }
-    /// Moves to the next result, waiting until it has arrived; throws the map's failure.
-    iterator& operator++() {
-      state_->advance();
-      return *this;
-    }
-    /// As `++it`; returns nothing, as a single-pass iterator may.
-    void operator++(int) { ++*this; }
-    /// True once every result has been read.
-    friend bool operator==(const iterator& it, std::default_sentinel_t) {
-      return it.state_->at_end();
-    }
-
-   private:
-    friend class Stream;
-    explicit iterator(detail::StreamState<R>* state) : state_(state) {}
-    detail::StreamState<R>* state_ = nullptr;
-  };
+  /// Single-pass iterator over the results; dereferencing gives `R&`, and advancing waits
+  /// until the next result has arrived and throws the map's failure.
+  using iterator = detail::ResultIterator<detail::StreamState<R>, R>;
 
   /// Used by `Pool::imap`.
   explicit Stream(std::unique_ptr<detail::StreamState<R>> state) : state_(std::move(state)) {}
