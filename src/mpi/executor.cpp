@@ -40,27 +40,18 @@ void check(int code, const char* call) {
 // tiny tasks (or results) cost one MPI message. `bytes` holds the body after frame_prefix
 // reserved bytes, where the length and header are written.
 template <class Header>
-void frame(std::string& bytes, const Header& header) {
+void frame(Message& message, const Header& header) {
   static_assert(sizeof(std::uint64_t) + sizeof(Header) == frame_prefix);
-  const std::uint64_t length = bytes.size() - sizeof length;
-  std::memcpy(bytes.data(), &length, sizeof length);
-  std::memcpy(bytes.data() + sizeof length, &header, sizeof header);
-}
-
-// Appends a framed message to a batch; the first one is moved, not copied.
-void append_framed(std::string& batch, std::string&& framed) {
-  if (batch.empty()) {
-    batch = std::move(framed);
-  } else {
-    batch.append(framed);
-  }
+  const std::uint64_t length = message.size() - sizeof length;
+  std::memcpy(message.bytes.data(), &length, sizeof length);
+  std::memcpy(message.bytes.data() + sizeof length, &header, sizeof header);
 }
 
 // `body` after frame_prefix reserved bytes.
-std::string with_prefix(const std::string& body) {
+Message with_prefix(const std::string& body) {
   std::string out(frame_prefix, '\0');
   out.append(body);
-  return out;
+  return Message(std::move(out));
 }
 
 template <class Visit>
@@ -150,7 +141,7 @@ std::size_t ExecutorCore::find(const std::string& key, const char* what) const {
   return it->second;
 }
 
-std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, std::string args,
+std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Message args,
                                                std::int64_t first_item) {
   if (comm_.rank() != 0) {
     throw_usage(
@@ -167,10 +158,10 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, std:
   if (comm_.size() == 1) {
     // Queued as with workers (and started by dispatch_local), so that Future::cancel and
     // shutdown(cancel_futures) work with one rank too.
-    slot->run = [this, entry, kind, args = std::move(args), first_item] {
+    slot->run = [this, entry, kind, args = std::move(args).flatten(), first_item] {
       const Entry& e = entries_[entry];
       return (kind == 0 ? e.call : e.chunk)(std::span<const char>(args).subspan(frame_prefix),
-                                            first_item, local_);
+                                            first_item, local_, false);
     };
     queue_.push_back(slot);
     dispatch_local();
@@ -216,7 +207,7 @@ void ExecutorCore::dispatch() {
   auto lock = mpi_guard("mpp::mpi::Executor");
   // Each queued task goes to the least loaded worker with room, so work stays balanced; every
   // worker then gets the tasks meant for it in one message.
-  std::vector<std::string> batches(static_cast<std::size_t>(comm_.size()));
+  std::vector<Message> batches(static_cast<std::size_t>(comm_.size()));
   while (!queue_.empty()) {
     int best = -1;
     for (int w = 1; w < comm_.size(); ++w) {
@@ -232,11 +223,11 @@ void ExecutorCore::dispatch() {
     slot->state = TaskSlot::State::running;
     running_[slot->id] = slot;
     ++in_flight_[ub];
-    append_framed(batches[ub], std::move(slot->request));
-    slot->request = std::string();
+    batches[ub].append(std::move(slot->request));
+    slot->request = Message();
   }
   for (int w = 1; w < comm_.size(); ++w) {
-    std::string& batch = batches[static_cast<std::size_t>(w)];
+    Message& batch = batches[static_cast<std::size_t>(w)];
     if (batch.empty()) continue;
     sends_.emplace_back(std::move(batch)).post({comm_.get(), comm_.side()}, w, tag_task);
   }
@@ -316,7 +307,7 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
     return;
   }
   slot.ok = !outcome.error;
-  slot.bytes = std::move(outcome.bytes);
+  slot.bytes = std::move(outcome.bytes).flatten();
   slot.offset = outcome.error ? 0 : frame_prefix;
   slot.error = outcome.error;
   slot.state = TaskSlot::State::done;
@@ -428,7 +419,7 @@ void ExecutorCore::break_with(ErrorRecord record) {
     slot.state = TaskSlot::State::done;
     slot.ok = false;
     slot.broken = true;
-    slot.request = std::string();
+    slot.request = Message();
     slot.run = nullptr;
   };
   for (auto& slot : queue_) {
@@ -446,7 +437,7 @@ void ExecutorCore::release_workers() {
   auto lock = mpi_guard("mpp::mpi::Executor");
   complete_sends(true);
   for (int w = 1; w < comm_.size(); ++w) {
-    check(MPI_Send(nullptr, 0, MPI_BYTE, w, tag_shutdown, comm_.get()), "MPI_Send");
+    send_message({comm_.get(), comm_.side()}, w, tag_shutdown, {});
   }
 }
 
@@ -466,7 +457,7 @@ Outcome ExecutorCore::run_task(std::uint32_t entry, std::uint64_t name_hash, std
     return failed;
   }
   const Entry& e = entries_[entry];
-  return (kind == 0 ? e.call : e.chunk)(args, first_item, local_);
+  return (kind == 0 ? e.call : e.chunk)(args, first_item, local_, true);
 }
 
 bool ExecutorCore::serve() {
@@ -483,7 +474,7 @@ bool ExecutorCore::serve() {
   while (true) {
     bool busy = false;
     // Finished tasks go back to the root, all those ready in one message.
-    std::string batch;
+    Message batch;
     for (auto it = jobs.begin(); it != jobs.end();) {
       if (it->result && !it->result->ready()) {
         ++it;
@@ -501,7 +492,7 @@ bool ExecutorCore::serve() {
       // Every task gets an answer, so the root's count of tasks in flight stays exact; a task
       // refused because the initializer failed tells the root that this rank is broken.
       ResultHeader header{it->id, result_ok};
-      std::string body;
+      Message body;
       if (error) {
         if (auto failure = initializer_failure(error, comm_.rank(), comm_.host())) {
           header.ok = result_broken;
@@ -518,7 +509,7 @@ bool ExecutorCore::serve() {
         body = std::move(outcome.bytes);
       }
       frame(body, header);
-      append_framed(batch, std::move(body));
+      batch.append(std::move(body));
       it = jobs.erase(it);
     }
     if (!batch.empty()) {

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <string>
 
+#include <sys/mman.h>
+
 #include "mpp/mpi/errors.hpp"
 
 namespace mpp::mpi::detail {
@@ -75,14 +77,90 @@ void wait_all(std::vector<MPI_Request>& requests) {
   requests.clear();
 }
 
-void Outgoing::post(Channel channel, int dest, int tag) {
-  size_ = bytes_.size();
-  if (size_ >= piece_bytes()) {
-    MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Isend(&size_, 1, MPI_UINT64_T, dest, tag, channel.side, &request), "MPI_Isend");
-    requests_.push_back(request);
+std::size_t Message::size() const noexcept {
+  std::size_t total = bytes.size();
+  for (const Block& block : blocks) total += block.data.size();
+  return total;
+}
+
+void Message::borrow(std::span<const char> data, std::shared_ptr<const void> owner) {
+  blocks.push_back({bytes.size(), data});
+  owners.push_back(std::move(owner));
+}
+
+void Message::append(Message&& other) {
+  if (empty() && blocks.empty()) {
+    *this = std::move(other);
+    return;
   }
-  post_send(channel.data, dest, tag, bytes_.data(), bytes_.size(), requests_);
+  const std::size_t shift = bytes.size();
+  bytes.append(other.bytes);
+  for (Block block : other.blocks) {
+    block.at += shift;
+    blocks.push_back(block);
+  }
+  for (auto& owner : other.owners) owners.push_back(std::move(owner));
+}
+
+std::vector<std::span<const char>> Message::pieces() const {
+  std::vector<std::span<const char>> out;
+  const auto add = [&](std::span<const char> segment) {
+    for_each_piece(segment.size(), [&](std::size_t at, int count) {
+      if (count != 0) out.push_back(segment.subspan(at, static_cast<std::size_t>(count)));
+    });
+  };
+  std::size_t at = 0;
+  for (const Block& block : blocks) {
+    add(std::span<const char>(bytes).subspan(at, block.at - at));
+    add(block.data);
+    at = block.at;
+  }
+  add(std::span<const char>(bytes).subspan(at));
+  return out;
+}
+
+std::string Message::flatten() && {
+  if (blocks.empty()) return std::move(bytes);
+  std::string out;
+  out.reserve(size());
+  for (const auto& piece : pieces()) out.append(piece.data(), piece.size());
+  return out;
+}
+
+namespace {
+
+// Posts `pieces` to `dest`: one MPI message when there is exactly one piece; otherwise their
+// sizes, kept in `layout` until sent, on the side communicator, then an empty marker and the
+// pieces on the data communicator.
+void post_pieces(Channel channel, int dest, int tag,
+                 const std::vector<std::span<const char>>& pieces,
+                 std::vector<std::uint64_t>& layout, std::vector<MPI_Request>& requests) {
+  const auto post = [&](const void* data, int count, MPI_Datatype type, MPI_Comm comm) {
+    requests.push_back(MPI_REQUEST_NULL);
+    check(MPI_Isend(data, count, type, dest, tag, comm, &requests.back()), "MPI_Isend");
+  };
+  if (pieces.size() != 1) {
+    layout.clear();
+    for (const auto& piece : pieces) layout.push_back(piece.size());
+    post(layout.data(), static_cast<int>(layout.size()), MPI_UINT64_T, channel.side);
+    post(nullptr, 0, MPI_BYTE, channel.data);
+  }
+  for (const auto& piece : pieces) {
+    post(piece.data(), static_cast<int>(piece.size()), MPI_BYTE, channel.data);
+  }
+}
+
+// The pieces of `bytes`, none empty.
+std::vector<std::span<const char>> pieces_of(std::span<const char> bytes) {
+  Message view;
+  view.borrow(bytes, nullptr);
+  return view.pieces();
+}
+
+}  // namespace
+
+void Outgoing::post(Channel channel, int dest, int tag) {
+  post_pieces(channel, dest, tag, message_.pieces(), layout_, requests_);
 }
 
 bool Outgoing::test() {
@@ -101,31 +179,69 @@ void Outgoing::wait() {
 }
 
 void send_message(Channel channel, int dest, int tag, std::span<const char> bytes) {
-  std::uint64_t size = bytes.size();
+  std::vector<std::uint64_t> layout;
   std::vector<MPI_Request> requests;
-  if (size >= piece_bytes()) {
-    requests.push_back(MPI_REQUEST_NULL);
-    check(MPI_Isend(&size, 1, MPI_UINT64_T, dest, tag, channel.side, &requests.back()),
-          "MPI_Isend");
-  }
-  post_send(channel.data, dest, tag, bytes.data(), bytes.size(), requests);
+  post_pieces(channel, dest, tag, pieces_of(bytes), layout, requests);
   wait_all(requests);
 }
 
 std::string receive_message(Channel channel, const MPI_Status& first) {
+  const int source = first.MPI_SOURCE, tag = first.MPI_TAG;
   int count = 0;
   check(MPI_Get_count(&first, MPI_BYTE, &count), "MPI_Get_count");
-  std::uint64_t size = static_cast<std::uint64_t>(count);
-  if (size >= piece_bytes()) {
-    check(MPI_Recv(&size, 1, MPI_UINT64_T, first.MPI_SOURCE, first.MPI_TAG, channel.side,
-                   MPI_STATUS_IGNORE),
+  if (count != 0) {  // the whole message
+    std::string bytes = fresh_bytes(static_cast<std::size_t>(count));
+    check(MPI_Recv(bytes.data(), count, MPI_BYTE, source, tag, channel.data, MPI_STATUS_IGNORE),
           "MPI_Recv");
+    return bytes;
   }
-  std::string bytes(static_cast<std::size_t>(size), '\0');
+  // A marker: the piece sizes are on the side communicator.
+  check(MPI_Recv(nullptr, 0, MPI_BYTE, source, tag, channel.data, MPI_STATUS_IGNORE), "MPI_Recv");
+  MPI_Status status;
+  check(MPI_Probe(source, tag, channel.side, &status), "MPI_Probe");
+  check(MPI_Get_count(&status, MPI_UINT64_T, &count), "MPI_Get_count");
+  std::vector<std::uint64_t> layout(static_cast<std::size_t>(count));
+  check(MPI_Recv(layout.data(), count, MPI_UINT64_T, source, tag, channel.side, MPI_STATUS_IGNORE),
+        "MPI_Recv");
+  std::uint64_t total = 0;
+  for (const std::uint64_t size : layout) total += size;
+  std::string bytes = fresh_bytes(static_cast<std::size_t>(total));
   std::vector<MPI_Request> requests;
-  post_receive(channel.data, first.MPI_SOURCE, first.MPI_TAG, bytes.data(), bytes.size(), requests);
+  std::size_t at = 0;
+  for (const std::uint64_t size : layout) {
+    requests.push_back(MPI_REQUEST_NULL);
+    check(MPI_Irecv(bytes.data() + at, static_cast<int>(size), MPI_BYTE, source, tag, channel.data,
+                    &requests.back()),
+          "MPI_Irecv");
+    at += static_cast<std::size_t>(size);
+  }
   wait_all(requests);
   return bytes;
+}
+
+std::string fresh_bytes(std::size_t size) {
+  std::string bytes;
+  bytes.reserve(size);
+  advise_huge_pages(bytes.data(), size);
+  bytes.resize(size);
+  return bytes;
+}
+
+void advise_huge_pages(void* data, std::size_t size) noexcept {
+#ifdef MADV_HUGEPAGE
+  constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
+  if (size < 2 * huge) return;
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t first = (begin + huge - 1) & ~(huge - 1);
+  const std::uintptr_t last = (begin + size) & ~(huge - 1);
+  if (last > first) {
+    // Advice only: where the system refuses it, the pages are just small.
+    (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+  }
+#else
+  (void)data;
+  (void)size;
+#endif
 }
 
 }  // namespace mpp::mpi::detail

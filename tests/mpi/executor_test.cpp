@@ -38,7 +38,24 @@ void touch(int x) {
   touched = x;
 }
 
+// Large enough to travel from their own storage (see mpp::mpi::detail::borrow_min_bytes).
+constexpr std::size_t large_count = 40'000;  // 320 kB of doubles
+std::vector<double> scaled(std::vector<double> v, double by) {
+  for (double& x : v) x *= by;
+  return v;
+}
+std::string shout(std::string s) {
+  std::ranges::transform(s, s.begin(), [](char c) { return c == 'a' ? 'A' : c; });
+  return s;
+}
+double half(int x) {
+  return x / 2.0;
+}
+
 void register_all(mpp::mpi::Executor& ex) {
+  ex.register_function("scaled", scaled);
+  ex.register_function("shout", shout);
+  ex.register_function("half", half);
   ex.register_function("add", add);
   ex.register_function("square", square);
   ex.register_function("repeat", repeat);
@@ -61,6 +78,39 @@ TEST_CASE("executor: submit returns each task's value") {
   f.wait();
   CHECK(f.done());
   f.get();
+}
+
+TEST_CASE("executor: large vectors and strings cross ranks whole, as they were at submit") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  std::vector<double> ramp(large_count);
+  std::iota(ramp.begin(), ramp.end(), 0.0);
+  // Several large results at once, so that a worker sends them back in one message.
+  std::vector<mpp::mpi::Future<std::vector<double>>> futures;
+  for (int i = 0; i < 6; ++i) futures.push_back(ex.submit(scaled, ramp, double(i)));
+  std::ranges::fill(ramp, -1.0);  // after submit: the tasks keep the values they were given
+  for (int i = 0; i < 6; ++i) {
+    const auto back = futures[static_cast<std::size_t>(i)].get();
+    REQUIRE(back.size() == large_count);
+    CHECK(back[0] == 0.0);
+    CHECK(back[1234] == 1234.0 * i);
+    CHECK(back.back() == (large_count - 1.0) * i);
+  }
+  // Moved in, and with small values on either side of it in the same message.
+  std::vector<double> moved(large_count, 2.0);
+  CHECK(ex.submit(scaled, std::move(moved), 3.0).get() == std::vector<double>(large_count, 6.0));
+  std::string text(300'000, 'a');
+  text.back() = 'z';
+  const std::string loud = ex.submit(shout, text).get();
+  CHECK(loud.size() == text.size());
+  CHECK(loud.front() == 'A');
+  CHECK(loud.back() == 'z');
+  // A chunk's results large enough to be sent from the vector that holds them.
+  const std::vector<double> halves =
+      ex.map(half, std::views::iota(0, 200'000), {.chunksize = 50'000});
+  REQUIRE(halves.size() == 200'000);
+  CHECK(halves[123'457] == 123'457 / 2.0);
 }
 
 TEST_CASE("executor: map in input order and in completion order") {

@@ -42,7 +42,7 @@ slurm_up() {
     skip "Slurm's PMIx plugin (mpi_pmix.so) is missing"
 
   rm -rf "$state"
-  mkdir -p "$state"/{munge,spool,state,logs,jobs}
+  mkdir -p "$state"/{munge,spool,state,logs,jobs,tmp}
   chmod 700 "$state/munge"
   local host cpus port socket
   host=$(hostname -s)
@@ -60,6 +60,8 @@ slurm_up() {
     --seed-file="$state/munge/munged.seed" >"$state/logs/munged.out" 2>&1 &
   slurm_pids+=($!)
 
+  # TmpFS under the state directory: PMIx puts its per-step directories there, and one left in
+  # /tmp by a killed step would make every later step with the same id fail.
   # KillWait: seconds between the time limit's SIGTERM and SIGKILL (30 by default; a few are
   # plenty to flush a journal). Time limits themselves are checked by slurmctld every 30 s.
   cat >"$state/slurm.conf" <<CONF
@@ -74,6 +76,7 @@ AuthInfo=socket=$socket
 CredType=cred/munge
 StateSaveLocation=$state/state
 SlurmdSpoolDir=$state/spool
+TmpFS=$state/tmp
 SlurmctldPidFile=$state/slurmctld.pid
 SlurmdPidFile=$state/slurmd.pid
 SlurmctldLogFile=$state/logs/slurmctld.log

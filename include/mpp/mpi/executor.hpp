@@ -199,18 +199,18 @@ class Executor {
     using Args = typename Traits::args;
     detail::Entry entry;
     entry.name = name;
-    entry.call = [f](std::span<const char> bytes, std::int64_t item, mpp::Pool&) {
+    entry.call = [f](std::span<const char> bytes, std::int64_t item, mpp::Pool&, bool borrow) {
       detail::Outcome outcome;
       try {
         detail::Reader reader(bytes);
         Args args = read_tuple<Args>(reader);
-        detail::Writer writer(detail::frame_prefix);
+        detail::Writer writer(detail::frame_prefix, borrow);
         if constexpr (std::is_void_v<R>) {
           std::apply(f, std::move(args));
         } else {
           writer.value(std::apply(f, std::move(args)));
         }
-        outcome.bytes = std::move(writer).take();
+        outcome.bytes = std::move(writer).take_message();
       } catch (...) {
         outcome.error = std::current_exception();
         outcome.item = item;
@@ -219,7 +219,8 @@ class Executor {
     };
     if constexpr (Traits::arity == 1 && !std::is_void_v<R>) {
       using A = std::tuple_element_t<0, Args>;
-      entry.chunk = [f](std::span<const char> bytes, std::int64_t first, mpp::Pool& local) {
+      entry.chunk = [f](std::span<const char> bytes, std::int64_t first, mpp::Pool& local,
+                        bool borrow) {
         detail::Outcome outcome;
         std::vector<A> items;
         detail::decode_all(bytes, items);
@@ -240,11 +241,7 @@ class Executor {
             results.reserve(items.size());
             for (std::size_t i = 0; i < items.size(); ++i) results.push_back(body(i));
           }
-          std::string storage;
-          const auto encoded = detail::encode_all(results, storage);
-          outcome.bytes.reserve(detail::frame_prefix + encoded.size());
-          outcome.bytes.assign(detail::frame_prefix, '\0');
-          outcome.bytes.append(encoded.data(), encoded.size());
+          outcome.bytes = detail::encode_message(std::move(results), detail::frame_prefix, borrow);
         } catch (...) {
           outcome.error = failure.failed() ? failure.error() : std::current_exception();
           outcome.item = failure.item();
@@ -269,9 +266,11 @@ class Executor {
     static_assert(Traits::arity == sizeof...(Args),
                   "mpp::mpi::Executor::submit: wrong number of arguments for this function");
     const std::size_t index = core_->find(detail::key_of(f), "submit");
-    detail::Writer writer(detail::frame_prefix);
+    // The arguments are converted (and so copied or moved) now, as Python pickles them at
+    // submit; a large one is then sent from the converted value's own storage.
+    detail::Writer writer(detail::frame_prefix, core_->remote());
     writer.tuple(Params(std::forward<Args>(args)...));
-    return Future<R>(core_.get(), core_->submit(index, 0, std::move(writer).take(),
+    return Future<R>(core_.get(), core_->submit(index, 0, std::move(writer).take_message(),
                                                 static_cast<std::int64_t>(next_task_++)));
   }
 
@@ -311,8 +310,8 @@ class Executor {
           : view(std::views::all(std::forward<Range>(items))), at(std::ranges::begin(view)) {}
     };
     auto input = std::make_shared<Input>(std::forward<Range>(items));
-    auto next_chunk = [input, chunksize = options.chunksize](std::string& args,
-                                                             std::int64_t& first) {
+    auto next_chunk = [input, chunksize = options.chunksize, borrow = core_->remote()](
+                          detail::Message& args, std::int64_t& first) {
       std::vector<A> chunk;
       for (; chunk.size() < chunksize && input->at != std::ranges::end(input->view); ++input->at) {
         chunk.push_back(static_cast<A>(*input->at));
@@ -320,11 +319,7 @@ class Executor {
       if (chunk.empty()) return false;
       first = input->next;
       input->next += static_cast<std::int64_t>(chunk.size());
-      std::string storage;
-      const auto bytes = detail::encode_all(chunk, storage);
-      args.reserve(detail::frame_prefix + bytes.size());
-      args.assign(detail::frame_prefix, '\0');
-      args.append(bytes.data(), bytes.size());
+      args = detail::encode_message(std::move(chunk), detail::frame_prefix, borrow);
       return true;
     };
     return MapResults<R>(core_.get(), index, options.buffersize.value_or(2 * core_->capacity()),

@@ -50,7 +50,7 @@ class MapResults {
   /// `detail::frame_prefix` reserved bytes into `args` and sets `first` to its first item's
   /// index; it returns false at the end of the input.
   MapResults(detail::ExecutorCore* core, std::size_t entry, std::size_t buffersize, bool unordered,
-             std::function<bool(std::string&, std::int64_t&)> next_chunk)
+             std::function<bool(detail::Message&, std::int64_t&)> next_chunk)
       : core_(core),
         entry_(entry),
         buffersize_(buffersize),
@@ -92,7 +92,7 @@ class MapResults {
   // Keeps `buffersize` tasks in flight while the input lasts.
   void refill() {
     while (!input_over_ && flight_.size() < buffersize_) {
-      std::string args;
+      detail::Message args;
       std::int64_t first = 0;
       if (!next_chunk_(args, first)) {
         input_over_ = true;
@@ -162,7 +162,7 @@ class MapResults {
   std::size_t entry_;
   std::size_t buffersize_;
   bool unordered_;
-  std::function<bool(std::string&, std::int64_t&)> next_chunk_;
+  std::function<bool(detail::Message&, std::int64_t&)> next_chunk_;
   std::deque<Slot> flight_;  // submitted, in input order
   std::deque<R> chunk_;      // the results of the chunk being read, from the current one on
   bool started_ = false;

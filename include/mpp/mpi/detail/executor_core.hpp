@@ -31,15 +31,16 @@ inline constexpr std::size_t frame_prefix = 40;
 // What running a registered function on some bytes gave: the result's bytes (after
 // frame_prefix reserved bytes), or the failure.
 struct Outcome {
-  std::string bytes;
+  Message bytes;
   std::exception_ptr error;
   std::int64_t item = -1;
 };
 
 // Runs a registered function on encoded arguments (`first_item`: the index of the first item of
-// a chunk, for error reports), on the rank's local pool.
-using Invoker =
-    std::function<Outcome(std::span<const char> args, std::int64_t first_item, mpp::Pool& local)>;
+// a chunk, for error reports), on the rank's local pool. With `borrow`, the result is about to be
+// sent to another rank, so a large one is sent from its own storage (see Writer).
+using Invoker = std::function<Outcome(std::span<const char> args, std::int64_t first_item,
+                                      mpp::Pool& local, bool borrow)>;
 
 struct Entry {
   std::string name;
@@ -57,7 +58,7 @@ struct TaskSlot {
   bool broken = false;  // failed because the executor broke (BrokenExecutor)
   std::string bytes;    // the result, or an encoded ErrorRecord, from `offset` on
   std::size_t offset = 0;
-  std::string request;                             // the task message until it is sent
+  Message request;                                 // the task message until it is sent
   std::exception_ptr error;                        // one rank: the task's own exception
   std::optional<mpp::AsyncResult<Outcome>> local;  // one rank: the local pool's task
   std::function<Outcome()> run;                    // one rank: the task until it starts
@@ -92,8 +93,11 @@ class ExecutorCore {
 
   // Root: queues a task (kind 0: call, 1: chunk starting at `first_item`) whose arguments are
   // `args` after frame_prefix reserved bytes.
-  std::shared_ptr<TaskSlot> submit(std::size_t entry, int kind, std::string args,
+  std::shared_ptr<TaskSlot> submit(std::size_t entry, int kind, Message args,
                                    std::int64_t first_item);
+  // Whether tasks go to other ranks, so that their large arguments are best borrowed (see
+  // Writer) rather than copied.
+  bool remote() const noexcept { return comm_.size() > 1; }
   // Root: drives the work until `slot` is done or cancelled, or `deadline` passes; true if it
   // is done or cancelled.
   bool wait(TaskSlot& slot, std::optional<std::chrono::steady_clock::time_point> deadline);

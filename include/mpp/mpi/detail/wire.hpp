@@ -7,15 +7,18 @@
 #include <cstdint>
 #include <cstring>
 #include <istream>
+#include <memory>
 #include <ostream>
 #include <ranges>
 #include <span>
 #include <streambuf>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "mpp/mpi/detail/message.hpp"
 #include "mpp/mpi/transfer.hpp"
 
 namespace mpp::mpi::detail {
@@ -43,6 +46,27 @@ constexpr bool require_transferable() {
   }
 }
 
+// A std::vector of numbers or a std::string: cereal writes them as a 64-bit count and their bytes,
+// which Writer and Reader write and read in the same format, but straight from and into the
+// value's storage, so that a large one is neither copied twice nor first-touched in small pages.
+template <class T>
+struct contiguous_numbers : std::false_type {};
+template <class U>
+struct contiguous_numbers<std::vector<U>>
+    : std::bool_constant<std::is_arithmetic_v<U> && !std::is_same_v<U, bool>> {};
+template <>
+struct contiguous_numbers<std::string> : std::true_type {};
+
+// Resizes `c` (a vector or string) to `n` elements; new storage gets huge pages when large.
+template <class Container>
+void resize_fresh(Container& c, std::size_t n) {
+  if (c.capacity() < n) {
+    c.reserve(n);
+    advise_huge_pages(c.data(), n * sizeof(typename Container::value_type));
+  }
+  c.resize(n);
+}
+
 // A read-only streambuf over bytes already in memory (no copy).
 class MemoryBuffer : public std::streambuf {
  public:
@@ -59,6 +83,8 @@ class StringSink : public std::streambuf {
  public:
   explicit StringSink(std::size_t reserve) : bytes_(reserve, '\0') {}
   std::string take() && { return std::move(bytes_); }
+  // Goes on appending to `bytes` (taken before with take()).
+  void resume(std::string bytes) { bytes_ = std::move(bytes); }
 
  protected:
   std::streamsize xsputn(const char* s, std::streamsize n) override {
@@ -75,17 +101,21 @@ class StringSink : public std::streambuf {
   std::string bytes_;
 };
 
-// Appends values to a byte string.
+// Appends values to a byte string. With `borrow`, a large vector or string given as an rvalue is
+// moved into the message and sent from its own storage (see take_message) instead of copied.
 class Writer {
  public:
   // `reserve` zero bytes come first, for a header to be written there later.
-  explicit Writer(std::size_t reserve = 0) : sink_(reserve) {}
+  explicit Writer(std::size_t reserve = 0, bool borrow = false) : sink_(reserve), borrow_(borrow) {}
 
   template <class T>
-  void value(const T& x) {
-    require_transferable<T>();
-    if constexpr (bytes_transferable<T>) {
-      archive_(cereal::binary_data(&x, sizeof(T)));
+  void value(T&& x) {
+    using V = std::remove_cvref_t<T>;
+    require_transferable<V>();
+    if constexpr (bytes_transferable<V>) {
+      archive_(cereal::binary_data(&x, sizeof(V)));
+    } else if constexpr (contiguous_numbers<V>::value) {
+      numbers(std::forward<T>(x));
     } else {
       archive_(x);
     }
@@ -116,12 +146,42 @@ class Writer {
   void tuple(const std::tuple<Ts...>& t) {
     std::apply([&](const auto&... xs) { (value(xs), ...); }, t);
   }
-  std::string take() && { return std::move(sink_).take(); }
+  // Moves the values out of `t`, so that large ones can be borrowed.
+  template <class... Ts>
+  void tuple(std::tuple<Ts...>&& t) {
+    std::apply([&](auto&... xs) { (value(std::move(xs)), ...); }, t);
+  }
+  // What was written, with the values it borrowed.
+  Message take_message() && {
+    message_.bytes = std::move(sink_).take();
+    return std::move(message_);
+  }
+  // What was written, in one string.
+  std::string take() && { return std::move(*this).take_message().flatten(); }
 
  private:
+  template <class T>
+  void numbers(T&& x) {
+    using V = std::remove_cvref_t<T>;
+    const std::size_t bytes = x.size() * sizeof(typename V::value_type);
+    archive_(static_cast<std::uint64_t>(x.size()));
+    if constexpr (!std::is_lvalue_reference_v<T>) {
+      if (borrow_ && bytes >= borrow_min_bytes) {
+        message_.bytes = std::move(sink_).take();
+        auto owner = std::make_shared<const V>(std::move(x));
+        message_.borrow({reinterpret_cast<const char*>(owner->data()), bytes}, owner);
+        sink_.resume(std::move(message_.bytes));
+        return;
+      }
+    }
+    if (bytes != 0) archive_(cereal::binary_data(x.data(), bytes));
+  }
+
   StringSink sink_;
   std::ostream stream_{&sink_};
   cereal::BinaryOutputArchive archive_{stream_};
+  bool borrow_ = false;
+  Message message_;  // the blocks borrowed so far (its bytes are in sink_ until taken)
 };
 
 // Reads values written by Writer from bytes in memory.
@@ -133,6 +193,13 @@ class Reader {
     require_transferable<T>();
     if constexpr (bytes_transferable<T>) {
       archive_(cereal::binary_data(&x, sizeof(T)));
+    } else if constexpr (contiguous_numbers<T>::value) {
+      std::uint64_t n = 0;
+      archive_(n);
+      x.clear();
+      resize_fresh(x, static_cast<std::size_t>(n));
+      if (n != 0)
+        archive_(cereal::binary_data(x.data(), x.size() * sizeof(typename T::value_type)));
     } else {
       archive_(x);
     }
@@ -150,7 +217,7 @@ class Reader {
     archive_(n);
     const std::size_t old = out.size();
     if constexpr (bytes_transferable<T>) {
-      out.resize(old + n);
+      resize_fresh(out, old + n);
       if (n != 0) archive_(cereal::binary_data(out.data() + old, n * sizeof(T)));
     } else if constexpr (std::is_same_v<T, bool>) {  // one block, as Writer::values writes it
       std::string bytes(n, '\0');
@@ -190,13 +257,32 @@ std::span<const char> encode_all(const std::vector<T>& items, std::string& stora
   }
 }
 
+// `items` as a message after frame_prefix reserved bytes: their encoding, or with `borrow` and
+// bytes_transferable T, their own storage when large.
+template <class T>
+Message encode_message(std::vector<T>&& items, std::size_t prefix, bool borrow) {
+  Message message(std::string(prefix, '\0'));
+  if constexpr (bytes_transferable<T>) {
+    const std::size_t bytes = items.size() * sizeof(T);
+    if (borrow && bytes >= borrow_min_bytes) {
+      auto owner = std::make_shared<const std::vector<T>>(std::move(items));
+      message.borrow({reinterpret_cast<const char*>(owner->data()), bytes}, owner);
+      return message;
+    }
+  }
+  std::string storage;
+  const auto encoded = encode_all(items, storage);
+  message.bytes.append(encoded.data(), encoded.size());
+  return message;
+}
+
 // Appends the items of bytes made by encode_all to `out`.
 template <class T>
 void decode_all(std::span<const char> bytes, std::vector<T>& out) {
   if constexpr (bytes_transferable<T>) {
     const std::size_t n = bytes.size() / sizeof(T);
     const std::size_t old = out.size();
-    out.resize(old + n);
+    resize_fresh(out, old + n);
     if (n != 0) std::memcpy(static_cast<void*>(out.data() + old), bytes.data(), n * sizeof(T));
   } else {
     Reader reader(bytes);
