@@ -5,8 +5,6 @@
 #include <cstdlib>
 #include <string>
 
-#include <sys/mman.h>
-
 #include "mpp/mpi/errors.hpp"
 
 namespace mpp::mpi::detail {
@@ -190,7 +188,7 @@ std::string receive_message(Channel channel, const MPI_Status& first) {
   int count = 0;
   check(MPI_Get_count(&first, MPI_BYTE, &count), "MPI_Get_count");
   if (count != 0) {  // the whole message
-    std::string bytes = fresh_bytes(static_cast<std::size_t>(count));
+    std::string bytes(static_cast<std::size_t>(count), '\0');
     check(MPI_Recv(bytes.data(), count, MPI_BYTE, source, tag, channel.data, MPI_STATUS_IGNORE),
           "MPI_Recv");
     return bytes;
@@ -205,7 +203,7 @@ std::string receive_message(Channel channel, const MPI_Status& first) {
         "MPI_Recv");
   std::uint64_t total = 0;
   for (const std::uint64_t size : layout) total += size;
-  std::string bytes = fresh_bytes(static_cast<std::size_t>(total));
+  std::string bytes(static_cast<std::size_t>(total), '\0');
   std::vector<MPI_Request> requests;
   std::size_t at = 0;
   for (const std::uint64_t size : layout) {
@@ -217,31 +215,6 @@ std::string receive_message(Channel channel, const MPI_Status& first) {
   }
   wait_all(requests);
   return bytes;
-}
-
-std::string fresh_bytes(std::size_t size) {
-  std::string bytes;
-  bytes.reserve(size);
-  advise_huge_pages(bytes.data(), size);
-  bytes.resize(size);
-  return bytes;
-}
-
-void advise_huge_pages(void* data, std::size_t size) noexcept {
-#ifdef MADV_HUGEPAGE
-  constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
-  if (size < 2 * huge) return;
-  const auto begin = reinterpret_cast<std::uintptr_t>(data);
-  const std::uintptr_t first = (begin + huge - 1) & ~(huge - 1);
-  const std::uintptr_t last = (begin + size) & ~(huge - 1);
-  if (last > first) {
-    // Advice only: where the system refuses it, the pages are just small.
-    (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
-  }
-#else
-  (void)data;
-  (void)size;
-#endif
 }
 
 }  // namespace mpp::mpi::detail

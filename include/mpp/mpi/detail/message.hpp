@@ -91,14 +91,6 @@ void send_message(Channel channel, int dest, int tag, std::span<const char> byte
 // Receives the message whose first piece `first` describes (from a probe on `first.MPI_TAG`).
 std::string receive_message(Channel channel, const MPI_Status& first);
 
-// A string of `size` bytes, zeroed, asking the kernel for huge pages when it is large: the first
-// touch of fresh 4 KiB pages costs more than copying the bytes (0.85 s against 0.06 s per GiB
-// measured on a 2-core VM, 0.2 s with 2 MiB pages).
-std::string fresh_bytes(std::size_t size);
-// Asks for huge pages under [data, data + size) before its first touch, where the system allows
-// them on request (transparent_hugepage=madvise); does nothing for small sizes.
-void advise_huge_pages(void* data, std::size_t size) noexcept;
-
 // Pieces of a message whose size both sides know: appended to `requests`, to be completed with
 // wait_all. Sender and receiver must pass the same size.
 void post_send(MPI_Comm comm, int dest, int tag, const char* data, std::size_t bytes,

@@ -48,7 +48,7 @@ constexpr bool require_transferable() {
 
 // A std::vector of numbers or a std::string: cereal writes them as a 64-bit count and their bytes,
 // which Writer and Reader write and read in the same format, but straight from and into the
-// value's storage, so that a large one is neither copied twice nor first-touched in small pages.
+// value's storage, so that a large one can be sent from where it lies (see Writer).
 template <class T>
 struct contiguous_numbers : std::false_type {};
 template <class U>
@@ -56,16 +56,6 @@ struct contiguous_numbers<std::vector<U>>
     : std::bool_constant<std::is_arithmetic_v<U> && !std::is_same_v<U, bool>> {};
 template <>
 struct contiguous_numbers<std::string> : std::true_type {};
-
-// Resizes `c` (a vector or string) to `n` elements; new storage gets huge pages when large.
-template <class Container>
-void resize_fresh(Container& c, std::size_t n) {
-  if (c.capacity() < n) {
-    c.reserve(n);
-    advise_huge_pages(c.data(), n * sizeof(typename Container::value_type));
-  }
-  c.resize(n);
-}
 
 // A read-only streambuf over bytes already in memory (no copy).
 class MemoryBuffer : public std::streambuf {
@@ -197,7 +187,7 @@ class Reader {
       std::uint64_t n = 0;
       archive_(n);
       x.clear();
-      resize_fresh(x, static_cast<std::size_t>(n));
+      x.resize(static_cast<std::size_t>(n));
       if (n != 0)
         archive_(cereal::binary_data(x.data(), x.size() * sizeof(typename T::value_type)));
     } else {
@@ -217,7 +207,7 @@ class Reader {
     archive_(n);
     const std::size_t old = out.size();
     if constexpr (bytes_transferable<T>) {
-      resize_fresh(out, old + n);
+      out.resize(old + n);
       if (n != 0) archive_(cereal::binary_data(out.data() + old, n * sizeof(T)));
     } else if constexpr (std::is_same_v<T, bool>) {  // one block, as Writer::values writes it
       std::string bytes(n, '\0');
@@ -282,7 +272,7 @@ void decode_all(std::span<const char> bytes, std::vector<T>& out) {
   if constexpr (bytes_transferable<T>) {
     const std::size_t n = bytes.size() / sizeof(T);
     const std::size_t old = out.size();
-    resize_fresh(out, old + n);
+    out.resize(old + n);
     if (n != 0) std::memcpy(static_cast<void*>(out.data() + old), bytes.data(), n * sizeof(T));
   } else {
     Reader reader(bytes);
