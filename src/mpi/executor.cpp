@@ -160,8 +160,8 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Mess
     // shutdown(cancel_futures) work with one rank too.
     slot->run = [this, entry, kind, args = std::move(args).flatten(), first_item] {
       const Entry& e = entries_[entry];
-      return (kind == 0 ? e.call : e.chunk)(std::span<const char>(args).subspan(frame_prefix),
-                                            first_item, local_, false);
+      return (*e.invoker(static_cast<std::uint32_t>(kind)))(
+          std::span<const char>(args).subspan(frame_prefix), first_item, local_, false);
     };
     queue_.push_back(slot);
     dispatch_local();
@@ -443,8 +443,10 @@ void ExecutorCore::release_workers() {
 
 Outcome ExecutorCore::run_task(std::uint32_t entry, std::uint64_t name_hash, std::uint32_t kind,
                                std::span<const char> args, std::int64_t first_item) {
-  const bool known = entry < entries_.size() && entries_[entry].name_hash == name_hash &&
-                     (kind == 0 ? bool(entries_[entry].call) : bool(entries_[entry].chunk));
+  const Invoker* invoker = entry < entries_.size() && entries_[entry].name_hash == name_hash
+                               ? entries_[entry].invoker(kind)
+                               : nullptr;
+  const bool known = invoker != nullptr && bool(*invoker);
   if (!known) {
     Outcome failed;
     try {
@@ -456,8 +458,7 @@ Outcome ExecutorCore::run_task(std::uint32_t entry, std::uint64_t name_hash, std
     }
     return failed;
   }
-  const Entry& e = entries_[entry];
-  return (kind == 0 ? e.call : e.chunk)(args, first_item, local_, true);
+  return (*invoker)(args, first_item, local_, true);
 }
 
 bool ExecutorCore::serve() {

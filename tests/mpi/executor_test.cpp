@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -52,7 +54,13 @@ double half(int x) {
   return x / 2.0;
 }
 
+int nap(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+
 void register_all(mpp::mpi::Executor& ex) {
+  ex.register_function("nap", nap);
   ex.register_function("scaled", scaled);
   ex.register_function("shout", shout);
   ex.register_function("half", half);
@@ -131,6 +139,52 @@ TEST_CASE("executor: map in input order and in completion order") {
                   std::invalid_argument);
   CHECK_THROWS_AS((void)ex.map(square, std::vector<int>{1}, {.buffersize = 0}),
                   std::invalid_argument);
+}
+
+TEST_CASE("executor: starmap applies f to each tuple of arguments") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  std::vector<std::pair<long, long>> pairs;
+  std::vector<long> sums;
+  for (long i = 0; i < 100; ++i) {
+    pairs.emplace_back(i, 10 * i);
+    sums.push_back(11 * i);
+  }
+  for (std::size_t c : {1u, 7u, 200u}) {
+    CHECK(std::vector<long>(ex.starmap(add, pairs, {.chunksize = c})) == sums);
+    std::vector<long> any = ex.starmap(add, pairs, {.chunksize = c, .unordered = true});
+    std::ranges::sort(any);
+    CHECK(any == sums);
+  }
+  const std::vector<std::tuple<std::string, int>> words = {{"ab", 2}, {"c", 3}};
+  CHECK(std::vector<std::string>(ex.starmap(repeat, words)) ==
+        std::vector<std::string>{"abab", "ccc"});
+  CHECK(std::vector<long>(ex.starmap(add, std::vector<std::pair<long, long>>{})).empty());
+  CHECK_THROWS_AS((void)ex.starmap(add, pairs, {.chunksize = 0}), std::invalid_argument);
+  CHECK(ex.num_workers() == std::max(1, ex.size() - 1));
+}
+
+TEST_CASE("executor: map with a timeout throws TimeoutError, and the executor goes on") {
+  using namespace std::chrono_literals;
+  mpp::mpi::Executor ex({.threads = 1});
+  register_all(ex);
+  if (ex.serve()) return;
+  for (const bool unordered : {false, true}) {
+    CAPTURE(unordered);
+    auto results =
+        ex.map(nap, std::vector<int>{0, 400, 400}, {.unordered = unordered, .timeout = 50ms});
+    const auto start = std::chrono::steady_clock::now();
+    const auto read_all = [&] {
+      for (int ms : results) (void)ms;
+    };
+    CHECK_THROWS_AS(read_all(), mpp::TimeoutError);
+    CHECK(std::chrono::steady_clock::now() - start < 350ms);  // not after the slow tasks
+  }
+  CHECK(std::vector<int>(ex.map(nap, std::vector<int>{1, 2}, {.timeout = 30s})) ==
+        std::vector<int>{1, 2});
+  CHECK(ex.submit(add, 1L, 2L).get() == 3);
+  CHECK_THROWS_AS((void)ex.map(nap, std::vector<int>{1}, {.timeout = -1s}), std::invalid_argument);
 }
 
 TEST_CASE("executor: map is lazy, and reads an unbounded input only as far as its buffer") {

@@ -85,6 +85,10 @@ struct ExecutorMapOptions {
   /// Tasks (chunks) in flight at most; the input is read only as far as they reach. Unset: twice
   /// what the workers take at once (4 × their threads each). Must be at least 1.
   std::optional<std::size_t> buffersize = std::nullopt;
+  /// Reading a result throws `mpp::TimeoutError` once this long has passed since `map` was
+  /// called (mpi4py's `timeout`); the range then ends and the tasks not sent are cancelled.
+  /// Unset: no limit.
+  std::optional<std::chrono::duration<double>> timeout = std::nullopt;
 };
 
 /// The result of `Executor::submit`, like `concurrent.futures.Future`. Waiting on it drives the
@@ -217,37 +221,14 @@ class Executor {
       }
       return outcome;
     };
-    if constexpr (Traits::arity == 1 && !std::is_void_v<R>) {
-      using A = std::tuple_element_t<0, Args>;
-      entry.chunk = [f](std::span<const char> bytes, std::int64_t first, mpp::Pool& local,
-                        bool borrow) {
-        detail::Outcome outcome;
-        std::vector<A> items;
-        detail::decode_all(bytes, items);
-        detail::FirstFailure failure;
-        try {
-          std::vector<std::decay_t<R>> results;
-          const auto body = [&](std::size_t i) -> std::decay_t<R> {
-            try {
-              return f(items[i]);
-            } catch (...) {
-              failure.record(first + static_cast<std::int64_t>(i), std::current_exception());
-              throw;
-            }
-          };
-          if (items.size() >= 2 * static_cast<std::size_t>(local.threads())) {
-            results = local.map(body, std::views::iota(std::size_t{0}, items.size()));
-          } else {
-            results.reserve(items.size());
-            for (std::size_t i = 0; i < items.size(); ++i) results.push_back(body(i));
-          }
-          outcome.bytes = detail::encode_message(std::move(results), detail::frame_prefix, borrow);
-        } catch (...) {
-          outcome.error = failure.failed() ? failure.error() : std::current_exception();
-          outcome.item = failure.item();
-        }
-        return outcome;
-      };
+    if constexpr (!std::is_void_v<R>) {
+      if constexpr (Traits::arity == 1) {
+        using A = std::tuple_element_t<0, Args>;
+        entry.chunk = chunk_invoker<A>([f](A& item) { return f(item); });
+      }
+      if constexpr (Traits::arity >= 1 && mpp::mpi::transferable<Args>) {
+        entry.star = chunk_invoker<Args>([f](Args& item) { return std::apply(f, item); });
+      }
     }
     core_->bind_key(detail::key_of(f), core_->add(std::move(entry)));
   }
@@ -291,40 +272,39 @@ class Executor {
     using R = std::decay_t<typename Traits::result>;
     static_assert(Traits::arity == 1, "mpp::mpi::Executor::map: f must take one argument");
     using A = std::tuple_element_t<0, typename Traits::args>;
-    if (options.chunksize == 0) {
-      mpp::detail::throw_invalid_argument(
-          "mpi::Executor::map: chunksize must be at least 1 (as in MPIPoolExecutor.map)");
-    }
-    if (options.buffersize && *options.buffersize == 0) {
-      mpp::detail::throw_invalid_argument(
-          "mpi::Executor::map: buffersize must be at least 1 task in flight (as in "
-          "MPIPoolExecutor.map); leave it unset for the default");
-    }
+    check(options, "map");
     const std::size_t index = core_->find(detail::key_of(f), "map");
-    // The input, read a chunk at a time as the results make room.
-    struct Input {
-      std::views::all_t<Range> view;
-      std::ranges::iterator_t<std::views::all_t<Range>> at;
-      std::int64_t next = 0;
-      explicit Input(Range&& items)
-          : view(std::views::all(std::forward<Range>(items))), at(std::ranges::begin(view)) {}
-    };
-    auto input = std::make_shared<Input>(std::forward<Range>(items));
-    auto next_chunk = [input, chunksize = options.chunksize, borrow = core_->remote()](
-                          detail::Message& args, std::int64_t& first) {
-      std::vector<A> chunk;
-      for (; chunk.size() < chunksize && input->at != std::ranges::end(input->view); ++input->at) {
-        chunk.push_back(static_cast<A>(*input->at));
-      }
-      if (chunk.empty()) return false;
-      first = input->next;
-      input->next += static_cast<std::int64_t>(chunk.size());
-      args = detail::encode_message(std::move(chunk), detail::frame_prefix, borrow);
-      return true;
-    };
-    return MapResults<R>(core_.get(), index, options.buffersize.value_or(2 * core_->capacity()),
-                         options.unordered, std::move(next_chunk));
+    auto next_chunk = chunk_reader<A>(std::forward<Range>(items), options.chunksize);
+    return results<R>(index, 1, options, std::move(next_chunk));
   }
+
+  /// Root: `map` for a function of several arguments, each item a tuple of them (mpi4py's
+  /// `starmap`, Python's `itertools.starmap`): `f(a, b)` for each `{a, b}`. Items may be any
+  /// tuple-like values convertible to a `std::tuple` of `f`'s parameters (`std::pair` for two).
+  ///
+  /// ```cpp
+  /// std::vector<std::pair<long, long>> ranges = {{0, 1000}, {1000, 2000}};
+  /// std::vector<long> counts = executor.starmap(count_primes, ranges);
+  /// ```
+  template <class F, class Range>
+  requires std::ranges::input_range<Range>
+  [[nodiscard]] auto starmap(F f, Range&& items, const ExecutorMapOptions& options = {}) {
+    using Traits = detail::callable<F>;
+    using R = std::decay_t<typename Traits::result>;
+    using Args = typename Traits::args;
+    static_assert(Traits::arity >= 1 && !std::is_void_v<R>,
+                  "mpp::mpi::Executor::starmap: f must take arguments and return a value");
+    static_assert(mpp::mpi::transferable<Args>,
+                  "mpp::mpi::Executor::starmap: the tuple of f's parameters must cross ranks: "
+                  "every parameter must be serializable by cereal");
+    check(options, "starmap");
+    return results<R>(core_->find(detail::key_of(f), "starmap"), 2, options,
+                      chunk_reader<Args>(std::forward<Range>(items), options.chunksize));
+  }
+
+  /// The number of ranks that run tasks: the workers, or 1 with a single rank, whose root runs
+  /// them on its own pool (mpi4py's `num_workers`).
+  int num_workers() const noexcept { return size() > 1 ? size() - 1 : 1; }
 
   /// Root: accepts no more tasks. With `cancel_futures`, tasks not started yet (still in the
   /// root's queue, whatever the number of ranks) are cancelled. With `wait`, returns once every
@@ -335,6 +315,99 @@ class Executor {
   }
 
  private:
+  // The invoker of a chunk of items of type Item: `call(item)` for each, on the rank's local
+  // pool when the chunk is large enough to share.
+  template <class Item, class Call>
+  static detail::Invoker chunk_invoker(Call call) {
+    return [call](std::span<const char> bytes, std::int64_t first, mpp::Pool& local, bool borrow) {
+      using R = std::decay_t<std::invoke_result_t<const Call&, Item&>>;
+      detail::Outcome outcome;
+      std::vector<Item> items;
+      detail::decode_all(bytes, items);
+      detail::FirstFailure failure;
+      try {
+        std::vector<R> results;
+        const auto body = [&](std::size_t i) -> R {
+          try {
+            return call(items[i]);
+          } catch (...) {
+            failure.record(first + static_cast<std::int64_t>(i), std::current_exception());
+            throw;
+          }
+        };
+        if (items.size() >= 2 * static_cast<std::size_t>(local.threads())) {
+          results = local.map(body, std::views::iota(std::size_t{0}, items.size()));
+        } else {
+          results.reserve(items.size());
+          for (std::size_t i = 0; i < items.size(); ++i) results.push_back(body(i));
+        }
+        outcome.bytes = detail::encode_message(std::move(results), detail::frame_prefix, borrow);
+      } catch (...) {
+        outcome.error = failure.failed() ? failure.error() : std::current_exception();
+        outcome.item = failure.item();
+      }
+      return outcome;
+    };
+  }
+
+  static void check(const ExecutorMapOptions& options, const char* what) {
+    if (options.chunksize == 0) {
+      mpp::detail::throw_invalid_argument(std::string("mpi::Executor::") + what +
+                                          ": chunksize must be at least 1 (as in "
+                                          "MPIPoolExecutor.map)");
+    }
+    if (options.buffersize && *options.buffersize == 0) {
+      mpp::detail::throw_invalid_argument(
+          std::string("mpi::Executor::") + what +
+          ": buffersize must be at least 1 task in flight (as in MPIPoolExecutor.map); leave it "
+          "unset for the default");
+    }
+    if (options.timeout && options.timeout->count() < 0) {
+      mpp::detail::throw_invalid_argument(std::string("mpi::Executor::") + what +
+                                          ": timeout must not be negative");
+    }
+  }
+
+  // Reads `items` a chunk at a time as the results make room: each call encodes the next chunk
+  // (converted to Item) into `args` and sets `first` to its first item's index, or returns
+  // false at the end of the input.
+  template <class Item, class Range>
+  auto chunk_reader(Range&& items, std::size_t chunksize) const {
+    struct Input {
+      std::views::all_t<Range> view;
+      std::ranges::iterator_t<std::views::all_t<Range>> at;
+      std::int64_t next = 0;
+      explicit Input(Range&& items)
+          : view(std::views::all(std::forward<Range>(items))), at(std::ranges::begin(view)) {}
+    };
+    auto input = std::make_shared<Input>(std::forward<Range>(items));
+    return [input, chunksize, borrow = core_->remote()](detail::Message& args,
+                                                        std::int64_t& first) {
+      std::vector<Item> chunk;
+      for (; chunk.size() < chunksize && input->at != std::ranges::end(input->view); ++input->at) {
+        chunk.push_back(static_cast<Item>(*input->at));
+      }
+      if (chunk.empty()) return false;
+      first = input->next;
+      input->next += static_cast<std::int64_t>(chunk.size());
+      args = detail::encode_message(std::move(chunk), detail::frame_prefix, borrow);
+      return true;
+    };
+  }
+
+  template <class R, class NextChunk>
+  MapResults<R> results(std::size_t entry, int kind, const ExecutorMapOptions& options,
+                        NextChunk next_chunk) {
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    if (options.timeout) {
+      deadline = std::chrono::steady_clock::now() +
+                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(*options.timeout);
+    }
+    return MapResults<R>(core_.get(), entry, kind,
+                         options.buffersize.value_or(2 * core_->capacity()), options.unordered,
+                         deadline, std::move(next_chunk));
+  }
+
   template <class Tuple>
   static Tuple read_tuple(detail::Reader& reader) {
     Tuple t;

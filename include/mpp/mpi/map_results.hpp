@@ -2,16 +2,20 @@
 /// @file
 /// `mpp::mpi::MapResults`: the lazy results of `mpp::mpi::Executor::map`.
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "mpp/errors.hpp"
 #include "mpp/mpi/detail/executor_core.hpp"
 #include "mpp/mpi/detail/result_iterator.hpp"
 #include "mpp/mpi/detail/wire.hpp"
@@ -49,12 +53,17 @@ class MapResults {
   /// Used by `Executor::map`: `next_chunk(args, first)` encodes the next chunk's items after
   /// `detail::frame_prefix` reserved bytes into `args` and sets `first` to its first item's
   /// index; it returns false at the end of the input.
-  MapResults(detail::ExecutorCore* core, std::size_t entry, std::size_t buffersize, bool unordered,
+  /// `kind` is the task kind of the chunks (see `detail::ExecutorCore::submit`); reading a
+  /// result after `deadline` throws `mpp::TimeoutError`.
+  MapResults(detail::ExecutorCore* core, std::size_t entry, int kind, std::size_t buffersize,
+             bool unordered, std::optional<std::chrono::steady_clock::time_point> deadline,
              std::function<bool(detail::Message&, std::int64_t&)> next_chunk)
       : core_(core),
         entry_(entry),
+        kind_(kind),
         buffersize_(buffersize),
         unordered_(unordered),
+        deadline_(deadline),
         next_chunk_(std::move(next_chunk)) {
     refill();
   }
@@ -98,7 +107,7 @@ class MapResults {
         input_over_ = true;
         break;
       }
-      flight_.push_back(core_->submit(entry_, 1, std::move(args), first));
+      flight_.push_back(core_->submit(entry_, kind_, std::move(args), first));
     }
   }
 
@@ -132,9 +141,9 @@ class MapResults {
   // The next task in input order, or the first to finish when unordered; waits for it.
   Slot take_next() {
     if (!unordered_) {
+      if (!core_->wait(*flight_.front(), deadline_)) timed_out();
       Slot slot = std::move(flight_.front());
       flight_.pop_front();
-      core_->wait(*slot, std::nullopt);
       return slot;
     }
     while (true) {
@@ -146,8 +155,23 @@ class MapResults {
           return slot;
         }
       }
-      core_->progress();
+      if (!deadline_) {
+        core_->progress();
+      } else if (std::chrono::steady_clock::now() >= *deadline_) {
+        timed_out();
+      } else {  // a bounded wait, then a look at every task again
+        const auto soon = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+        core_->wait(*flight_.front(), std::min(soon, *deadline_));
+      }
     }
+  }
+
+  [[noreturn]] void timed_out() {
+    done_ = true;
+    cancel_rest();
+    throw mpp::TimeoutError(
+        "mpi::Executor::map: no result within the timeout given to map; the tasks not sent yet "
+        "were cancelled (those running finish on their workers)");
   }
 
   void cancel_rest() noexcept {
@@ -160,8 +184,10 @@ class MapResults {
 
   detail::ExecutorCore* core_;
   std::size_t entry_;
+  int kind_;
   std::size_t buffersize_;
   bool unordered_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::function<bool(detail::Message&, std::int64_t&)> next_chunk_;
   std::deque<Slot> flight_;  // submitted, in input order
   std::deque<R> chunk_;      // the results of the chunk being read, from the current one on

@@ -47,6 +47,21 @@ struct Entry {
   std::uint64_t name_hash = 0;
   Invoker call;   // submit: one call
   Invoker chunk;  // map: a chunk of items
+  Invoker star;   // starmap: a chunk of argument tuples
+
+  // The invoker of a task of `kind` (0: call, 1: chunk, 2: star), or null for another kind.
+  const Invoker* invoker(std::uint32_t kind) const noexcept {
+    switch (kind) {
+      case 0:
+        return &call;
+      case 1:
+        return &chunk;
+      case 2:
+        return &star;
+      default:
+        return nullptr;
+    }
+  }
 };
 
 // A task's state as the root (or, with one rank, the local pool) sees it.
@@ -91,7 +106,8 @@ class ExecutorCore {
   std::size_t find(const std::string& key, const char* what) const;
   void bind_key(const std::string& key, std::size_t index);
 
-  // Root: queues a task (kind 0: call, 1: chunk starting at `first_item`) whose arguments are
+  // Root: queues a task (kind 0: call, 1: chunk, 2: chunk of argument tuples, starting at
+  // `first_item`) whose arguments are
   // `args` after frame_prefix reserved bytes.
   std::shared_ptr<TaskSlot> submit(std::size_t entry, int kind, Message args,
                                    std::int64_t first_item);
