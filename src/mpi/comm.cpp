@@ -462,19 +462,24 @@ void Comm::end_claims() {
   while (finished_ < size_ - 1) serve(true);
 }
 
-// Root: answers the claims waiting (or, with `block`, at least one).
+// Root: answers the claims waiting (or, with `block`, waits for at least one, ending the job if
+// a rank leaves meanwhile). It probes the claim tags themselves: another message first in line
+// (a stream's) must neither be taken for a claim nor make a blocking wait spin on it.
 void Comm::serve(bool block) {
-  while (true) {
+  for (int spins = 0;;) {
     MPI_Status status;
     int flag = 0;
-    if (block) {
-      check(MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &status), "MPI_Probe");
-      flag = 1;
-      block = false;
-    } else {
-      check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, &status), "MPI_Iprobe");
+    for (const int tag : {tag_claim, tag_stop}) {
+      check(MPI_Iprobe(MPI_ANY_SOURCE, tag, comm_, &flag, &status), "MPI_Iprobe");
+      if (flag) break;
     }
-    if (!flag || (status.MPI_TAG != tag_claim && status.MPI_TAG != tag_stop)) return;
+    if (!flag) {
+      if (!block) return;
+      check_departures("map");
+      back_off(spins);
+      continue;
+    }
+    block = false;
     std::int64_t increment = 0;
     check(MPI_Recv(&increment, 1, MPI_INT64_T, status.MPI_SOURCE, status.MPI_TAG, comm_,
                    MPI_STATUS_IGNORE),
