@@ -362,6 +362,10 @@ void PoolCore::submit(const char* call, TaskState* task) {
     task->drop_ref();
     throw;
   }
+  submit_admitted(task);
+}
+
+void PoolCore::submit_admitted(TaskState* task) noexcept {
   queue_.push(task);
   // Pairs with the fence in drain(): either a drainer that is leaving sees this task, or this
   // call sees that drainer gone and starts another.

@@ -421,7 +421,12 @@ class Pool {
         options.retries, options.progress, call);
   }
 
+  friend detail::PoolCore& detail::core_of(Pool& pool) noexcept;
   std::unique_ptr<detail::PoolCore> core_;
 };
+
+inline detail::PoolCore& detail::core_of(Pool& pool) noexcept {
+  return *pool.core_;
+}
 
 }  // namespace mpp
