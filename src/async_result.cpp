@@ -103,7 +103,7 @@ void TaskState::on_completion(CompletionHook* hook) noexcept {
 // Python's Future.cancel(): only a task nobody started can be cancelled. It completes here, with
 // the error callback and the hooks, as if it had run and raised mpp::CancelledError; its function
 // is destroyed unrun. The queue's copy of the task, popped later, finds it taken.
-bool TaskState::cancel() {
+bool TaskState::cancel() noexcept {
   std::uint32_t word = word_.load(std::memory_order_relaxed);
   do {
     if (status(word) != pending) return false;

@@ -79,7 +79,7 @@ class TaskState {
   bool ready() const noexcept { return status(word_.load(std::memory_order_acquire)) == done; }
   // Completes a task that has not started with mpp::CancelledError, on the calling thread; false
   // if it runs or ran already. See AsyncResult::cancel.
-  bool cancel();
+  bool cancel() noexcept;
   // Whether the task completed with mpp::CancelledError; only meaningful once ready().
   bool cancelled() const noexcept { return cancelled_; }
   // Runs `hook` once the task completes: at once, on this thread, if it has.
@@ -423,13 +423,13 @@ class AsyncResult {
   /// thread with it, and continuations and `mpp::wait` see it), and `cancel` returns true. A task
   /// that is running or finished is left alone and `cancel` returns false; so is a `map_async`
   /// whose map has started. Thread-safe, also against the task starting at the same moment: then
-  /// exactly one of the two wins.
+  /// exactly one of the two wins. Throws `std::logic_error` on an empty handle.
   ///
   /// ```cpp
   /// auto r = pool.apply_async(slow);
   /// if (r.cancel()) assert(r.cancelled());  // r.get() throws mpp::CancelledError
   /// ```
-  bool cancel() noexcept { return state().cancel(); }
+  bool cancel() const { return state().cancel(); }
   /// Python's `Future.cancelled()`: whether the result is ready with `mpp::CancelledError`
   /// (cancelled by `cancel()` or `terminate()`, or a continuation of a cancelled result).
   bool cancelled() const { return ready() && state().cancelled(); }
