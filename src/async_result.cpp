@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "mpp/detail/core.hpp"
 
@@ -41,7 +42,53 @@ CompletionHook* fired_hooks() noexcept {
   return &sentinel;
 }
 
+namespace {
+// The stoppable task whose function runs on this thread (see take_stoppable_here).
+thread_local TaskState* stoppable_here = nullptr;
+
+// The low bits of map_context_: a canceller is using the context; cancel() stopped the map.
+constexpr std::uintptr_t map_in_use = 1, map_stopped = 2;
+}  // namespace
+
+TaskState* TaskState::take_stoppable_here() noexcept {
+  return std::exchange(stoppable_here, nullptr);
+}
+
+void TaskState::attach_map(tbb::task_group_context* context) noexcept {
+  map_context_.store(reinterpret_cast<std::uintptr_t>(context), std::memory_order_release);
+}
+
+// Waits out a canceller using the context, which the map is about to destroy.
+bool TaskState::detach_map() noexcept {
+  std::uintptr_t word = map_context_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((word & map_in_use) != 0) {
+      std::this_thread::yield();
+      word = map_context_.load(std::memory_order_acquire);
+    } else if (map_context_.compare_exchange_weak(word, 0, std::memory_order_acq_rel)) {
+      return (word & map_stopped) != 0;
+    }
+  }
+}
+
+// cancel() of a running map_async: cancels the map's context once, unless the map has not
+// attached it yet or has ended.
+bool TaskState::stop_map() noexcept {
+  std::uintptr_t word = map_context_.load(std::memory_order_acquire);
+  do {
+    if (word == 0 || (word & (map_in_use | map_stopped)) != 0) return false;
+  } while (!map_context_.compare_exchange_weak(word, word | map_in_use, std::memory_order_acq_rel));
+  reinterpret_cast<tbb::task_group_context*>(word)->cancel_group_execution();
+  map_context_.store(word | map_stopped, std::memory_order_release);
+  return true;
+}
+
 void TaskState::execute() noexcept {
+  TaskState* const outer = std::exchange(stoppable_here, stoppable_ ? this : nullptr);
+  struct Restore {
+    TaskState* outer;
+    ~Restore() { stoppable_here = outer; }
+  } restore{outer};
   try {
     core_->check_may_run();
     invoke();
@@ -106,6 +153,7 @@ void TaskState::on_completion(CompletionHook* hook) noexcept {
 bool TaskState::cancel() noexcept {
   std::uint32_t word = word_.load(std::memory_order_relaxed);
   do {
+    if (status(word) == running && stoppable_) return stop_map();
     if (status(word) != pending) return false;
   } while (!word_.compare_exchange_weak(word, word + cancelling, std::memory_order_acq_rel));
   try {

@@ -143,6 +143,32 @@ TEST_CASE("cancel: an unstarted map_async is cancelled whole") {
   CHECK(calls == 0);
 }
 
+TEST_CASE("cancel: a running map_async stops handing out chunks and completes cancelled") {
+  mpp::Pool pool(2);
+  mpp_test::Event started, gate;
+  std::atomic<int> calls{0};
+  constexpr int items = 1'000;
+  auto r = pool.map_async(
+      [&](int x) {
+        started.set();
+        (void)gate.wait();
+        ++calls;
+        return x;
+      },
+      std::vector<int>(items, 1), {.chunksize = 1});
+  REQUIRE(started.wait());
+  CHECK(r.cancel());  // running, but its chunks not started can still be skipped
+  CHECK_FALSE(r.cancel());
+  gate.set();
+  CHECK_THROWS_AS((void)r.get(mpp_test::patience), mpp::CancelledError);
+  CHECK(r.cancelled());
+  CHECK(calls < items);
+  // A map_async that has finished is left alone.
+  auto done = pool.map_async([](int x) { return x; }, std::vector<int>(10, 2));
+  CHECK(done.get().size() == 10);
+  CHECK_FALSE(done.cancel());
+}
+
 TEST_CASE("cancel: a task submitted by a task, still in its thread's deque, can be cancelled") {
   mpp::Pool pool(1);
   const bool cancelled_inside = pool.apply([&] {

@@ -82,6 +82,16 @@ class TaskState {
   bool cancel() noexcept;
   // Whether the task completed with mpp::CancelledError; only meaningful once ready().
   bool cancelled() const noexcept { return cancelled_; }
+  // The task whose function runs on the calling thread, if its function may be stopped by
+  // cancel() (a map_async's), taken so that a map nested in it does not take it again; for
+  // PoolCore::run_isolated.
+  static TaskState* take_stoppable_here() noexcept;
+  // While the map of a running map_async runs, cancel() cancels its context: chunks not started
+  // are skipped. detach_map returns whether cancel() did.
+  void attach_map(tbb::task_group_context* context) noexcept;
+  bool detach_map() noexcept;
+  // Marks the task as one whose function cancel() may stop (map_async); before it is submitted.
+  void make_stoppable() noexcept { stoppable_ = true; }
   // Runs `hook` once the task completes: at once, on this thread, if it has.
   void on_completion(CompletionHook* hook) noexcept;
   // Runs the task on the calling thread if nobody started it and the thread runs work of the
@@ -139,6 +149,7 @@ class TaskState {
   static std::uint32_t refs(std::uint32_t word) noexcept { return word / one_ref; }
 
   bool claim() noexcept;
+  bool stop_map() noexcept;
   void execute() noexcept;
   void finish(std::uint32_t from = running) noexcept;
   void fire_hooks() noexcept;
@@ -152,6 +163,9 @@ class TaskState {
   bool spawned_ = false;  // set before the spawn, by the thread that made the task
   // Written before the result is published, read after (see cancelled()).
   bool cancelled_ = false;
+  bool stoppable_ = false;  // set before the task is submitted (make_stoppable)
+  // The context of the running map of a map_async (attach_map), with flags in its low bits.
+  std::atomic<std::uintptr_t> map_context_{0};
   // Hooks to fire on completion; fired_hooks() once they have been.
   std::atomic<CompletionHook*> hooks_{nullptr};
   // Released once the spawned copy has run (whether it ran the task or found it taken).
@@ -421,9 +435,11 @@ class AsyncResult {
   /// Python's `Future.cancel()`: if the task has not started, it never will; the result
   /// completes at once with `mpp::CancelledError` (the `error_callback`, if any, runs on this
   /// thread with it, and continuations and `mpp::wait` see it), and `cancel` returns true. A task
-  /// that is running or finished is left alone and `cancel` returns false; so is a `map_async`
-  /// whose map has started. Thread-safe, also against the task starting at the same moment: then
-  /// exactly one of the two wins. Throws `std::logic_error` on an empty handle.
+  /// that is running or finished is left alone and `cancel` returns false, except a `map_async`
+  /// whose map has started: its chunks not yet started are skipped, and the result completes
+  /// with `mpp::CancelledError` once the running ones return (`cancel` returns true). Thread-safe,
+  /// also against the task starting at the same moment: then exactly one of the two wins. Throws
+  /// `std::logic_error` on an empty handle.
   ///
   /// ```cpp
   /// auto r = pool.apply_async(slow);
