@@ -77,8 +77,8 @@ class TaskState {
   // The spawned copy will not run the task (it was queued instead): waiters in oneTBB's loop go.
   void release_spawned() noexcept { spawn_wait_.release(); }
   bool ready() const noexcept { return status(word_.load(std::memory_order_acquire)) == done; }
-  // Completes a task that has not started with mpp::CancelledError, on the calling thread; false
-  // if it runs or ran already. See AsyncResult::cancel.
+  // Completes a task that has not started with mpp::CancelledError, on the calling thread, or
+  // stops the running map of a map_async; false otherwise. See AsyncResult::cancel.
   bool cancel() noexcept;
   // Whether the task completed with mpp::CancelledError; only meaningful once ready().
   bool cancelled() const noexcept { return cancelled_; }
@@ -391,8 +391,9 @@ class AsyncResult {
   AsyncResult() = default;
 
   /// Waits for the task and returns its value, or rethrows its exception with its type intact
-  /// (`mpp::CancelledError` if it was cancelled by `terminate()`). Returns a reference to the
-  /// stored value on lvalues, and moves the value out on rvalues (`pool.apply_async(f).get()`).
+  /// (`mpp::CancelledError` if it was cancelled by `cancel()` or `terminate()`). Returns a
+  /// reference to the stored value on lvalues, and moves the value out on rvalues
+  /// (`pool.apply_async(f).get()`).
   std::add_lvalue_reference_t<const T> get() const& {
     wait();
     return checked_value();
@@ -462,7 +463,7 @@ class AsyncResult {
   /// submitted to `pool` then, so it never blocks a worker while it waits. `pool` counts it as
   /// submitted work from this call on (its destructor and `join()` wait for it); throws
   /// `mpp::PoolStateError` if `pool` is closed. A new result is made each time, so a chain can
-  /// never wait for itself. Cancelling the new result does not cancel this one.
+  /// never wait for itself. Cancelling the new result does not cancel this one. Thread-safe.
   ///
   /// ```cpp
   /// auto area = pool.apply_async(radius).then(pool, [](double r) { return 3.14159 * r * r; });
@@ -471,13 +472,14 @@ class AsyncResult {
   requires detail::continuation_for<F, T>
   [[nodiscard]] auto then(Pool& pool, F f) const;
 
-  /// Python's `except`: a result equal to this one, except that an exception (not a
-  /// cancellation) becomes the value `g(std::exception_ptr)` returns, computed on `pool`. `g`
-  /// may rethrow to keep a failure. As with `then`, `g` runs on the pool, never inline.
+  /// A `try`/`except` around this result: a result equal to this one, except that an exception
+  /// (not a cancellation) becomes the value `g(std::exception_ptr)` returns, computed on `pool`
+  /// (mpi4py's `compose` with only an `excepthook`). `g` may rethrow to keep a failure. As with
+  /// `then`, `g` runs on the pool, never inline, and `pool` counts it from this call on.
   ///
   /// ```cpp
-  /// auto safe = pool.apply_async(parse, text).on_error(pool, [](std::exception_ptr) { return 0;
-  /// });
+  /// auto safe = pool.apply_async(parse, text)
+  ///                 .on_error(pool, [](std::exception_ptr) { return 0; });
   /// ```
   template <class G>
   requires std::invocable<G&, std::exception_ptr>
