@@ -1,8 +1,10 @@
 #include "mpp/wait.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "mpp/detail/core.hpp"
@@ -10,23 +12,32 @@
 namespace mpp::detail {
 
 // What the hooks and the consumer share: the indices completed since the consumer last looked,
-// under a mutex the consumer sleeps on. A hook notifies only when the consumer sleeps.
+// under a mutex the consumer sleeps on. A hook notifies only when the consumer sleeps. The set
+// is freed by the last of the consumer and the hooks to leave, counted under the mutex (which
+// they take anyway) rather than in an atomic count every completing worker would also update.
 struct CompletionSet::Shared {
   std::mutex mutex;
   std::condition_variable completed;
-  std::vector<std::size_t> indices;
+  std::vector<std::size_t> indices;  // room for all, reserved: a hook never allocates
   bool sleeping = false;
-  // The consumer's reference and one per hook not yet fired.
-  std::atomic<std::size_t> refs{1};
+  std::size_t hooks_left = 0;
+  bool consumer_left = false;
+  // Whether `indices` has any, for the consumer's look before it locks.
+  std::atomic<bool> any{false};
 };
 
 CompletionSet::CompletionSet(std::vector<TaskState*> tasks)
-    : tasks_(std::move(tasks)), nodes_(tasks_.size()), shared_(new Shared) {}
+    : tasks_(std::move(tasks)), nodes_(tasks_.size()), shared_(new Shared) {
+  batch_.reserve(tasks_.size());
+  shared_->indices.reserve(tasks_.size());
+}
 
 CompletionSet* CompletionSet::watch(std::vector<TaskState*> tasks) {
   auto* set = new CompletionSet(std::move(tasks));
   const std::size_t n = set->tasks_.size();
-  set->shared_->refs.fetch_add(n, std::memory_order_relaxed);
+  // At most n hooks; the tasks found ready need none, and are taken off the count at the end
+  // (until then the count cannot reach zero, and the consumer has not left).
+  set->shared_->hooks_left = n;
   std::size_t unwatched = 0;
   for (std::size_t i = 0; i < n; ++i) {
     if (set->tasks_[i]->ready()) {  // no hook needed, and the consumer's list needs no lock
@@ -40,31 +51,40 @@ CompletionSet* CompletionSet::watch(std::vector<TaskState*> tasks) {
     node.fire = &CompletionSet::fired;
     set->tasks_[i]->on_completion(&node);
   }
-  if (unwatched != 0) set->shared_->refs.fetch_sub(unwatched, std::memory_order_relaxed);
+  std::lock_guard lock(set->shared_->mutex);
+  set->shared_->hooks_left -= unwatched;
   return set;
 }
 
 void CompletionSet::fired(CompletionHook* self, TaskState& /*task*/) noexcept {
   auto* node = static_cast<Node*>(self);
   CompletionSet* set = node->owner;
-  bool wake = false;
+  Shared& shared = *set->shared_;
+  bool last = false;
   {
-    std::lock_guard lock(set->shared_->mutex);
-    set->shared_->indices.push_back(node->index);
-    wake = set->shared_->sleeping;
+    std::lock_guard lock(shared.mutex);
+    shared.indices.push_back(node->index);
+    shared.any.store(true, std::memory_order_release);
+    // Under the lock: once it is released, the consumer may leave and free the set.
+    if (shared.sleeping) shared.completed.notify_one();
+    last = --shared.hooks_left == 0 && shared.consumer_left;
   }
-  if (wake) set->shared_->completed.notify_one();
-  set->drop_ref();
+  if (last) set->destroy();
 }
 
-void CompletionSet::drop_ref() noexcept {
-  if (shared_->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+void CompletionSet::destroy() noexcept {
   delete shared_;
   delete this;
 }
 
 void CompletionSet::release() noexcept {
-  drop_ref();
+  bool last = false;
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->consumer_left = true;
+    last = shared_->hooks_left == 0;
+  }
+  if (last) destroy();
 }
 
 std::size_t CompletionSet::next(Deadline deadline) {
@@ -77,6 +97,12 @@ bool CompletionSet::refill(Deadline deadline) {
   batch_.clear();
   taken_ = 0;
   if (!deadline) help_pending();
+  // Short tasks often complete within microseconds: a few yields first spare the completing
+  // worker a wake-up through the kernel for every result (as AsyncResult::wait does).
+  for (int round = 0; round < 64 && !shared_->any.load(std::memory_order_acquire); ++round) {
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
+    std::this_thread::yield();
+  }
   std::unique_lock lock(shared_->mutex);
   shared_->sleeping = true;
   const auto any = [&] { return !shared_->indices.empty(); };
@@ -87,6 +113,7 @@ bool CompletionSet::refill(Deadline deadline) {
   }
   shared_->sleeping = false;
   std::swap(batch_, shared_->indices);
+  shared_->any.store(false, std::memory_order_relaxed);
   return !batch_.empty();
 }
 

@@ -166,7 +166,7 @@ class CompletionSet {
   };
   explicit CompletionSet(std::vector<TaskState*> tasks);
   static void fired(CompletionHook* self, TaskState& task) noexcept;
-  void drop_ref() noexcept;
+  void destroy() noexcept;
   bool refill(Deadline deadline);
   void help_pending();
 
