@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "mpp/detail/core.hpp"
 
@@ -35,10 +36,65 @@ bool TaskState::claim() noexcept {
   return false;
 }
 
+// Hooks that have fired; registering one after that fires it at once.
+CompletionHook* fired_hooks() noexcept {
+  static CompletionHook sentinel;
+  return &sentinel;
+}
+
+namespace {
+// The stoppable task whose function runs on this thread (see take_stoppable_here).
+thread_local TaskState* stoppable_here = nullptr;
+
+// The low bits of map_context_: a canceller is using the context; cancel() stopped the map.
+constexpr std::uintptr_t map_in_use = 1, map_stopped = 2;
+}  // namespace
+
+TaskState* TaskState::take_stoppable_here() noexcept {
+  return std::exchange(stoppable_here, nullptr);
+}
+
+void TaskState::attach_map(tbb::task_group_context* context) noexcept {
+  map_context_.store(reinterpret_cast<std::uintptr_t>(context), std::memory_order_release);
+}
+
+// Waits out a canceller using the context, which the map is about to destroy.
+bool TaskState::detach_map() noexcept {
+  std::uintptr_t word = map_context_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((word & map_in_use) != 0) {
+      std::this_thread::yield();
+      word = map_context_.load(std::memory_order_acquire);
+    } else if (map_context_.compare_exchange_weak(word, 0, std::memory_order_acq_rel)) {
+      return (word & map_stopped) != 0;
+    }
+  }
+}
+
+// cancel() of a running map_async: cancels the map's context once, unless the map has not
+// attached it yet or has ended.
+bool TaskState::stop_map() noexcept {
+  std::uintptr_t word = map_context_.load(std::memory_order_acquire);
+  do {
+    if (word == 0 || (word & (map_in_use | map_stopped)) != 0) return false;
+  } while (!map_context_.compare_exchange_weak(word, word | map_in_use, std::memory_order_acq_rel));
+  reinterpret_cast<tbb::task_group_context*>(word)->cancel_group_execution();
+  map_context_.store(word | map_stopped, std::memory_order_release);
+  return true;
+}
+
 void TaskState::execute() noexcept {
+  TaskState* const outer = std::exchange(stoppable_here, stoppable_ ? this : nullptr);
+  struct Restore {
+    TaskState* outer;
+    ~Restore() { stoppable_here = outer; }
+  } restore{outer};
   try {
     core_->check_may_run();
     invoke();
+  } catch (const CancelledError&) {  // terminate(), or a cancelled antecedent (continuations)
+    error_ = std::current_exception();
+    cancelled_ = true;
   } catch (...) {
     error_ = std::current_exception();
   }
@@ -50,21 +106,93 @@ void TaskState::execute() noexcept {
   }
 }
 
-// Publishes the result while the caller still holds a reference, and wakes sleeping waiters.
-void TaskState::finish() noexcept {
-  const std::uint32_t previous = word_.fetch_add(done - running, std::memory_order_acq_rel);
-  if ((previous & waiting) == 0) return;
-  word_.notify_all();
-  TimedWaitSlot& slot = timed_wait_slot(this);
-  std::lock_guard lock(slot.mutex);
-  slot.done.notify_all();
+// Publishes the result while the caller still holds a reference, wakes sleeping waiters and
+// fires the completion hooks. `from`: running, or cancelling (the word is unsigned: done - from
+// wraps to the right step either way).
+void TaskState::finish(std::uint32_t from) noexcept {
+  const std::uint32_t previous = word_.fetch_add(done - from, std::memory_order_acq_rel);
+  if ((previous & waiting) != 0) {
+    word_.notify_all();
+    TimedWaitSlot& slot = timed_wait_slot(this);
+    std::lock_guard lock(slot.mutex);
+    slot.done.notify_all();
+  }
+  if ((previous & hooked) != 0) fire_hooks();
+}
+
+// Takes every hook registered so far and fires it. Runs after the result is published: a hook
+// registered later sees `done` (see on_completion) or finds the list fired.
+void TaskState::fire_hooks() noexcept {
+  CompletionHook* hook = hooks_.exchange(fired_hooks(), std::memory_order_acq_rel);
+  while (hook != nullptr && hook != fired_hooks()) {
+    CompletionHook* const next = hook->next;  // fire may free the hook
+    hook->fire(hook, *this);
+    hook = next;
+  }
+}
+
+// Pushes the hook, then sets the `hooked` flag: either the flag reaches the thread that
+// completes the task, which then fires the list, or this thread sees the task done and fires
+// it. (Both read-modify-write the word, so one of them sees the other.)
+void TaskState::on_completion(CompletionHook* hook) noexcept {
+  CompletionHook* head = hooks_.load(std::memory_order_acquire);
+  do {
+    if (head == fired_hooks()) {
+      hook->fire(hook, *this);
+      return;
+    }
+    hook->next = head;
+  } while (!hooks_.compare_exchange_weak(head, hook, std::memory_order_acq_rel,
+                                         std::memory_order_acquire));
+  if (status(word_.fetch_or(hooked, std::memory_order_acq_rel)) == done) fire_hooks();
+}
+
+// Python's Future.cancel(): only a task nobody started can be cancelled. It completes here, with
+// the error callback and the hooks, as if it had run and raised mpp::CancelledError; its function
+// is destroyed unrun. The queue's copy of the task, popped later, finds it taken.
+bool TaskState::cancel() noexcept {
+  std::uint32_t word = word_.load(std::memory_order_relaxed);
+  do {
+    if (status(word) == running && stoppable_) return stop_map();
+    if (status(word) != pending) return false;
+  } while (!word_.compare_exchange_weak(word, word + cancelling, std::memory_order_acq_rel));
+  try {
+    throw_cancelled("the task was cancelled (AsyncResult::cancel) before it started");
+  } catch (...) {
+    error_ = std::current_exception();
+  }
+  cancelled_ = true;
+  release_function();
+  try {
+    notify_callbacks();
+  } catch (...) {
+    error_ = std::current_exception();
+  }
+  finish(cancelling);
+  return true;
+}
+
+// A worker that pops a task being cancelled waits until the cancelling thread has completed it:
+// the pool counts the task as work in flight until then, so join() waits for its error callback
+// (which runs on the cancelling thread) as for any other task's.
+void TaskState::wait_while_cancelling() noexcept {
+  std::uint32_t word = word_.load(std::memory_order_acquire);
+  for (int round = 0; round < 64 && status(word) == cancelling; ++round) {
+    std::this_thread::yield();
+    word = word_.load(std::memory_order_acquire);
+  }
+  if (status(word) != cancelling) return;
+  for (word = announce_waiter(); status(word) == cancelling;
+       word = word_.load(std::memory_order_acquire)) {
+    word_.wait(word, std::memory_order_acquire);
+  }
 }
 
 void TaskState::finish_and_drop_ref() noexcept {
-  // Nobody sleeps on the task: publish the result and drop the reference in one step. A waiter
-  // that announces itself later sees the result instead of sleeping.
+  // Nobody sleeps on the task and no hook watches it: publish the result and drop the reference
+  // in one step. A waiter or hook that announces itself later sees the result.
   std::uint32_t word = word_.load(std::memory_order_relaxed);
-  while ((word & waiting) == 0) {
+  while ((word & (waiting | hooked)) == 0) {
     if (word_.compare_exchange_weak(word, word - one_ref + (done - running),
                                     std::memory_order_acq_rel)) {
       if (refs(word) == 1) destroy();
@@ -81,12 +209,17 @@ void TaskState::run_from_queue() noexcept {
     finish_and_drop_ref();
     return;
   }
+  wait_while_cancelling();
   drop_ref();
 }
 
 void TaskState::run_spawned() noexcept {
   const bool claimed = claim();
-  if (claimed) execute();
+  if (claimed) {
+    execute();
+  } else {
+    wait_while_cancelling();
+  }
   // Waiters in oneTBB's loop go once the spawned copy has run; one that sees the result not yet
   // published waits for it as any waiter does. Released before the reference is dropped, which
   // may free the task.

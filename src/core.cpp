@@ -362,6 +362,10 @@ void PoolCore::submit(const char* call, TaskState* task) {
     task->drop_ref();
     throw;
   }
+  submit_admitted(task);
+}
+
+void PoolCore::submit_admitted(TaskState* task) noexcept {
   queue_.push(task);
   // Pairs with the fence in drain(): either a drainer that is leaving sees this task, or this
   // call sees that drainer gone and starts another.
@@ -514,18 +518,23 @@ void execute(tbb::task_arena& arena, const Isolated& isolated) {
 void PoolCore::run_isolated(const char* call,
                             const std::function<void(tbb::task_group_context&)>& body) {
   const bool in_pool = current == this;  // already in one of this pool's arenas
+  // The map of a map_async, which AsyncResult::cancel may stop while it runs.
+  TaskState* const owner = TaskState::take_stoppable_here();
   begin_work(call);
   struct Finish {
     PoolCore& core;
     tbb::task_group_context& context;
+    TaskState* owner;
     ~Finish() {
+      if (owner) (void)owner->detach_map();
       core.unregister_context(&context);
       core.end_work();
     }
   };
   tbb::task_group_context context;
   register_context(&context);
-  Finish finish{*this, context};
+  Finish finish{*this, context, owner};
+  if (owner) owner->attach_map(&context);
   const auto isolated = [&] {
     happens_after(&task_handoff);
     struct Release {  // also when the body throws
@@ -550,6 +559,12 @@ void PoolCore::run_isolated(const char* call,
   } else {
     CoreScope scope(this);
     execute(arena_, isolated);
+  }
+  // Detached first: a cancel() that returned true has cancelled the context by then.
+  if (owner && owner->detach_map()) {
+    throw_cancelled(
+        "the map_async was cancelled (AsyncResult::cancel) while it ran; its chunks "
+        "not yet started were skipped");
   }
   if (context.is_group_execution_cancelled()) {
     throw_cancelled(terminated() ? "the pool was terminated while this map was running"

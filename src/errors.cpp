@@ -40,6 +40,13 @@ void throw_timeout(double seconds) {
   throw TimeoutError(os.str());
 }
 
+void throw_as_completed_timeout(double seconds, std::size_t pending) {
+  std::ostringstream os;
+  os << "mpp::as_completed: " << pending << " result" << (pending == 1 ? " was" : "s were")
+     << " not ready within " << seconds << " s; their tasks keep running";
+  throw TimeoutError(os.str());
+}
+
 void throw_empty_result() {
   throw std::logic_error(
       "mpp::AsyncResult: this handle holds no task (default-constructed or moved from)");

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -23,9 +24,34 @@
 
 namespace mpp {
 
+class Pool;
+template <class T>
+class AsyncResult;
+
 namespace detail {
 
 class PoolCore;
+class TaskState;
+
+// The pool's core, for the continuations (defined in pool.hpp).
+PoolCore& core_of(Pool& pool) noexcept;
+// The state behind a handle, for mpp::wait and friends (defined below).
+struct ResultAccess;
+
+// A function `then` can call with the value of an AsyncResult<T> (`const T&`, or nothing).
+template <class F, class T>
+concept continuation_for = (std::is_void_v<T> && std::invocable<F&>) ||
+                           (!std::is_void_v<T> &&
+                            std::invocable<F&, std::add_lvalue_reference_t<const T>>);
+
+// Something to do once a task completes (mpp::wait, mpp::as_completed, continuations): an
+// intrusive list node, so that watching a task allocates nothing in the task. `fire` runs exactly
+// once, on the thread that completes the task (or registers the hook after it completed), after
+// the result is published; it must not throw and must not block.
+struct CompletionHook {
+  CompletionHook* next = nullptr;
+  void (*fire)(CompletionHook* self, TaskState& task) noexcept = nullptr;
+};
 
 // The type-erased part of an asynchronous task: who runs it, waiting for it, and its references
 // (a handle's and the pool queue's). It is kept small (no mutex, no std::function, no separate
@@ -51,6 +77,26 @@ class TaskState {
   // The spawned copy will not run the task (it was queued instead): waiters in oneTBB's loop go.
   void release_spawned() noexcept { spawn_wait_.release(); }
   bool ready() const noexcept { return status(word_.load(std::memory_order_acquire)) == done; }
+  // Completes a task that has not started with mpp::CancelledError, on the calling thread, or
+  // stops the running map of a map_async; false otherwise. See AsyncResult::cancel.
+  bool cancel() noexcept;
+  // Whether the task completed with mpp::CancelledError; only meaningful once ready().
+  bool cancelled() const noexcept { return cancelled_; }
+  // The task whose function runs on the calling thread, if its function may be stopped by
+  // cancel() (a map_async's), taken so that a map nested in it does not take it again; for
+  // PoolCore::run_isolated.
+  static TaskState* take_stoppable_here() noexcept;
+  // While the map of a running map_async runs, cancel() cancels its context: chunks not started
+  // are skipped. detach_map returns whether cancel() did.
+  void attach_map(tbb::task_group_context* context) noexcept;
+  bool detach_map() noexcept;
+  // Marks the task as one whose function cancel() may stop (map_async); before it is submitted.
+  void make_stoppable() noexcept { stoppable_ = true; }
+  // Runs `hook` once the task completes: at once, on this thread, if it has.
+  void on_completion(CompletionHook* hook) noexcept;
+  // Runs the task on the calling thread if nobody started it and the thread runs work of the
+  // task's pool, as an untimed wait does (mpp::wait helps this way).
+  void help();
   void wait();
   bool wait_until(std::chrono::steady_clock::time_point deadline);
   const std::exception_ptr& error() const noexcept { return error_; }
@@ -63,7 +109,11 @@ class TaskState {
  protected:
   // Starts with two references: the result handle's and the pool queue's.
   explicit TaskState(PoolCore* core) noexcept : core_(core) {}
-  virtual ~TaskState() = default;
+  // A task freed unfinished (a pool that never ran it) still fires its hooks, which only read
+  // its state: waiters are not left waiting for it.
+  virtual ~TaskState() {
+    if (hooks_.load(std::memory_order_relaxed) != nullptr) fire_hooks();
+  }
   virtual void invoke() = 0;
   // Destroys the task's function once it ran (or will never run), so that what it captured is
   // not kept alive by the result handle.
@@ -82,24 +132,42 @@ class TaskState {
   std::exception_ptr error_;
 
  private:
-  // The state word: the status in its two low bits, a flag set by waiters before they sleep,
-  // and the references above. One word lets a worker publish the result and drop the queue's
-  // reference in one atomic step when nobody sleeps on the task.
-  enum : std::uint32_t { pending = 0, running = 1, done = 2, waiting = 4, one_ref = 8 };
+  // The state word: the status in its two low bits, a flag set by waiters before they sleep, one
+  // set once completion hooks are registered, and the references above. One word lets a worker
+  // publish the result and drop the queue's reference in one atomic step when nobody waits.
+  // `cancelling`: cancel() claimed the task and is completing it on the cancelling thread.
+  enum : std::uint32_t {
+    pending = 0,
+    running = 1,
+    done = 2,
+    cancelling = 3,
+    waiting = 4,
+    hooked = 8,
+    one_ref = 16
+  };
   static std::uint32_t status(std::uint32_t word) noexcept { return word & 3; }
   static std::uint32_t refs(std::uint32_t word) noexcept { return word / one_ref; }
 
   bool claim() noexcept;
+  bool stop_map() noexcept;
   void execute() noexcept;
-  void finish() noexcept;
+  void finish(std::uint32_t from = running) noexcept;
+  void fire_hooks() noexcept;
+  void wait_while_cancelling() noexcept;
   void finish_and_drop_ref() noexcept;
   bool try_run() noexcept;
-  void help();
   std::uint32_t announce_waiter() noexcept;
 
   PoolCore* core_;
   std::atomic<std::uint32_t> word_{2 * one_ref};
   bool spawned_ = false;  // set before the spawn, by the thread that made the task
+  // Written before the result is published, read after (see cancelled()).
+  bool cancelled_ = false;
+  bool stoppable_ = false;  // set before the task is submitted (make_stoppable)
+  // The context of the running map of a map_async (attach_map), with flags in its low bits.
+  std::atomic<std::uintptr_t> map_context_{0};
+  // Hooks to fire on completion; fired_hooks() once they have been.
+  std::atomic<CompletionHook*> hooks_{nullptr};
   // Released once the spawned copy has run (whether it ran the task or found it taken).
   tbb::detail::d1::wait_context spawn_wait_{0};
 };
@@ -316,12 +384,16 @@ class FunctionTask final : public ResultState<T> {
 template <class T>
 class AsyncResult {
  public:
+  /// The type of the task's value.
+  using value_type = T;
+
   /// An empty handle; every call but `valid()` throws `std::logic_error`.
   AsyncResult() = default;
 
   /// Waits for the task and returns its value, or rethrows its exception with its type intact
-  /// (`mpp::CancelledError` if it was cancelled by `terminate()`). Returns a reference to the
-  /// stored value on lvalues, and moves the value out on rvalues (`pool.apply_async(f).get()`).
+  /// (`mpp::CancelledError` if it was cancelled by `cancel()` or `terminate()`). Returns a
+  /// reference to the stored value on lvalues, and moves the value out on rvalues
+  /// (`pool.apply_async(f).get()`).
   std::add_lvalue_reference_t<const T> get() const& {
     wait();
     return checked_value();
@@ -361,11 +433,65 @@ class AsyncResult {
   /// Whether this handle refers to a task.
   bool valid() const noexcept { return state_.get() != nullptr; }
 
+  /// Python's `Future.cancel()`: if the task has not started, it never will; the result
+  /// completes at once with `mpp::CancelledError` (the `error_callback`, if any, runs on this
+  /// thread with it, and continuations and `mpp::wait` see it), and `cancel` returns true. A task
+  /// that is running or finished is left alone and `cancel` returns false, except a `map_async`
+  /// whose map has started: its chunks not yet started are skipped, and the result completes
+  /// with `mpp::CancelledError` once the running ones return (`cancel` returns true). Thread-safe,
+  /// also against the task starting at the same moment: then exactly one of the two wins. Throws
+  /// `std::logic_error` on an empty handle.
+  ///
+  /// ```cpp
+  /// auto r = pool.apply_async(slow);
+  /// if (r.cancel()) assert(r.cancelled());  // r.get() throws mpp::CancelledError
+  /// ```
+  bool cancel() const { return state().cancel(); }
+  /// Python's `Future.cancelled()`: whether the result is ready with `mpp::CancelledError`
+  /// (cancelled by `cancel()` or `terminate()`, or a continuation of a cancelled result).
+  bool cancelled() const { return ready() && state().cancelled(); }
+  /// Python's `Future.done()`: the same as `ready()`.
+  bool done() const { return ready(); }
+
+  /// mpi4py's `then`: a result of `f(value)`, run on `pool` once this result is ready (also when
+  /// it is ready already). `f` gets the value as `const T&` (nothing for `void`); its return
+  /// value, or exception, becomes the new result's. If this result failed or was cancelled, `f`
+  /// is not called and the new result fails with the same exception (`cancelled()` then holds
+  /// for it too).
+  ///
+  /// The continuation is never run inline by the thread that completes this result: it is
+  /// submitted to `pool` then, so it never blocks a worker while it waits. `pool` counts it as
+  /// submitted work from this call on (its destructor and `join()` wait for it); throws
+  /// `mpp::PoolStateError` if `pool` is closed. A new result is made each time, so a chain can
+  /// never wait for itself. Cancelling the new result does not cancel this one. Thread-safe.
+  ///
+  /// ```cpp
+  /// auto area = pool.apply_async(radius).then(pool, [](double r) { return 3.14159 * r * r; });
+  /// ```
+  template <class F>
+  requires detail::continuation_for<F, T>
+  [[nodiscard]] auto then(Pool& pool, F f) const;
+
+  /// A `try`/`except` around this result: a result equal to this one, except that an exception
+  /// (not a cancellation) becomes the value `g(std::exception_ptr)` returns, computed on `pool`
+  /// (mpi4py's `compose` with only an `excepthook`). `g` may rethrow to keep a failure. As with
+  /// `then`, `g` runs on the pool, never inline, and `pool` counts it from this call on.
+  ///
+  /// ```cpp
+  /// auto safe = pool.apply_async(parse, text)
+  ///                 .on_error(pool, [](std::exception_ptr) { return 0; });
+  /// ```
+  template <class G>
+  requires std::invocable<G&, std::exception_ptr>
+  [[nodiscard]] AsyncResult<T> on_error(Pool& pool, G g) const;
+
   /// Wraps a reference to a task's state; used by `mpp::Pool`.
   explicit AsyncResult(detail::TaskRef<detail::ResultState<T>> state) noexcept
       : state_(std::move(state)) {}
 
  private:
+  friend struct detail::ResultAccess;
+
   detail::ResultState<T>& state() const {
     if (!state_.get()) detail::throw_empty_result();
     return *state_.get();
@@ -378,4 +504,20 @@ class AsyncResult {
   detail::TaskRef<detail::ResultState<T>> state_;
 };
 
+namespace detail {
+// The state behind a handle; throws std::logic_error for an empty one.
+struct ResultAccess {
+  template <class T>
+  static ResultState<T>& state(const AsyncResult<T>& result) {
+    return result.state();
+  }
+  template <class T>
+  static const TaskRef<ResultState<T>>& ref(const AsyncResult<T>& result) noexcept {
+    return result.state_;
+  }
+};
+}  // namespace detail
+
 }  // namespace mpp
+
+#include "mpp/detail/continuation.hpp"

@@ -17,8 +17,9 @@ class TimeoutError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// The task never ran, or stopped early, because the pool was terminated or the map it belonged
-/// to failed or was abandoned.
+/// The task never ran, or stopped early, because it was cancelled (`AsyncResult::cancel()`,
+/// Python's `Future.cancel()`), the pool was terminated, or the map it belonged to failed or was
+/// abandoned. A continuation of a cancelled result fails with it too.
 class CancelledError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -86,6 +87,7 @@ namespace detail {
 [[noreturn]] void throw_join_from_worker();
 [[noreturn]] void throw_not_ready();
 [[noreturn]] void throw_timeout(double seconds);
+[[noreturn]] void throw_as_completed_timeout(double seconds, std::size_t pending);
 [[noreturn]] void throw_empty_result();
 [[noreturn]] void throw_initializer_failed(const std::exception_ptr& cause);
 [[noreturn]] void throw_cancelled(const char* why);

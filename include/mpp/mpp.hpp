@@ -3,6 +3,7 @@
 /// Everything of mpp's local pool in one include: `#include <mpp/mpp.hpp>`.
 
 #include "mpp/async_result.hpp"
+#include "mpp/compose.hpp"
 #include "mpp/cpus.hpp"
 #include "mpp/errors.hpp"
 #include "mpp/options.hpp"
@@ -10,4 +11,5 @@
 #include "mpp/progress.hpp"
 #include "mpp/stream.hpp"
 #include "mpp/version.hpp"
+#include "mpp/wait.hpp"
 #include "mpp/worker.hpp"

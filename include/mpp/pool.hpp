@@ -227,7 +227,7 @@ class Pool {
         [this, f = std::forward<F>(f), items = std::forward<Range>(items), options]() mutable {
           return map_impl("map_async", f, items, options);
         },
-        std::move(on_done));
+        std::move(on_done), /*stoppable=*/true);
   }
 
   /// `map` over tuple-like items, calling `f(std::get<0>(t), std::get<1>(t), ...)` (Python's
@@ -333,10 +333,12 @@ class Pool {
 
  private:
   template <class R, class Fn, class C, class E>
-  AsyncResult<R> submit(const char* call, Fn&& fn, Callbacks<C, E> on_done) {
+  AsyncResult<R> submit(const char* call, Fn&& fn, Callbacks<C, E> on_done,
+                        bool stoppable = false) {
     using Task = detail::FunctionTask<R, std::decay_t<Fn>, C, E>;
     Task* task =
         Task::create(core_.get(), std::forward<Fn>(fn), std::move(on_done), core_->spawns_here());
+    if (stoppable) task->make_stoppable();  // AsyncResult::cancel may stop its running map
     AsyncResult<R> result(detail::TaskRef<detail::ResultState<R>>{task});  // one reference
     core_->submit(call, task);                                             // and the other
     return result;
@@ -421,7 +423,12 @@ class Pool {
         options.retries, options.progress, call);
   }
 
+  friend detail::PoolCore& detail::core_of(Pool& pool) noexcept;
   std::unique_ptr<detail::PoolCore> core_;
 };
+
+inline detail::PoolCore& detail::core_of(Pool& pool) noexcept {
+  return *pool.core_;
+}
 
 }  // namespace mpp

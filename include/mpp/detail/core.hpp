@@ -135,6 +135,9 @@ class PoolCore {
   // deque instead (LIFO for this thread, stolen oldest-first by the others), as
   // tbb::task_group::run does, and counted per thread.
   void submit(const char* call, TaskState* task);
+  // Queues a task whose piece of work a begin_work call already counted (a continuation, counted
+  // when it was made and queued when its antecedents complete); takes over one reference.
+  void submit_admitted(TaskState* task) noexcept;
   // Whether submit() from the calling thread spawns (it runs a task of this pool in its arena).
   bool spawns_here() const noexcept;
 

@@ -1,0 +1,230 @@
+// Waiting on many results together, Python's concurrent.futures.wait and as_completed:
+//
+//     >>> done, not_done = wait(fs, timeout=1.0, return_when=FIRST_COMPLETED)
+//     >>> for f in as_completed(fs, timeout=10.0):   # in the order they finish
+//     ...     print(f.result())                      # TimeoutError if too slow
+//
+// In mpp: mpp::wait(results, mpp::wait_for::first_completed, 1s) returns positions in
+// `results`; mpp::as_completed(results, 10s) yields the handles; mpp::AnyResult mixes types.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mpp/mpp.hpp>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+// `n` tasks on a pool of `n` threads, task i returning i once gate i is set.
+struct Gated {
+  explicit Gated(mpp::Pool& pool, int n) : gates(static_cast<std::size_t>(n)) {
+    for (int i = 0; i < n; ++i) {
+      results.push_back(pool.apply_async([this, i] {
+        if (!gates[static_cast<std::size_t>(i)].wait()) throw std::runtime_error("gate timeout");
+        return i;
+      }));
+    }
+  }
+  ~Gated() {
+    for (auto& gate : gates) gate.set();  // never leave a task blocked, nor one reading a gate
+    for (auto& result : results) (void)result.wait(mpp_test::patience);
+  }
+  std::deque<mpp_test::Event> gates;
+  std::vector<mpp::AsyncResult<int>> results;
+};
+}  // namespace
+
+TEST_CASE("as_completed yields each result in the order the results complete") {
+  mpp::Pool pool(3);
+  Gated tasks(pool, 3);
+  auto completed = mpp::as_completed(tasks.results, mpp_test::patience);
+  const int order[] = {2, 0, 1};
+  tasks.gates[2].set();
+  auto it = completed.begin();
+  std::vector<int> seen;
+  for (int step = 0; step < 3; ++step) {
+    REQUIRE(it != completed.end());
+    seen.push_back(it->get());
+    if (step + 1 < 3) tasks.gates[static_cast<std::size_t>(order[step + 1])].set();
+    ++it;
+  }
+  CHECK(it == completed.end());
+  CHECK(seen == std::vector<int>{2, 0, 1});
+}
+
+TEST_CASE("as_completed yields results already ready first, in their order") {
+  mpp::Pool pool(2);
+  std::vector<mpp::AsyncResult<int>> results;
+  for (int i = 0; i < 5; ++i) results.push_back(pool.apply_async([i] { return i; }));
+  for (const auto& r : results) r.wait();
+  std::vector<int> seen;
+  for (const auto& r : mpp::as_completed(results)) seen.push_back(r.get());
+  CHECK(seen == std::vector<int>{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("as_completed over no results yields nothing") {
+  std::vector<mpp::AsyncResult<int>> none;
+  int count = 0;
+  for (const auto& r : mpp::as_completed(none)) count += r.valid() ? 1 : 0;
+  CHECK(count == 0);
+}
+
+TEST_CASE("as_completed throws mpp::TimeoutError when the next result is late") {
+  mpp::Pool pool(2);
+  Gated tasks(pool, 2);
+  tasks.gates[0].set();
+  auto completed = mpp::as_completed(tasks.results, 100ms);
+  auto it = completed.begin();
+  CHECK(it->get() == 0);
+  try {
+    ++it;
+    FAIL("as_completed did not time out");
+  } catch (const mpp::TimeoutError& e) {
+    CHECK(std::string(e.what()).find("1 result was not ready") != std::string::npos);
+  }
+  tasks.gates[1].set();
+  CHECK(tasks.results[1].get() == 1);  // the task kept running
+}
+
+TEST_CASE("as_completed may stop early while results are still pending") {
+  mpp::Pool pool(2);
+  Gated tasks(pool, 2);
+  tasks.gates[1].set();
+  {
+    auto completed = mpp::as_completed(tasks.results);
+    CHECK(completed.begin()->get() == 1);
+  }  // dropped with a result pending: its hook frees the rest later
+  tasks.gates[0].set();
+  CHECK(tasks.results[0].get() == 0);
+}
+
+TEST_CASE("wait(first_completed) returns once any result is ready") {
+  mpp::Pool pool(3);
+  Gated tasks(pool, 3);
+  tasks.gates[1].set();
+  const auto [done, not_done] =
+      mpp::wait(tasks.results, mpp::wait_for::first_completed, mpp_test::patience);
+  CHECK(done == std::vector<std::size_t>{1});
+  CHECK(not_done == std::vector<std::size_t>{0, 2});
+}
+
+TEST_CASE("wait(first_exception) returns at the first failure, without waiting for the rest") {
+  mpp::Pool pool(3);
+  mpp_test::Event gate;
+  std::vector<mpp::AsyncResult<int>> results;
+  results.push_back(pool.apply_async([&] { return gate.wait() ? 0 : -1; }));
+  results.push_back(pool.apply_async([]() -> int { throw std::invalid_argument("bad"); }));
+  const auto waited = mpp::wait(results, mpp::wait_for::first_exception, mpp_test::patience);
+  CHECK(waited.done == std::vector<std::size_t>{1});
+  CHECK(waited.not_done == std::vector<std::size_t>{0});
+  CHECK_THROWS_AS((void)results[1].get(), std::invalid_argument);
+  gate.set();
+  // With no failure, first_exception waits for all.
+  results.pop_back();
+  CHECK(mpp::wait(results, mpp::wait_for::first_exception).not_done.empty());
+}
+
+TEST_CASE("wait with a timeout returns what is not done by then") {
+  mpp::Pool pool(2);
+  Gated tasks(pool, 2);
+  tasks.gates[0].set();
+  REQUIRE(tasks.results[0].wait(mpp_test::patience));
+  const auto start = std::chrono::steady_clock::now();
+  const auto waited = mpp::wait(tasks.results, mpp::wait_for::all_completed, 50ms);
+  CHECK(std::chrono::steady_clock::now() - start >= 50ms);
+  CHECK(waited.done == std::vector<std::size_t>{0});
+  CHECK(waited.not_done == std::vector<std::size_t>{1});
+  // A zero timeout only looks.
+  CHECK(mpp::wait(tasks.results, mpp::wait_for::first_completed, 0s).done.size() == 1);
+  tasks.gates[1].set();
+  const auto all = mpp::wait(tasks.results);
+  CHECK(all.done.size() == 2);
+  CHECK(all.not_done.empty());
+}
+
+TEST_CASE("wait and as_completed take results of different types as mpp::AnyResult") {
+  mpp::Pool pool(2);
+  auto number = pool.apply_async([] { return 1; });
+  auto text = pool.apply_async([] { return std::string("two"); });
+  auto nothing = pool.apply_async([] {});
+  const auto waited = mpp::wait({number, text, nothing});
+  CHECK(waited.done.size() == 3);
+  int seen = 0;
+  for (const mpp::AnyResult& r : mpp::as_completed({number, text, nothing})) {
+    CHECK(r.successful());
+    r.get();  // rethrows a failure, if any
+    ++seen;
+  }
+  CHECK(seen == 3);
+  std::vector<mpp::AnyResult> mixed{number, text};
+  CHECK(mpp::wait(mixed, mpp::wait_for::first_completed).done.size() >= 1);
+  CHECK(text.get() == "two");  // the typed handle still reads the value
+}
+
+TEST_CASE("as_completed inside a task of the pool runs the pool's pending tasks") {
+  // One thread, busy with the waiting task: only the waiting thread can run the others.
+  mpp::Pool pool(1);
+  const int sum = pool.apply([&] {
+    std::vector<mpp::AsyncResult<int>> parts;
+    for (int i = 1; i <= 10; ++i) parts.push_back(pool.apply_async([i] { return i; }));
+    int total = 0;
+    for (const auto& r : mpp::as_completed(parts)) total += r.get();
+    return total;
+  });
+  CHECK(sum == 55);
+}
+
+TEST_CASE("as_completed over 10^4 mixed results: values, exceptions and cancellations") {
+  mpp::Pool pool(4);
+  constexpr int n = 10'000;
+  std::vector<mpp::AsyncResult<int>> results;
+  results.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    results.push_back(pool.apply_async([i] {
+      if (i % 7 == 0) throw std::runtime_error("seven");
+      return i;
+    }));
+  }
+  int cancelled = 0;
+  for (int i = 1; i < n; i += 13) cancelled += results[static_cast<std::size_t>(i)].cancel();
+  long long sum = 0;
+  int failures = 0, cancellations = 0, yielded = 0;
+  for (const auto& r : mpp::as_completed(results, mpp_test::patience * 3)) {
+    ++yielded;
+    try {
+      sum += r.get();
+    } catch (const mpp::CancelledError&) {
+      ++cancellations;
+    } catch (const std::runtime_error&) {
+      ++failures;  // every exception reaches the caller
+    }
+  }
+  CHECK(yielded == n);
+  CHECK(cancellations == cancelled);
+  long long expected = 0;
+  int expected_failures = 0;
+  for (int i = 0; i < n; ++i) {
+    if (results[static_cast<std::size_t>(i)].cancelled()) continue;
+    if (i % 7 == 0) {
+      ++expected_failures;
+    } else {
+      expected += i;
+    }
+  }
+  CHECK(failures == expected_failures);
+  CHECK(sum == expected);
+}
+
+TEST_CASE("wait on an empty handle throws std::logic_error") {
+  std::vector<mpp::AsyncResult<int>> results(1);
+  CHECK_THROWS_AS((void)mpp::wait(results), std::logic_error);
+}
