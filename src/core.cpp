@@ -15,6 +15,7 @@
 #include "mpp/async_result.hpp"
 #include "mpp/cpus.hpp"
 #include "mpp/detail/placement.hpp"
+#include "mpp/detail/policy.hpp"
 #include "mpp/errors.hpp"
 
 namespace mpp::detail {
@@ -620,6 +621,11 @@ void PoolCore::wait_idle() {
   if (current == this) throw_join_from_worker();
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [&] { return outstanding_.load() == 0 && spawn_balance_.load() == 0; });
+}
+
+DeadlineTimer& PoolCore::deadline_timer() {
+  std::call_once(timer_once_, [&] { timer_ = std::make_unique<DeadlineTimer>(); });
+  return *timer_;
 }
 
 void PoolCore::check_may_run() const {

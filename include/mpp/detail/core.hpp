@@ -28,6 +28,7 @@ namespace mpp::detail {
 
 class PoolCore;
 class TaskState;
+class DeadlineTimer;
 
 // What ThreadSanitizer is told oneTBB's queues and joins synchronise (see tsan.hpp).
 inline char task_handoff, task_done, chunk_start, chunk_end;
@@ -160,6 +161,9 @@ class PoolCore {
   std::stop_token stop_token() const noexcept { return stop_.get_token(); }
   bool stop_requested() const noexcept { return stop_.stop_requested(); }
 
+  // The timer that watches this pool's task deadlines, made (with its thread) on first use.
+  DeadlineTimer& deadline_timer();
+
   // Throws mpp::CancelledError or mpp::InitializerError when a task may not run any more.
   void check_may_run() const;
   void record_initializer_error(std::exception_ptr error) noexcept;
@@ -230,6 +234,9 @@ class PoolCore {
 
   std::atomic<bool> terminated_{false};
   std::stop_source stop_;
+  std::once_flag timer_once_;
+  std::unique_ptr<DeadlineTimer> timer_;  // after the arenas: destroyed before them
+
   std::atomic<bool> has_init_error_{false};
   std::exception_ptr init_error_;
   std::once_flag init_error_once_;
