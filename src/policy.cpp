@@ -135,6 +135,13 @@ ItemPolicy item_policy(const ApplyOptions& options, PoolCore* core, const char* 
   return {options.retries, options.retry_if, options.backoff, options.timeout, core};
 }
 
+std::shared_ptr<const ItemPolicy> shared_policy(const ApplyOptions& options, PoolCore* core,
+                                                const char* call) {
+  ItemPolicy policy = item_policy(options, core, call);
+  if (policy.plain()) return nullptr;
+  return std::make_shared<const ItemPolicy>(std::move(policy));
+}
+
 bool may_retry(const ItemPolicy& policy, std::size_t attempt) {
   if (attempt >= policy.retries || this_task::stop_requested()) return false;
   return !policy.retry_if || policy.retry_if(std::current_exception());

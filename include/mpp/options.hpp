@@ -77,6 +77,11 @@ using RetryPredicate = std::function<bool(const std::exception_ptr&)>;
 /// pool.map(f, xs, {.schedule = mpp::schedule::dynamic});
 /// for (auto r : pool.imap(f, std::views::iota(0), {.chunksize = 64, .buffersize = 16})) ...
 /// ```
+///
+/// What happens when a call throws is not an option here but a tag before the function, since it
+/// changes the result's type: by default the first exception ends the map and is rethrown
+/// (Python's behaviour); `pool.map(mpp::on_error::collect, f, xs)` runs every item and returns
+/// `mpp::Outcome`s (see `mpp/outcome.hpp`).
 struct MapOptions {
   /// Items per chunk, Python's `chunksize`. Unset: chosen by `schedule` (adaptive splitting, one
   /// block per thread, 1 for `dynamic`, Python's formula for `python`, 1 for `imap`). Must be

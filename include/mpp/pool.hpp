@@ -188,16 +188,16 @@ class Pool {
     return submit<R>(
         "apply_async",
         [f = std::forward<F>(f), args = std::make_tuple(std::forward<Args>(args)...),
-         policy = detail::item_policy(options, core_.get(), "apply_async")]() mutable -> R {
-          if (policy.plain()) return std::apply(std::move(f), std::move(args));
+         policy = detail::shared_policy(options, core_.get(), "apply_async")]() mutable -> R {
+          if (!policy) return std::apply(std::move(f), std::move(args));
           if constexpr (retryable) {
-            if (policy.retries != 0) {
-              return detail::run_item(policy, std::nullopt,
+            if (policy->retries != 0) {
+              return detail::run_item(*policy, std::nullopt,
                                       [&]() -> R { return std::apply(f, args); });
             }
           }
           // Only a deadline: the one call may take its arguments as rvalues.
-          return detail::run_item(policy, std::nullopt,
+          return detail::run_item(*policy, std::nullopt,
                                   [&]() -> R { return std::apply(std::move(f), std::move(args)); });
         },
         std::move(on_done));

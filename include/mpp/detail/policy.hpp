@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <exception>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -102,6 +103,10 @@ struct ItemPolicy {
 // Validates and copies the policy part of `options` (`call` names the public call for messages).
 ItemPolicy item_policy(const MapOptions& options, PoolCore* core, const char* call);
 ItemPolicy item_policy(const ApplyOptions& options, PoolCore* core, const char* call);
+// The same for a task, shared, or null when the task needs none: each apply_async task carries
+// only a pointer, not the whole policy.
+std::shared_ptr<const ItemPolicy> shared_policy(const ApplyOptions& options, PoolCore* core,
+                                                const char* call);
 
 // Whether the exception being handled may be retried after attempt `attempt` (0 for the first):
 // attempts are left, the task was not asked to stop, and retry_if accepts it.
