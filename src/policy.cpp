@@ -12,8 +12,6 @@
 namespace mpp::detail {
 namespace {
 
-thread_local TaskStop* current_stop = nullptr;
-
 // The delay before retry `attempt + 1`, before jitter.
 std::chrono::nanoseconds backoff_delay(const Backoff& backoff, std::size_t attempt) {
   const double initial = static_cast<double>(backoff.initial.count());
@@ -96,7 +94,7 @@ void DeadlineTimer::run() {
 }
 
 TaskStop* current_task_stop() noexcept {
-  return current_stop;
+  return task_stop_slot();
 }
 
 Deadline::Deadline(PoolCore* core, std::chrono::nanoseconds limit, std::optional<std::size_t> index)
@@ -104,17 +102,19 @@ Deadline::Deadline(PoolCore* core, std::chrono::nanoseconds limit, std::optional
       limit_(limit),
       index_(index),
       start_(DeadlineTimer::Clock::now()) {
-  // A task inside another with a deadline stops when the outer one does, as when the pool does.
+  TaskStop*& current = task_stop_slot();
+  // A call inside another with a deadline on this thread (a nested apply's retry loop) stops
+  // when the outer one does, as when the pool does.
   const std::stop_token outer =
-      current_stop != nullptr ? current_stop->source.get_token() : core_->stop_token();
+      current != nullptr ? current->source.get_token() : core_->stop_token();
   forward_.emplace(outer, Forward{stop_.source});
   handle_ = core_->deadline_timer().arm(start_ + limit_, stop_.source);
-  stop_.previous = current_stop;
-  current_stop = &stop_;
+  stop_.previous = current;
+  current = &stop_;
 }
 
 Deadline::~Deadline() {
-  current_stop = stop_.previous;
+  task_stop_slot() = stop_.previous;
   core_->deadline_timer().disarm(handle_);
 }
 

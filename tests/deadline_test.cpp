@@ -170,6 +170,24 @@ TEST_CASE("imap items have deadlines too") {
   CHECK(errors == 1);
 }
 
+TEST_CASE("a deadline belongs to its task: a map the task runs does not inherit it") {
+  mpp::Pool pool(2);
+  std::vector<int> inner;
+  auto r = pool.apply_async({.timeout = 20ms}, [&] {
+    // The items may run on this very thread while the task waits for the map: still not stopped.
+    inner = pool.map(
+        [](int) {
+          std::this_thread::sleep_for(40ms);
+          return mpp::this_task::stop_requested() ? 1 : 0;
+        },
+        std::views::iota(0, 4));
+    return mpp::this_task::stop_requested();
+  });
+  REQUIRE(r.wait(mpp_test::patience));
+  CHECK_THROWS_AS((void)r.get(), mpp::TaskTimeoutError);  // it returned past its limit
+  CHECK(inner == std::vector<int>{0, 0, 0, 0});
+}
+
 TEST_CASE("terminate() still stops a task with a deadline") {
   mpp::Pool pool(1);
   mpp_test::Event started;
