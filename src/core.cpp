@@ -15,6 +15,7 @@
 #include "mpp/async_result.hpp"
 #include "mpp/cpus.hpp"
 #include "mpp/detail/placement.hpp"
+#include "mpp/detail/policy.hpp"
 #include "mpp/errors.hpp"
 
 namespace mpp::detail {
@@ -25,6 +26,7 @@ thread_local PoolCore* spawning = nullptr;  // see CoreScope
 // Tasks this thread spawned less those it ran, in the current CoreScope of `spawning`: added to
 // the pool's spawn_balance_ once, when the scope ends, rather than an atomic update per task.
 thread_local std::ptrdiff_t spawn_net = 0;
+thread_local TaskStop* task_stop = nullptr;  // see task_stop_slot()
 std::atomic<std::size_t> live_cores{0};
 
 // fork() copies only the calling thread: in the child, oneTBB's scheduler still counts the
@@ -153,17 +155,26 @@ PoolCore* current_core() noexcept {
   return current;
 }
 
+TaskStop*& task_stop_slot() noexcept {
+  return task_stop;
+}
+
 CoreScope::CoreScope(PoolCore* core, bool spawns) noexcept
-    : previous_(current), previous_spawning_(spawning), previous_net_(spawn_net) {
+    : previous_(current),
+      previous_spawning_(spawning),
+      previous_net_(spawn_net),
+      previous_stop_(task_stop) {
   current = core;
   spawning = spawns ? core : nullptr;
   spawn_net = 0;
+  task_stop = nullptr;
 }
 CoreScope::~CoreScope() {
   if (spawning != nullptr && spawn_net != 0) spawning->add_spawn_balance(spawn_net);
   current = previous_;
   spawning = previous_spawning_;
   spawn_net = previous_net_;
+  task_stop = previous_stop_;
 }
 
 namespace {
@@ -635,6 +646,11 @@ void PoolCore::wait_idle() {
   if (current == this) throw_join_from_worker();
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [&] { return outstanding_.load() == 0 && spawn_balance_.load() == 0; });
+}
+
+DeadlineTimer& PoolCore::deadline_timer() {
+  std::call_once(timer_once_, [&] { timer_ = std::make_unique<DeadlineTimer>(); });
+  return *timer_;
 }
 
 void PoolCore::check_may_run() const {

@@ -47,6 +47,33 @@ void throw_as_completed_timeout(double seconds, std::size_t pending) {
   throw TimeoutError(os.str());
 }
 
+void throw_stream_timeout(double seconds) {
+  std::ostringstream os;
+  os << "mpp::ResultStream::next: no result arrived within " << seconds
+     << " s; the stream stays usable, so next() may be called again";
+  throw TimeoutError(os.str());
+}
+
+void throw_task_timeout(std::optional<std::size_t> index, std::chrono::nanoseconds elapsed,
+                        std::chrono::nanoseconds limit, bool nest_current) {
+  using Seconds = std::chrono::duration<double>;
+  std::ostringstream os;
+  os << "mpp: ";
+  if (index) {
+    os << "item " << *index;
+  } else {
+    os << "the task";
+  }
+  os << " ran " << Seconds(elapsed).count() << " s, past its time limit of "
+     << Seconds(limit).count() << " s, and " << (nest_current ? "threw" : "returned") << ' '
+     << Seconds(elapsed - limit).count()
+     << " s after its stop token was set (mpp::this_task::stop_requested()); a thread cannot be "
+        "killed, so a task that does not check its stop token runs to its end";
+  TaskTimeoutError error(os.str(), index, elapsed, limit);
+  if (nest_current) std::throw_with_nested(std::move(error));
+  throw error;
+}
+
 void throw_empty_result() {
   throw std::logic_error(
       "mpp::AsyncResult: this handle holds no task (default-constructed or moved from)");

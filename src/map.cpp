@@ -41,6 +41,14 @@ void check_transform(const MapOptions& options, std::size_t input,
   }
 }
 
+void check_collect(const MapOptions& options, const char* call) {
+  if (!options.checkpoint.empty()) {
+    throw_invalid_argument(std::string("Pool::") + call +
+                           ": checkpoint does not combine with mpp::on_error::collect; the "
+                           "journal stores values, not failures");
+  }
+}
+
 bool retry_allowed() noexcept {
   return !this_task::stop_requested();
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "mpp/detail/core.hpp"
+#include "mpp/detail/policy.hpp"
 
 namespace mpp {
 
@@ -17,11 +18,14 @@ int this_worker::index() noexcept {
 }
 
 bool this_task::stop_requested() noexcept {
+  // A task with a deadline has a source of its own, which the pool's stop also sets.
+  if (const auto* stop = detail::current_task_stop()) return stop->source.stop_requested();
   const auto* core = detail::current_core();
   return core != nullptr && core->stop_requested();
 }
 
 std::stop_token this_task::stop_token() noexcept {
+  if (const auto* stop = detail::current_task_stop()) return stop->source.get_token();
   const auto* core = detail::current_core();
   return core != nullptr ? core->stop_token() : std::stop_token();
 }

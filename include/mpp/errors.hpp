@@ -3,8 +3,10 @@
 /// The exception types mpp throws. Misuse of an object is a `std::logic_error`; a result that
 /// did not arrive in time, or was cancelled, is a `std::runtime_error`.
 
+#include <chrono>
 #include <cstddef>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -15,6 +17,32 @@ namespace mpp {
 class TimeoutError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+/// A task or map item ran past its time limit (`MapOptions::task_timeout`,
+/// `ApplyOptions::timeout`). At the limit its stop token was set; this error is what it completed
+/// with once it returned or threw. If it threw, its exception is nested
+/// (`std::rethrow_if_nested`). The message names the item, how long it ran and the limit; a
+/// large `overdue()` means the task ignored its stop token, since a thread cannot be killed.
+class TaskTimeoutError : public std::runtime_error {
+ public:
+  /// `index`: the item's position in the map's input, none for `apply_async`.
+  TaskTimeoutError(const std::string& what, std::optional<std::size_t> index,
+                   std::chrono::nanoseconds elapsed, std::chrono::nanoseconds limit)
+      : std::runtime_error(what), index_(index), elapsed_(elapsed), limit_(limit) {}
+  /// The item's position in the map's input; none for a task of `apply_async`.
+  std::optional<std::size_t> index() const noexcept { return index_; }
+  /// How long the task ran.
+  std::chrono::nanoseconds elapsed() const noexcept { return elapsed_; }
+  /// Its time limit.
+  std::chrono::nanoseconds limit() const noexcept { return limit_; }
+  /// How long it ran past the limit: the time it kept its thread after being asked to stop.
+  std::chrono::nanoseconds overdue() const noexcept { return elapsed_ - limit_; }
+
+ private:
+  std::optional<std::size_t> index_;
+  std::chrono::nanoseconds elapsed_;
+  std::chrono::nanoseconds limit_;
 };
 
 /// The task never ran, or stopped early, because it was cancelled (`AsyncResult::cancel()`,
@@ -88,6 +116,11 @@ namespace detail {
 [[noreturn]] void throw_not_ready();
 [[noreturn]] void throw_timeout(double seconds);
 [[noreturn]] void throw_as_completed_timeout(double seconds, std::size_t pending);
+[[noreturn]] void throw_stream_timeout(double seconds);
+// Throws TaskTimeoutError; inside a catch block, with the exception being handled nested.
+[[noreturn]] void throw_task_timeout(std::optional<std::size_t> index,
+                                     std::chrono::nanoseconds elapsed,
+                                     std::chrono::nanoseconds limit, bool nest_current);
 [[noreturn]] void throw_empty_result();
 [[noreturn]] void throw_initializer_failed(const std::exception_ptr& cause);
 [[noreturn]] void throw_cancelled(const char* why);

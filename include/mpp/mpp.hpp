@@ -7,6 +7,7 @@
 #include "mpp/cpus.hpp"
 #include "mpp/errors.hpp"
 #include "mpp/options.hpp"
+#include "mpp/outcome.hpp"
 #include "mpp/pool.hpp"
 #include "mpp/progress.hpp"
 #include "mpp/stream.hpp"

@@ -6,7 +6,9 @@
 /// Every member has a default member initializer, so naming only some of them does not trigger
 /// g++'s `-Wmissing-field-initializers` under `-Wextra`.
 
+#include <chrono>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -30,6 +32,44 @@ enum class schedule {
   python,
 };
 
+/// How long to wait before each retry (`MapOptions::backoff`, `ApplyOptions::backoff`): `initial`
+/// before the first retry, then `multiplier` times the previous delay, at most `max`. With
+/// `jitter`, each delay is drawn uniformly from [delay / 2, delay], so that items failing
+/// together (a file server that went away) do not all retry at the same moment.
+///
+/// ```cpp
+/// pool.map(fetch, urls, {.retries = 5, .backoff = {.initial = 10ms, .multiplier = 2, .max = 1s}});
+/// pool.apply_async({.retries = 3, .backoff = {.initial = 100ms}}, fetch, url);  // fixed delay
+/// ```
+///
+/// The delay is spent on the worker thread that runs the item, which then runs nothing else: a
+/// map's items run inside oneTBB's `parallel_for`, which has no way to hand an item back to run
+/// later. The wait ends early when the pool is terminated or the item's deadline passes, and then
+/// no retry follows. Keep delays short next to the work, or use fewer items with longer delays.
+struct Backoff {
+  /// The delay before the first retry; zero (the default) retries at once.
+  std::chrono::nanoseconds initial = std::chrono::nanoseconds::zero();
+  /// Each later delay is the previous one times this (1: a fixed delay). Must be at least 1.
+  double multiplier = 1.0;
+  /// No delay is longer than this.
+  std::chrono::nanoseconds max = std::chrono::seconds(60);
+  /// Draw each delay from [delay / 2, delay] instead of waiting exactly `delay`.
+  bool jitter = false;
+};
+
+/// Which exceptions are worth a retry (`MapOptions::retry_if`, `ApplyOptions::retry_if`): called
+/// with the exception a call threw; true retries it, false fails the item at once. Empty (the
+/// default): every exception is retried. Called on the worker thread, possibly by several at
+/// once. If it throws, the item fails with that exception.
+///
+/// ```cpp
+/// auto transient = [](const std::exception_ptr& e) {
+///   try { std::rethrow_exception(e); } catch (const std::system_error&) { return true; }
+///   catch (...) { return false; }
+/// };
+/// ```
+using RetryPredicate = std::function<bool(const std::exception_ptr&)>;
+
 /// Options of `map`, `map_async`, `starmap`, `starmap_async`, `imap` and `imap_unordered`.
 ///
 /// ```cpp
@@ -37,6 +77,11 @@ enum class schedule {
 /// pool.map(f, xs, {.schedule = mpp::schedule::dynamic});
 /// for (auto r : pool.imap(f, std::views::iota(0), {.chunksize = 64, .buffersize = 16})) ...
 /// ```
+///
+/// What happens when a call throws is not an option here but a tag before the function, since it
+/// changes the result's type: by default the first exception ends the map and is rethrown
+/// (Python's behaviour); `pool.map(mpp::on_error::collect, f, xs)` runs every item and returns
+/// `mpp::Outcome`s (see `mpp/outcome.hpp`).
 struct MapOptions {
   /// Items per chunk, Python's `chunksize`. Unset: chosen by `schedule` (adaptive splitting, one
   /// block per thread, 1 for `dynamic`, Python's formula for `python`, 1 for `imap`). Must be
@@ -51,6 +96,26 @@ struct MapOptions {
   /// A call that throws is run again, up to this many more times, and only its last exception is
   /// delivered (ipyparallel's `retries`). No retry once the pool is terminated.
   std::size_t retries = 0;
+  /// Retry only the exceptions this accepts (Ray's `retry_exceptions`); see `RetryPredicate`.
+  RetryPredicate retry_if = {};
+  /// The delay before each retry; see `Backoff`. No delay by default.
+  Backoff backoff = {};
+  /// A time limit for each item, counted from when its call starts and covering its retries and
+  /// their delays. At the limit the item's stop token is set (`mpp::this_task::stop_requested()`
+  /// turns true) and no more retries start; whether it then returns or throws, the item
+  /// fails with `mpp::TaskTimeoutError` naming the item, how long it ran and the limit. A thread
+  /// cannot be killed: an item that never looks at its stop token runs to its end, holding its
+  /// thread, and is reported overdue (by how much) in that error when it finishes. With
+  /// `mpp::on_error::collect` the item becomes an error outcome and the map goes on; otherwise
+  /// the map fails as with any exception. The limit belongs to the item: work it submits (a
+  /// nested map or `apply_async`) has its own limits, and only sees the pool's stop. One timer
+  /// thread per pool watches all deadlines; each item with a deadline costs an allocation for its
+  /// stop token and a visit to the timer's lock (about 0.2 µs in all).
+  ///
+  /// ```cpp
+  /// auto out = pool.map(mpp::on_error::collect, simulate, grid, {.task_timeout = 30s});
+  /// ```
+  std::optional<std::chrono::nanoseconds> task_timeout = std::nullopt;
   /// `map`, `map_async` and `starmap` only: a journal file where finished chunks are saved. A
   /// rerun of the same map (same inputs, result type and function) after a crash, kill or
   /// `mpp::Interrupted` returns the same results and computes only what the journal lacks; a
@@ -92,6 +157,14 @@ struct ApplyOptions {
   /// As `MapOptions::retries`. With retries the arguments are passed as lvalues, so that every
   /// attempt sees the same values.
   std::size_t retries = 0;
+  /// As `MapOptions::retry_if`.
+  RetryPredicate retry_if = {};
+  /// As `MapOptions::backoff`.
+  Backoff backoff = {};
+  /// As `MapOptions::task_timeout`, for this task: at the limit its stop token is set, and it
+  /// completes with `mpp::TaskTimeoutError` when it returns or throws. The time counts from when
+  /// the task starts running, not from its submission.
+  std::optional<std::chrono::nanoseconds> timeout = std::nullopt;
 };
 
 /// Options of `mpp::Pool`, mirroring `multiprocessing.Pool(processes, initializer)`.

@@ -19,8 +19,10 @@
 #include "mpp/detail/checkpoint.hpp"
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/map.hpp"
+#include "mpp/detail/policy.hpp"
 #include "mpp/detail/progress.hpp"
 #include "mpp/options.hpp"
+#include "mpp/outcome.hpp"
 #include "mpp/stream.hpp"
 
 namespace mpp {
@@ -186,15 +188,17 @@ class Pool {
     return submit<R>(
         "apply_async",
         [f = std::forward<F>(f), args = std::make_tuple(std::forward<Args>(args)...),
-         retries = options.retries]() mutable -> R {
+         policy = detail::shared_policy(options, core_.get(), "apply_async")]() mutable -> R {
+          if (!policy) return std::apply(std::move(f), std::move(args));
           if constexpr (retryable) {
-            if (retries != 0) {
-              return std::apply(
-                  [&](auto&... a) -> R { return detail::invoke_with_retries(retries, f, a...); },
-                  args);
+            if (policy->retries != 0) {
+              return detail::run_item(*policy, std::nullopt,
+                                      [&]() -> R { return std::apply(f, args); });
             }
           }
-          return std::apply(std::move(f), std::move(args));
+          // Only a deadline: the one call may take its arguments as rvalues.
+          return detail::run_item(*policy, std::nullopt,
+                                  [&]() -> R { return std::apply(std::move(f), std::move(args)); });
         },
         std::move(on_done));
   }
@@ -208,7 +212,24 @@ class Pool {
   template <class F, class Range>
   requires sized_input<Range> && mappable<F, Range> std::vector<detail::map_result_t<F, Range>> map(
       F&& f, Range&& items, const MapOptions& options = {}) {
-    return map_impl("map", f, items, options);
+    return map_impl<false>("map", f, items, options);
+  }
+
+  /// `map` that keeps going when calls throw: every item runs, and the result holds one
+  /// `mpp::Outcome` per item, in input order, with its value or its exception (a timed-out item,
+  /// see `MapOptions::task_timeout`, holds `mpp::TaskTimeoutError`). Only a pool that stops
+  /// (`terminate()`, a failed initializer) ends it early, with that exception.
+  ///
+  /// ```cpp
+  /// auto out = pool.map(mpp::on_error::collect, simulate, grid, {.task_timeout = 10s});
+  /// const auto failed = std::ranges::count_if(out, [](const auto& o) { return !o; });
+  /// ```
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<F, Range>
+      std::vector<Outcome<detail::map_result_t<F, Range>>> map(on_error::collect_t, F&& f,
+                                                               Range&& items,
+                                                               const MapOptions& options = {}) {
+    return map_impl<true>("map", f, items, options);
   }
 
   /// `map` that returns at once with an `AsyncResult` of the whole vector (Python's
@@ -219,15 +240,18 @@ class Pool {
   requires sized_input<Range> && mappable<F, Range>
   [[nodiscard]] auto map_async(F&& f, Range&& items, const MapOptions& options = {},
                                Callbacks<C, E> on_done = {}) {
-    using R = std::vector<detail::map_result_t<F, Range>>;
-    // A bad chunksize throws here, as in Python, rather than later from get().
-    (void)detail::checked_chunksize(options, "map_async");
-    return submit<R>(
-        "map_async",
-        [this, f = std::forward<F>(f), items = std::forward<Range>(items), options]() mutable {
-          return map_impl("map_async", f, items, options);
-        },
-        std::move(on_done), /*stoppable=*/true);
+    return map_async_impl<false>(std::forward<F>(f), std::forward<Range>(items), options,
+                                 std::move(on_done));
+  }
+
+  /// `map_async` that keeps going when calls throw, as `map(mpp::on_error::collect, ...)`: the
+  /// result holds a `std::vector<mpp::Outcome<R>>`.
+  template <class F, class Range, class C = NoCallback, class E = NoCallback>
+  requires sized_input<Range> && mappable<F, Range>
+  [[nodiscard]] auto map_async(on_error::collect_t, F&& f, Range&& items,
+                               const MapOptions& options = {}, Callbacks<C, E> on_done = {}) {
+    return map_async_impl<true>(std::forward<F>(f), std::forward<Range>(items), options,
+                                std::move(on_done));
   }
 
   /// `map` over tuple-like items, calling `f(std::get<0>(t), std::get<1>(t), ...)` (Python's
@@ -236,7 +260,15 @@ class Pool {
   requires sized_input<Range> && mappable<detail::Unpack<F&>, Range>
   auto starmap(F&& f, Range&& items, const MapOptions& options = {}) {
     detail::Unpack<F&> unpack{f};
-    return map_impl("starmap", unpack, items, options);
+    return map_impl<false>("starmap", unpack, items, options);
+  }
+
+  /// `starmap` that keeps going when calls throw, as `map(mpp::on_error::collect, ...)`.
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<detail::Unpack<F&>, Range>
+  auto starmap(on_error::collect_t, F&& f, Range&& items, const MapOptions& options = {}) {
+    detail::Unpack<F&> unpack{f};
+    return map_impl<true>("starmap", unpack, items, options);
   }
 
   /// `starmap` returning an `AsyncResult` (Python's `starmap_async`); copies as `map_async`.
@@ -245,6 +277,15 @@ class Pool {
   [[nodiscard]] auto starmap_async(F&& f, Range&& items, const MapOptions& options = {},
                                    Callbacks<C, E> on_done = {}) {
     return map_async(detail::Unpack<std::decay_t<F>>{std::forward<F>(f)},
+                     std::forward<Range>(items), options, std::move(on_done));
+  }
+
+  /// `starmap_async` that keeps going when calls throw, as `map(mpp::on_error::collect, ...)`.
+  template <class F, class Range, class C = NoCallback, class E = NoCallback>
+  requires sized_input<Range> && mappable<detail::Unpack<std::decay_t<F>>, Range>
+  [[nodiscard]] auto starmap_async(on_error::collect_t, F&& f, Range&& items,
+                                   const MapOptions& options = {}, Callbacks<C, E> on_done = {}) {
+    return map_async(on_error::collect, detail::Unpack<std::decay_t<F>>{std::forward<F>(f)},
                      std::forward<Range>(items), options, std::move(on_done));
   }
 
@@ -305,7 +346,22 @@ class Pool {
   template <class F, std::ranges::viewable_range Range>
   requires std::ranges::input_range<Range> && mappable<std::decay_t<F>, Range>
   [[nodiscard]] auto imap(F&& f, Range&& items, const MapOptions& options = {}) {
-    return make_stream<true>("imap", std::forward<F>(f), std::forward<Range>(items), options);
+    return make_stream<true, false>("imap", std::forward<F>(f), std::forward<Range>(items),
+                                    options);
+  }
+
+  /// `imap` that keeps going when calls throw: it yields an `mpp::Outcome` per item, in input
+  /// order, holding the value or the exception (`mpp::TaskTimeoutError` for an item past its
+  /// `task_timeout`).
+  ///
+  /// ```cpp
+  /// for (const mpp::Outcome<double>& o : pool.imap(mpp::on_error::collect, simulate, xs)) ...
+  /// ```
+  template <class F, std::ranges::viewable_range Range>
+  requires std::ranges::input_range<Range> && mappable<std::decay_t<F>, Range>
+  [[nodiscard]] auto imap(on_error::collect_t, F&& f, Range&& items,
+                          const MapOptions& options = {}) {
+    return make_stream<true, true>("imap", std::forward<F>(f), std::forward<Range>(items), options);
   }
 
   /// As `imap`, but yields each result as soon as its chunk finishes (Python's
@@ -313,8 +369,18 @@ class Pool {
   template <class F, std::ranges::viewable_range Range>
   requires std::ranges::input_range<Range> && mappable<std::decay_t<F>, Range>
   [[nodiscard]] auto imap_unordered(F&& f, Range&& items, const MapOptions& options = {}) {
-    return make_stream<false>("imap_unordered", std::forward<F>(f), std::forward<Range>(items),
-                              options);
+    return make_stream<false, false>("imap_unordered", std::forward<F>(f),
+                                     std::forward<Range>(items), options);
+  }
+
+  /// `imap_unordered` that keeps going when calls throw, yielding `mpp::Outcome`s as their
+  /// chunks finish (see the collecting `imap`).
+  template <class F, std::ranges::viewable_range Range>
+  requires std::ranges::input_range<Range> && mappable<std::decay_t<F>, Range>
+  [[nodiscard]] auto imap_unordered(on_error::collect_t, F&& f, Range&& items,
+                                    const MapOptions& options = {}) {
+    return make_stream<false, true>("imap_unordered", std::forward<F>(f),
+                                    std::forward<Range>(items), options);
   }
 
   /// Accepts no more work; what was submitted still runs. Idempotent.
@@ -344,33 +410,46 @@ class Pool {
     return result;
   }
 
-  template <class F, class Range>
+  template <bool Collect, class F, class Range, class C, class E>
+  auto map_async_impl(F&& f, Range&& items, const MapOptions& options, Callbacks<C, E> on_done) {
+    using R = detail::map_result_t<F, Range>;
+    using Results = std::vector<std::conditional_t<Collect, Outcome<R>, R>>;
+    // Bad options throw here, as in Python, rather than later from get().
+    (void)detail::checked_chunksize(options, "map_async");
+    (void)detail::item_policy(options, core_.get(), "map_async");
+    if constexpr (Collect) detail::check_collect(options, "map_async");
+    return submit<Results>(
+        "map_async",
+        [this, f = std::forward<F>(f), items = std::forward<Range>(items), options]() mutable {
+          return map_impl<Collect>("map_async", f, items, options);
+        },
+        std::move(on_done), /*stoppable=*/true);
+  }
+
+  // Collect: each item's outcome is kept (on_error::collect) instead of the first exception
+  // ending the map.
+  template <bool Collect, class F, class Range>
   auto map_impl(const char* call, F& f, Range& items, const MapOptions& options) {
     using R = detail::map_result_t<F, Range>;
+    using Result = std::conditional_t<Collect, Outcome<R>, R>;
     const std::size_t chunksize = detail::checked_chunksize(options, call);
-    std::vector<R> results;
+    const detail::ItemPolicy policy = detail::item_policy(options, core_.get(), call);
+    if constexpr (Collect) detail::check_collect(options, call);
+    std::vector<Result> results;
     core_->run_isolated(call, [&](tbb::task_group_context& context) {
       detail::ItemAccess<Range> access(items);
       detail::ProgressReporter progress(options.progress, access.size(), /*paced=*/true);
-      if (!options.checkpoint.empty()) {
-        results = detail::map_with_journal<R>(access, f, options, chunksize, context);
-        progress.finish();
-        return;
+      if constexpr (!Collect) {
+        if (!options.checkpoint.empty()) {
+          results = detail::map_with_journal<R>(access, f, options, chunksize, context);
+          progress.finish();
+          return;
+        }
       }
-      detail::ResultBuffer<R> buffer(access.size());
+      detail::ResultBuffer<Result> buffer(access.size());
       detail::for_each_chunk(access.size(), options, chunksize, threads(), context,
                              [&](std::size_t begin, std::size_t end) {
-                               if (options.retries == 0) {
-                                 for (std::size_t i = begin; i < end; ++i) {
-                                   buffer.set(i, std::invoke(f, access[i]));
-                                 }
-                               } else {
-                                 for (std::size_t i = begin; i < end; ++i) {
-                                   decltype(auto) item = access[i];
-                                   buffer.set(
-                                       i, detail::invoke_with_retries(options.retries, f, item));
-                                 }
-                               }
+                               map_chunk<Collect>(f, access, policy, begin, end, buffer);
                                progress.add(end - begin);
                              });
       progress.finish();
@@ -379,9 +458,31 @@ class Pool {
     return results;
   }
 
+  // Runs items [begin, end) of a map into `buffer`.
+  template <bool Collect, class F, class Access, class Buffer>
+  static void map_chunk(F& f, const Access& access, const detail::ItemPolicy& policy,
+                        std::size_t begin, std::size_t end, Buffer& buffer) {
+    if constexpr (!Collect) {
+      if (policy.plain()) {  // the hot path: nothing around the call
+        for (std::size_t i = begin; i < end; ++i) buffer.set(i, std::invoke(f, access[i]));
+        return;
+      }
+    }
+    for (std::size_t i = begin; i < end; ++i) {
+      decltype(auto) item = access[i];
+      auto call = [&] { return std::invoke(f, item); };
+      if constexpr (Collect) {
+        buffer.set(i, detail::collect_item(policy, i, call));
+      } else {
+        buffer.set(i, detail::run_item(policy, i, call));
+      }
+    }
+  }
+
   template <class F, class Range, class Out>
   Out transform_impl(F& f, Range& items, Out out, const MapOptions& options) {
     const std::size_t chunksize = detail::checked_chunksize(options, "transform");
+    const detail::ItemPolicy policy = detail::item_policy(options, core_.get(), "transform");
     std::size_t n = 0;
     core_->run_isolated("transform", [&](tbb::task_group_context& context) {
       detail::ItemAccess<Range> access(items);
@@ -390,14 +491,15 @@ class Pool {
       detail::for_each_chunk(
           n, options, chunksize, threads(), context, [&](std::size_t begin, std::size_t end) {
             using Diff = std::iter_difference_t<Out>;
-            if (options.retries == 0) {
+            if (policy.plain()) {
               for (std::size_t i = begin; i < end; ++i) {
                 out[static_cast<Diff>(i)] = std::invoke(f, access[i]);
               }
             } else {
               for (std::size_t i = begin; i < end; ++i) {
                 decltype(auto) item = access[i];
-                out[static_cast<Diff>(i)] = detail::invoke_with_retries(options.retries, f, item);
+                out[static_cast<Diff>(i)] =
+                    detail::run_item(policy, i, [&] { return std::invoke(f, item); });
               }
             }
             progress.add(end - begin);
@@ -407,7 +509,7 @@ class Pool {
     return out + static_cast<std::iter_difference_t<Out>>(n);
   }
 
-  template <bool Ordered, class F, class Range>
+  template <bool Ordered, bool Collect, class F, class Range>
   auto make_stream(const char* call, F&& f, Range&& items, const MapOptions& options) {
     using View = std::views::all_t<Range>;
     if (!options.checkpoint.empty()) {
@@ -418,9 +520,9 @@ class Pool {
     std::size_t chunksize = detail::checked_chunksize(options, call);
     if (chunksize == 0) chunksize = 1;
     const std::size_t window = detail::checked_buffersize(options, threads(), call);
-    return ResultStream<std::decay_t<F>, View, Ordered>(
+    return ResultStream<std::decay_t<F>, View, Ordered, Collect>(
         *core_, std::forward<F>(f), std::views::all(std::forward<Range>(items)), chunksize, window,
-        options.retries, options.progress, call);
+        detail::item_policy(options, core_.get(), call), options.progress, call);
   }
 
   friend detail::PoolCore& detail::core_of(Pool& pool) noexcept;

@@ -3,6 +3,7 @@
 /// `mpp::ResultStream`: the lazy result sequence of `imap` and `imap_unordered`.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -18,15 +19,25 @@
 
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/map.hpp"
+#include "mpp/detail/policy.hpp"
 #include "mpp/detail/progress.hpp"
+#include "mpp/errors.hpp"
+#include "mpp/outcome.hpp"
 
 namespace mpp {
 
 namespace detail {
 
+// A timed wait of ResultStream::next: until `at`, which is `seconds` after the call.
+struct WaitLimit {
+  std::chrono::steady_clock::time_point at;
+  double seconds;
+};
+
 // What a stream shares with the chunk tasks in flight; they keep it alive, so a stream can be
-// abandoned while chunks still sit in the arena's queue.
-template <class F, class Input, class R>
+// abandoned while chunks still sit in the arena's queue. `R` is what the stream yields: with
+// `Collect` an Outcome that holds the call's exception too.
+template <class F, class Input, class R, bool Collect>
 class StreamState {
  public:
   enum : int { free, pending, running, done };
@@ -41,11 +52,12 @@ class StreamState {
   struct Slot {
     std::vector<Input> inputs;
     std::vector<Outcome> outcomes;
+    std::size_t first = 0;  // the index of inputs[0] in the whole input
     std::atomic<int> status{free};
   };
 
-  StreamState(PoolCore* core, F f, std::size_t window, std::size_t retries)
-      : core(core), f(std::move(f)), slots(window), retries(retries) {}
+  StreamState(PoolCore* core, F f, std::size_t window, ItemPolicy policy)
+      : core(core), f(std::move(f)), slots(window), policy(std::move(policy)) {}
 
   // Runs the slot's chunk here unless another thread claimed it first; false if one had.
   bool try_run(Slot& slot) {
@@ -59,9 +71,13 @@ class StreamState {
       if (abandoned.load(std::memory_order_relaxed)) break;
       try {
         core->check_may_run();
-        slot.outcomes[i].value.emplace(invoke_with_retries(retries, f, slot.inputs[i]));
+        run_item_of(slot, i);
       } catch (...) {
-        slot.outcomes[i].error = std::current_exception();
+        if constexpr (Collect) {
+          slot.outcomes[i].value.emplace(Failure{std::current_exception()});
+        } else {
+          slot.outcomes[i].error = std::current_exception();
+        }
       }
     }
     {
@@ -71,6 +87,38 @@ class StreamState {
     }
     changed.notify_all();
     return true;
+  }
+
+  // Runs item `i` of `slot` under the stream's policy.
+  void run_item_of(Slot& slot, std::size_t i) {
+    Input& input = slot.inputs[i];
+    auto call = [&] { return std::invoke(f, input); };
+    if constexpr (Collect) {
+      slot.outcomes[i].value.emplace(collect_item(policy, slot.first + i, call));
+    } else if (policy.plain()) {
+      slot.outcomes[i].value.emplace(std::invoke(f, input));
+    } else {
+      slot.outcomes[i].value.emplace(run_item(policy, slot.first + i, call));
+    }
+  }
+
+  // Blocks until `slot` is done or the limit passes; false if it passed. Never runs the chunk
+  // here, so that the wait ends by its limit.
+  bool wait_until(Slot& slot, const WaitLimit& limit) {
+    std::unique_lock lock(mutex);
+    return changed.wait_until(lock, limit.at,
+                              [&] { return slot.status.load(std::memory_order_acquire) == done; });
+  }
+
+  // As wait_any, or nothing once the limit passes.
+  std::optional<std::size_t> wait_any_until(const WaitLimit& limit) {
+    std::unique_lock lock(mutex);
+    if (!changed.wait_until(lock, limit.at, [&] { return !completed.empty(); })) {
+      return std::nullopt;
+    }
+    const std::size_t index = completed.front();
+    completed.erase(completed.begin());
+    return index;
   }
 
   // Blocks until `slot` is done; a thread of the same pool runs it itself if it has not started.
@@ -117,7 +165,7 @@ class StreamState {
   PoolCore* core;
   F f;
   std::vector<Slot> slots;
-  std::size_t retries;
+  ItemPolicy policy;
   std::atomic<bool> abandoned{false};
   std::mutex mutex;
   std::condition_variable changed;
@@ -151,16 +199,18 @@ class StreamState {
 /// ```
 ///
 /// Not thread-safe: one thread iterates. The stream must not outlive its pool.
-template <class F, class View, bool Ordered>
+template <class F, class View, bool Ordered, bool Collect = false>
 class ResultStream {
   using Input = std::ranges::range_value_t<View>;
+  using Value = std::decay_t<std::invoke_result_t<F&, Input&>>;
 
  public:
-  /// The type of each result.
-  using value_type = std::decay_t<std::invoke_result_t<F&, Input&>>;
+  /// The type of each result: the function's, or `mpp::Outcome` of it for a stream made with
+  /// `mpp::on_error::collect`.
+  using value_type = std::conditional_t<Collect, Outcome<Value>, Value>;
 
  private:
-  using State = detail::StreamState<F, Input, value_type>;
+  using State = detail::StreamState<F, Input, value_type, Collect>;
 
  public:
   /// Single-pass iterator over the results.
@@ -194,8 +244,9 @@ class ResultStream {
 
   /// Starts the first chunks; used by `Pool::imap`.
   ResultStream(detail::PoolCore& core, F f, View input, std::size_t chunksize, std::size_t window,
-               std::size_t retries, detail::StreamProgress::Callback progress, const char* call)
-      : state_(std::make_shared<State>(&core, std::move(f), window, retries)),
+               detail::ItemPolicy policy, detail::StreamProgress::Callback progress,
+               const char* call)
+      : state_(std::make_shared<State>(&core, std::move(f), window, std::move(policy))),
         input_(std::move(input)),
         chunksize_(chunksize),
         progress_(std::move(progress), total_of(input_)) {
@@ -229,6 +280,34 @@ class ResultStream {
   /// The end of the stream, compared with the iterator.
   std::default_sentinel_t end() const noexcept { return {}; }
 
+  /// The next result, waiting at most `timeout` for it (Python's `IMapIterator.next(timeout)`),
+  /// or no value once every result has been read (Python's `StopIteration`); later calls also
+  /// return none. Throws `mpp::TimeoutError` when no result arrives in time: the stream stays
+  /// as it was, and the next call waits for the same result. Rethrows the exception of a call
+  /// that threw (the next call moves past it), as dereferencing the iterator does. The wait only
+  /// sleeps: it never runs a chunk on the calling thread, so it ends by its deadline.
+  ///
+  /// ```cpp
+  /// auto results = pool.imap(simulate, xs);
+  /// while (true) {
+  ///   try {
+  ///     std::optional<double> r = results.next(1s);
+  ///     if (!r) break;  // exhausted
+  ///     use(*r);
+  ///   } catch (const mpp::TimeoutError&) { report_still_waiting(); }
+  /// }
+  /// ```
+  ///
+  /// Use either `next` or the range-for loop on one stream, not both.
+  template <class Rep, class Period>
+  std::optional<value_type> next(std::chrono::duration<Rep, Period> timeout) {
+    const auto wait = std::chrono::ceil<std::chrono::steady_clock::duration>(timeout);
+    return next_within(detail::WaitLimit{std::chrono::steady_clock::now() + wait,
+                                         std::chrono::duration<double>(timeout).count()});
+  }
+  /// The next result, waiting as long as it takes; none once every result has been read.
+  std::optional<value_type> next() { return next_within(std::nullopt); }
+
  private:
   // The number of items, where the input knows it before it is read.
   static std::size_t total_of(View& input) {
@@ -255,6 +334,8 @@ class ResultStream {
       input_error_ = std::current_exception();
     }
     if (slot.inputs.empty()) return false;
+    slot.first = read_;
+    read_ += slot.inputs.size();
     slot.status.store(State::pending, std::memory_order_release);
     try {
       state_->core->enqueue(
@@ -267,8 +348,19 @@ class ResultStream {
     return true;
   }
 
-  // Moves to the next result, waiting for its chunk and refilling the chunk it leaves.
-  void advance() {
+  std::optional<value_type> next_within(const std::optional<detail::WaitLimit>& limit) {
+    if (!positioned_) {
+      advance(limit);  // a timeout leaves positioned_ false: the next call waits again
+      positioned_ = true;
+    }
+    if (finished()) return std::nullopt;  // and stays positioned at the end
+    positioned_ = false;                  // even if current() throws: move past it next time
+    return std::optional<value_type>(std::move(current()));
+  }
+
+  // Moves to the next result, waiting for its chunk (at most until `limit`, else throwing
+  // TimeoutError with nothing changed) and refilling the chunk it leaves.
+  void advance(const std::optional<detail::WaitLimit>& limit = std::nullopt) {
     if (at_input_error_) {  // the input's exception was the last position
       at_input_error_ = false;
       input_error_ = nullptr;
@@ -281,7 +373,7 @@ class ResultStream {
       slot_ = nullptr;
     }
     while (!order_.empty()) {
-      slot_ = &state_->slots[next_slot()];
+      slot_ = &state_->slots[next_slot(limit)];
       position_ = 0;
       if (!slot_->outcomes.empty()) {
         progress_.add(slot_->outcomes.size());
@@ -299,16 +391,27 @@ class ResultStream {
   }
 
   // The slot whose results come next: the oldest in input order, or whichever finished first.
-  std::size_t next_slot() {
+  std::size_t next_slot(const std::optional<detail::WaitLimit>& limit) {
     if constexpr (Ordered) {
       const std::size_t index = order_.front();
+      if (!limit) {
+        state_->wait(state_->slots[index]);
+      } else if (!state_->wait_until(state_->slots[index], *limit)) {
+        detail::throw_stream_timeout(limit->seconds);
+      }
       order_.erase(order_.begin());
-      state_->wait(state_->slots[index]);
       std::lock_guard lock(state_->mutex);
       std::erase(state_->completed, index);
       return index;
     } else {
-      const std::size_t index = state_->wait_any();
+      std::size_t index = 0;
+      if (!limit) {
+        index = state_->wait_any();
+      } else if (const auto done = state_->wait_any_until(*limit)) {
+        index = *done;
+      } else {
+        detail::throw_stream_timeout(limit->seconds);
+      }
       std::erase(order_, index);
       return index;
     }
@@ -331,6 +434,8 @@ class ResultStream {
   std::exception_ptr input_error_;  // what the input threw; no more input is read after it
   bool at_input_error_ = false;     // the consumer is at the position that rethrows it
   std::size_t chunksize_;
+  std::size_t read_ = 0;            // items read from the input so far
+  bool positioned_ = false;         // next(): advance() already moved to the result it returns next
   std::vector<std::size_t> order_;  // slots in flight, in input order
   typename State::Slot* slot_ = nullptr;
   std::size_t position_ = 0;

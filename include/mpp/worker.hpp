@@ -18,11 +18,13 @@ int index() noexcept;
 }  // namespace this_worker
 
 namespace this_task {
-/// True once the pool running the calling task was `terminate()`d: a long task should return
-/// early. False outside pool tasks.
+/// True once the pool running the calling task was `terminate()`d, or the task's time limit
+/// (`MapOptions::task_timeout`, `ApplyOptions::timeout`) has passed: a long task should check it
+/// and return early, since threads cannot be killed. False outside pool tasks.
 bool stop_requested() noexcept;
-/// The stop token of the pool running the calling task (for `std::stop_callback` and
-/// `std::condition_variable_any::wait`), or a token that never stops outside pool tasks.
+/// The stop token of the calling task (for `std::stop_callback` and
+/// `std::condition_variable_any::wait`): it stops when `stop_requested()` turns true. A token
+/// that never stops outside pool tasks.
 std::stop_token stop_token() noexcept;
 }  // namespace this_task
 

@@ -15,6 +15,7 @@
 
 #include "mpp/detail/journal.hpp"
 #include "mpp/detail/map.hpp"
+#include "mpp/detail/policy.hpp"
 #include "mpp/errors.hpp"
 #include "mpp/options.hpp"
 
@@ -42,6 +43,7 @@ std::vector<R> map_with_journal(const Access& items, F& f, const MapOptions& opt
         ".checkpoint or make the types serializable");
   } else {
     const std::size_t n = items.size();
+    const ItemPolicy policy = item_policy(options, current_core(), "map");
     JournalFile journal({.path = options.checkpoint,
                          .items = n,
                          .fingerprint = fingerprint(items),
@@ -81,7 +83,7 @@ std::vector<R> map_with_journal(const Access& items, F& f, const MapOptions& opt
               values.reserve(end - begin);
               for (std::size_t i = begin; i < end; ++i) {
                 decltype(auto) item = items[i];
-                values.push_back(invoke_with_retries(options.retries, f, item));
+                values.push_back(run_item(policy, i, [&] { return std::invoke(f, item); }));
               }
               journal.append(todo[t], to_record(values));
               for (std::size_t j = 0; j < values.size(); ++j) {

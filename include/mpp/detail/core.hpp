@@ -28,6 +28,8 @@ namespace mpp::detail {
 
 class PoolCore;
 class TaskState;
+class DeadlineTimer;
+struct TaskStop;
 
 // What ThreadSanitizer is told oneTBB's queues and joins synchronise (see tsan.hpp).
 inline char task_handoff, task_done, chunk_start, chunk_end;
@@ -57,7 +59,9 @@ PoolCore* current_core() noexcept;
 
 // Marks the calling thread as running work of `core` for its lifetime (nests). `spawns`: the
 // thread runs a task of the pool in the pool's own arena (isolated under the pool's tag), so
-// what the task submits may be spawned into the thread's deque (see PoolCore::submit).
+// what the task submits may be spawned into the thread's deque (see PoolCore::submit). The work
+// starts with no deadline of its own (see TaskStop), even when this thread runs it while a task
+// with a deadline waits: a deadline belongs to one task, wherever its children run.
 class CoreScope {
  public:
   explicit CoreScope(PoolCore* core, bool spawns = false) noexcept;
@@ -69,7 +73,11 @@ class CoreScope {
   PoolCore* previous_;
   PoolCore* previous_spawning_;
   std::ptrdiff_t previous_net_;
+  TaskStop* previous_stop_;
 };
+
+// The calling thread's slot for the stop source of the task with a deadline it runs (policy.hpp).
+TaskStop*& task_stop_slot() noexcept;
 
 class SpawnedTask;
 
@@ -163,6 +171,9 @@ class PoolCore {
   std::stop_token stop_token() const noexcept { return stop_.get_token(); }
   bool stop_requested() const noexcept { return stop_.stop_requested(); }
 
+  // The timer that watches this pool's task deadlines, made (with its thread) on first use.
+  DeadlineTimer& deadline_timer();
+
   // Throws mpp::CancelledError or mpp::InitializerError when a task may not run any more.
   void check_may_run() const;
   void record_initializer_error(std::exception_ptr error) noexcept;
@@ -233,6 +244,9 @@ class PoolCore {
 
   std::atomic<bool> terminated_{false};
   std::stop_source stop_;
+  std::once_flag timer_once_;
+  std::unique_ptr<DeadlineTimer> timer_;  // after the arenas: destroyed before them
+
   std::atomic<bool> has_init_error_{false};
   std::exception_ptr init_error_;
   std::once_flag init_error_once_;

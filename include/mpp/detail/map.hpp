@@ -44,6 +44,9 @@ std::size_t checked_buffersize(const MapOptions& options, int threads, const cha
 // known) smaller than the `input`, a checkpoint, a chunksize of 0.
 void check_transform(const MapOptions& options, std::size_t input,
                      std::optional<std::size_t> output);
+// Throws std::invalid_argument for what a collecting map (on_error::collect) cannot do: a
+// checkpoint, whose journal holds values, not outcomes.
+void check_collect(const MapOptions& options, const char* call);
 // Python's Pool.map default: ceil(n / (4 * threads)), at least 1.
 std::size_t python_chunksize(std::size_t n, int threads) noexcept;
 
