@@ -87,13 +87,13 @@ void CompletionSet::release() noexcept {
   if (last) destroy();
 }
 
-std::size_t CompletionSet::next(Deadline deadline) {
+std::size_t CompletionSet::next(WaitDeadline deadline) {
   if (taken_ == batch_.size() && !refill(deadline)) return none;
   return batch_[taken_++];
 }
 
 // Takes every index completed since the last call, sleeping until there is one or `deadline`.
-bool CompletionSet::refill(Deadline deadline) {
+bool CompletionSet::refill(WaitDeadline deadline) {
   batch_.clear();
   taken_ = 0;
   if (!deadline) help_pending();
@@ -140,7 +140,7 @@ bool satisfied(wait_for until, std::size_t ready, std::size_t total, bool failed
 }
 }  // namespace
 
-WaitResult wait_tasks(std::vector<TaskState*> tasks, wait_for until, Deadline deadline) {
+WaitResult wait_tasks(std::vector<TaskState*> tasks, wait_for until, WaitDeadline deadline) {
   const std::size_t total = tasks.size();
   CompletionSet* set = CompletionSet::watch(std::move(tasks));
   struct Release {

@@ -121,7 +121,7 @@ inline TaskState& task_of(const AnyResult& result) {
   return result.task();
 }
 
-using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+using WaitDeadline = std::optional<std::chrono::steady_clock::time_point>;
 
 template <class Rep, class Period>
 std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
@@ -151,7 +151,7 @@ class CompletionSet {
   // The next index to complete, or `none` if `deadline` passed first. The caller must not ask
   // for more indices than tasks. An untimed call on a thread of a task's pool runs pending tasks
   // of that pool rather than sleep, as AsyncResult::wait does.
-  std::size_t next(Deadline deadline);
+  std::size_t next(WaitDeadline deadline);
   // Whether the task at `index` is ready.
   bool ready(std::size_t index) const noexcept { return tasks_[index]->ready(); }
   // Whether the task at `index`, which is ready, failed.
@@ -167,7 +167,7 @@ class CompletionSet {
   explicit CompletionSet(std::vector<TaskState*> tasks);
   static void fired(CompletionHook* self, TaskState& task) noexcept;
   void destroy() noexcept;
-  bool refill(Deadline deadline);
+  bool refill(WaitDeadline deadline);
   void help_pending();
 
   struct Shared;
@@ -178,7 +178,7 @@ class CompletionSet {
   Shared* shared_;
 };
 
-WaitResult wait_tasks(std::vector<TaskState*> tasks, wait_for until, Deadline deadline);
+WaitResult wait_tasks(std::vector<TaskState*> tasks, wait_for until, WaitDeadline deadline);
 
 }  // namespace detail
 
@@ -262,7 +262,7 @@ class AsCompleted {
   };
 
   /// Watches `results` until `deadline` (none: no timeout).
-  AsCompleted(std::vector<Handle> results, detail::Deadline deadline)
+  AsCompleted(std::vector<Handle> results, detail::WaitDeadline deadline)
       : results_(std::move(results)),
         set_(detail::CompletionSet::watch(detail::tasks_of(results_))),
         remaining_(results_.size()),
@@ -311,7 +311,7 @@ class AsCompleted {
   detail::CompletionSet* set_;
   std::size_t remaining_;
   std::size_t current_ = detail::CompletionSet::none;
-  detail::Deadline deadline_;
+  detail::WaitDeadline deadline_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
