@@ -234,9 +234,13 @@ class AsCompleted {
   /// The input iterator; `*it` is the handle of the result that just completed.
   class iterator {
    public:
+    /// The handle type yielded.
     using value_type = Handle;
+    /// As for every input iterator.
     using difference_type = std::ptrdiff_t;
+    /// What `*it` gives.
     using reference = const Handle&;
+    /// A singular iterator, for the iterator concepts.
     iterator() = default;
     /// The result that completed.
     reference operator*() const { return owner_->results_[owner_->current_]; }
@@ -270,6 +274,7 @@ class AsCompleted {
   ~AsCompleted() {
     if (set_) set_->release();
   }
+  /// Takes over `other`'s results and watching; `other` must not be read afterwards.
   AsCompleted(AsCompleted&& other) noexcept
       : results_(std::move(other.results_)),
         set_(std::exchange(other.set_, nullptr)),
