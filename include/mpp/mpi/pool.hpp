@@ -371,6 +371,7 @@ class Pool {
                         const MapOptions& options, bool from_root) {
     using F = decltype(inputs->f);
     detail::require_transferable<R>();
+    const mpp::detail::ItemPolicy policy = item_policy(options, call);  // before the collectives
     const bool root = is_root();
     const std::int64_t n =
         from_root && !root ? -1 : static_cast<std::int64_t>(inputs->access.size());
@@ -404,7 +405,7 @@ class Pool {
           if (in->use_received) return std::invoke(in->f, in->received[i]);
           return std::invoke(in->f, in->access[i]);
         },
-        options.retries, window, inputs, &open_stream_, options.progress));
+        policy, window, inputs, &open_stream_, options.progress));
   }
 
   // How many chunks past the root's loop the ranks may compute: `buffersize` (default 4 x the
@@ -425,6 +426,12 @@ class Pool {
     if (open_stream_ != nullptr) open_stream_->finish();
   }
 
+  // The retries and deadline of each item, checked (`call` names the map in messages); the local
+  // pool's timer watches the deadlines.
+  mpp::detail::ItemPolicy item_policy(const MapOptions& options, const char* call) {
+    return mpp::detail::item_policy(options, &mpp::detail::core_of(local_), call);
+  }
+
   template <class F, class R, class T>
   static std::uint64_t signature_of(const char* call) {
     return detail::signature({call, typeid(F).name(), typeid(R).name(), typeid(T).name()});
@@ -439,6 +446,7 @@ class Pool {
     using T = std::ranges::range_value_t<Range>;
     detail::require_transferable<R>();
     if (size() == 1) return local_.map(f, items, options);
+    (void)item_policy(options, call);  // refused on every rank before the collective calls
     mpp::detail::ItemAccess<Range> access(items);
     const detail::Plan plan =
         comm_->plan(header(call, signature_of<F, R, T>(call),
@@ -459,6 +467,7 @@ class Pool {
     detail::require_transferable<T>();
     detail::require_transferable<R>();
     if (size() == 1) return local_.map(f, items, options);
+    (void)item_policy(options, call);  // refused on every rank before the collective calls
     const bool root = is_root();
     mpp::detail::ItemAccess<View> access(items);
     const std::int64_t n = root ? static_cast<std::int64_t>(access.size()) : -1;
@@ -603,9 +612,10 @@ class Pool {
                                 results where) {
     const int me = rank();
     detail::FirstFailure failure;
+    const mpp::detail::ItemPolicy policy = item_policy(options, "map");
     const auto body = [&](std::size_t i) -> R {
       try {
-        return get(i);
+        return mpp::detail::run_item(policy, i, [&] { return get(i); });
       } catch (...) {
         failure.record(static_cast<std::int64_t>(i), std::current_exception());
         throw;
@@ -774,8 +784,8 @@ class Pool {
       if (progress_error) std::rethrow_exception(progress_error);
     };
     detail::Streamer<R> streamer(
-        *comm_, local_, chunks, [&get](std::size_t i) -> R { return get(i); }, options.retries,
-        deliver);
+        *comm_, local_, chunks, [&get](std::size_t i) -> R { return get(i); },
+        item_policy(options, "map"), deliver);
     {
       // Watched until every rank knows the outcome: a batch system signals all ranks at once,
       // and one that had already finished its share must not die of it while the root flushes.

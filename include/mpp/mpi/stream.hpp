@@ -39,7 +39,7 @@ template <class R>
 class StreamState final : public OpenStream {
  public:
   StreamState(Comm& comm, mpp::Pool& local, StreamPlan plan, std::function<R(std::size_t)> get,
-              std::size_t retries, std::size_t window, std::shared_ptr<void> inputs,
+              mpp::detail::ItemPolicy policy, std::size_t window, std::shared_ptr<void> inputs,
               OpenStream** slot, std::function<void(std::size_t, std::size_t)> progress)
       : inputs_(std::move(inputs)),
         slot_(slot),
@@ -48,7 +48,7 @@ class StreamState final : public OpenStream {
         callback_(root_ && progress ? watched(std::move(progress)) : nullptr),
         progress_(callback_, plan.n),
         streamer_(
-            comm, local, std::move(plan), std::move(get), retries,
+            comm, local, std::move(plan), std::move(get), std::move(policy),
             [this](std::uint64_t c, std::vector<R>& values) {
               arrived_[static_cast<std::size_t>(c)] = std::move(values);
             },

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "mpp/detail/map.hpp"
+#include "mpp/detail/policy.hpp"
 #include "mpp/mpi/detail/comm.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/pool.hpp"
@@ -55,13 +56,13 @@ class Streamer {
 
   // `window`: 0 for none; otherwise at least twice the largest step, so that the chunk the
   // root's loop waits for is never in a batch that waits for the loop.
-  Streamer(Comm& comm, mpp::Pool& local, StreamPlan plan, Get get, std::size_t retries,
+  Streamer(Comm& comm, mpp::Pool& local, StreamPlan plan, Get get, mpp::detail::ItemPolicy policy,
            Deliver deliver, std::size_t window = 0)
       : comm_(comm),
         local_(local),
         plan_(std::move(plan)),
         get_(std::move(get)),
-        retries_(retries),
+        policy_(std::move(policy)),
         deliver_(std::move(deliver)),
         window_(window) {
     comm_.begin_claims(static_cast<std::int64_t>(plan_.todo.size()));
@@ -223,7 +224,7 @@ class Streamer {
     values.reserve(hi - lo);
     for (std::size_t i = lo; i < hi; ++i) {
       try {
-        values.push_back(mpp::detail::invoke_with_retries(retries_, get_, i));
+        values.push_back(mpp::detail::run_item(policy_, i, [&] { return get_(i); }));
       } catch (...) {
         failure_.record(static_cast<std::int64_t>(i), std::current_exception());
         return {};
@@ -357,7 +358,7 @@ class Streamer {
   mpp::Pool& local_;
   StreamPlan plan_;
   Get get_;
-  std::size_t retries_;
+  mpp::detail::ItemPolicy policy_;  // retries and deadline of each item
   Deliver deliver_;
   FirstFailure failure_;
   std::atomic<int> signal_{0};
