@@ -80,8 +80,11 @@ void DeadlineTimer::run() {
       continue;
     }
     const auto first = entries_.begin();
-    if (first->first.first > Clock::now()) {
-      changed_.wait_until(lock, first->first.first);
+    // A copy: wait_until reads the time again after waking, and disarm() may have erased the
+    // entry meanwhile.
+    const Clock::time_point when = first->first.first;
+    if (when > Clock::now()) {
+      changed_.wait_until(lock, when);
       continue;
     }
     std::stop_source due = std::move(first->second);
