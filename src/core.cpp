@@ -289,7 +289,8 @@ PoolCore::PoolCore(const PoolOptions& options)
     : threads_(checked_threads(options)),
       placement_(wanted_placement(options, threads_)),
       id_(next_pool_id.fetch_add(1)),
-      fork_generation_(fork_generation.load()) {
+      fork_generation_(fork_generation.load()),
+      on_overdue_(options.on_overdue) {
   scheduler_started.store(true);
   // Asynchronous work runs in an arena with no slot reserved for the caller, so that Pool(n) runs
   // n tasks even when the caller only waits. A map called from outside the pool runs in a second
@@ -649,7 +650,7 @@ void PoolCore::wait_idle() {
 }
 
 DeadlineTimer& PoolCore::deadline_timer() {
-  std::call_once(timer_once_, [&] { timer_ = std::make_unique<DeadlineTimer>(); });
+  std::call_once(timer_once_, [&] { timer_ = std::make_unique<DeadlineTimer>(on_overdue_); });
   return *timer_;
 }
 

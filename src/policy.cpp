@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 
@@ -53,14 +54,16 @@ DeadlineTimer::~DeadlineTimer() {
   if (thread_.joinable()) thread_.join();
 }
 
-DeadlineTimer::Handle DeadlineTimer::arm(Clock::time_point when, std::stop_source source) {
+DeadlineTimer::Handle DeadlineTimer::arm(Clock::time_point start, std::chrono::nanoseconds limit,
+                                         std::optional<std::size_t> index,
+                                         std::stop_source source) {
   Handle handle;
   bool earliest = false;
   {
     std::lock_guard lock(mutex_);
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-    handle = {when, next_id_++};
-    entries_.emplace(handle, std::move(source));
+    handle = {start + limit, next_id_++};
+    entries_.emplace(handle, Entry{std::move(source), start, limit, index});
     earliest = entries_.begin()->first == handle;
   }
   if (earliest) changed_.notify_one();  // the thread sleeps until a later deadline
@@ -87,12 +90,27 @@ void DeadlineTimer::run() {
       changed_.wait_until(lock, when);
       continue;
     }
-    std::stop_source due = std::move(first->second);
+    Entry due = std::move(first->second);
     entries_.erase(first);
-    // Stop callbacks run inside request_stop(): never under the lock, which arm() needs.
+    // Stop callbacks and the hook run outside the lock, which arm() needs.
     lock.unlock();
-    due.request_stop();
+    due.source.request_stop();
+    report({.index = due.index,
+            .limit = due.limit,
+            .elapsed = Clock::now() - due.start,
+            .ended = false});
     lock.lock();
+  }
+}
+
+void DeadlineTimer::report(const Overdue& report) const noexcept {
+  if (!on_overdue_) return;
+  try {
+    on_overdue_(report);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mpp: PoolOptions::on_overdue threw (the pool goes on): %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "mpp: PoolOptions::on_overdue threw (the pool goes on)\n");
   }
 }
 
@@ -111,7 +129,7 @@ Deadline::Deadline(PoolCore* core, std::chrono::nanoseconds limit, std::optional
   const std::stop_token outer =
       current != nullptr ? current->source.get_token() : core_->stop_token();
   forward_.emplace(outer, Forward{stop_.source});
-  handle_ = core_->deadline_timer().arm(start_ + limit_, stop_.source);
+  handle_ = core_->deadline_timer().arm(start_, limit_, index_, stop_.source);
   stop_.previous = current;
   current = &stop_;
 }
@@ -123,7 +141,10 @@ Deadline::~Deadline() {
 
 void Deadline::check(bool nest_current) const {
   const auto elapsed = DeadlineTimer::Clock::now() - start_;
-  if (elapsed >= limit_) throw_task_timeout(index_, elapsed, limit_, nest_current);
+  if (elapsed < limit_) return;
+  core_->deadline_timer().report(
+      {.index = index_, .limit = limit_, .elapsed = elapsed, .ended = true});
+  throw_task_timeout(index_, elapsed, limit_, nest_current);
 }
 
 ItemPolicy item_policy(const MapOptions& options, PoolCore* core, const char* call) {

@@ -16,6 +16,8 @@
 #include <atomic>
 #include <chrono>
 #include <mpp/mpp.hpp>
+#include <mutex>
+#include <optional>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -213,4 +215,46 @@ TEST_CASE("a time limit must be positive") {
                   std::invalid_argument);
   CHECK_THROWS_AS((void)pool.apply_async({.timeout = -1s}, [] { return 1; }),
                   std::invalid_argument);
+}
+
+TEST_CASE("on_overdue logs a task when it passes its limit, and again when it ends") {
+  std::mutex mutex;
+  std::vector<mpp::Overdue> reports;
+  mpp::Pool pool({.threads = 2, .on_overdue = [&](const mpp::Overdue& o) {
+                    std::lock_guard lock(mutex);
+                    reports.push_back(o);
+                  }});
+  auto r = pool.map_async(mpp::on_error::collect,
+                          [](int x) {
+                            if (x == 1) std::this_thread::sleep_for(200ms);  // ignores its token
+                            return x;
+                          },
+                          std::views::iota(0, 3), {.task_timeout = 50ms});
+  REQUIRE(r.wait(mpp_test::patience));
+  const auto of_item_1 = [&](bool ended) -> std::optional<mpp::Overdue> {
+    std::lock_guard lock(mutex);
+    for (const auto& o : reports) {
+      if (o.index == std::optional<std::size_t>(1) && o.ended == ended) return o;
+    }
+    return std::nullopt;
+  };
+  // The report at the limit comes from the timer thread: looked for with patience.
+  REQUIRE(mpp_test::eventually([&] { return of_item_1(false).has_value(); }));
+  const mpp::Overdue at_limit = *of_item_1(false);
+  CHECK(at_limit.limit == 50ms);
+  CHECK(at_limit.elapsed >= 50ms);
+  const auto at_end = of_item_1(true);
+  REQUIRE(at_end.has_value());  // made on the item's thread, before the map completed
+  CHECK(at_end->elapsed >= 200ms);
+  CHECK(at_end->limit == 50ms);
+}
+
+TEST_CASE("an on_overdue hook that throws does not change the task's outcome") {
+  mpp::Pool pool({.threads = 1, .on_overdue = [](const mpp::Overdue&) {
+                    throw std::runtime_error("the log is full");
+                  }});
+  auto r = pool.apply_async({.timeout = 20ms}, cooperative_forever, 0);
+  REQUIRE(r.wait(mpp_test::patience));
+  CHECK_THROWS_AS((void)r.get(), mpp::TaskTimeoutError);
+  CHECK(pool.apply_async([] { return 7; }).get() == 7);  // the pool goes on
 }

@@ -167,6 +167,20 @@ struct ApplyOptions {
   std::optional<std::chrono::nanoseconds> timeout = std::nullopt;
 };
 
+/// What a pool reports, through `PoolOptions::on_overdue`, of a task past its time limit
+/// (`MapOptions::task_timeout`, `ApplyOptions::timeout`).
+struct Overdue {
+  /// The item's position in its map's input; none for an `apply_async` task.
+  std::optional<std::size_t> index;
+  /// The task's time limit.
+  std::chrono::nanoseconds limit{};
+  /// How long the task had run when this report was made.
+  std::chrono::nanoseconds elapsed{};
+  /// False: the limit has just passed, the task's stop token is set, and it is still running.
+  /// True: the task has ended, `elapsed - limit` after its limit.
+  bool ended = false;
+};
+
 /// Options of `mpp::Pool`, mirroring `multiprocessing.Pool(processes, initializer)`.
 ///
 /// ```cpp
@@ -190,6 +204,18 @@ struct PoolOptions {
   /// mpp::Pool pool({.threads = 2, .placement = true});
   /// ```
   std::optional<bool> placement = std::nullopt;
+  /// Called when a task passes its time limit (`ended` false: it is still running, its stop
+  /// token now set) and again when such a task ends (`ended` true): the log of stuck tasks, since
+  /// a thread that ignores its stop token cannot be killed. The first call comes from the pool's
+  /// timer thread, the second from the task's thread; keep it short. An exception it throws is
+  /// written to stderr, and the pool goes on.
+  ///
+  /// ```cpp
+  /// mpp::Pool pool({.on_overdue = [](const mpp::Overdue& o) {
+  ///   if (!o.ended) std::clog << "item " << o.index.value_or(0) << " is stuck\n";
+  /// }});
+  /// ```
+  std::function<void(const Overdue&)> on_overdue = {};
 };
 
 }  // namespace mpp

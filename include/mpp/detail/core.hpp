@@ -244,6 +244,7 @@ class PoolCore {
 
   std::atomic<bool> terminated_{false};
   std::stop_source stop_;
+  std::function<void(const Overdue&)> on_overdue_;  // given to the timer when it starts
   std::once_flag timer_once_;
   std::unique_ptr<DeadlineTimer> timer_;  // after the arenas: destroyed before them
 

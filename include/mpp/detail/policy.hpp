@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,21 +34,34 @@ class DeadlineTimer {
   using Clock = std::chrono::steady_clock;
   using Handle = std::pair<Clock::time_point, std::uint64_t>;
 
-  DeadlineTimer() = default;
+  // `on_overdue`: PoolOptions::on_overdue, or empty.
+  explicit DeadlineTimer(std::function<void(const Overdue&)> on_overdue = {})
+      : on_overdue_(std::move(on_overdue)) {}
   ~DeadlineTimer();
   DeadlineTimer(const DeadlineTimer&) = delete;
   DeadlineTimer& operator=(const DeadlineTimer&) = delete;
 
-  // Requests stop on `source` at `when`, unless disarm() comes first.
-  Handle arm(Clock::time_point when, std::stop_source source);
+  // Requests stop on `source` at `start + limit`, unless disarm() comes first, and reports the
+  // task (item `index`) overdue.
+  Handle arm(Clock::time_point start, std::chrono::nanoseconds limit,
+             std::optional<std::size_t> index, std::stop_source source);
   void disarm(const Handle& handle);
+  // Passes `report` to the pool's on_overdue hook, if any; never throws.
+  void report(const Overdue& report) const noexcept;
 
  private:
+  struct Entry {
+    std::stop_source source;
+    Clock::time_point start;
+    std::chrono::nanoseconds limit;
+    std::optional<std::size_t> index;
+  };
   void run();
 
+  std::function<void(const Overdue&)> on_overdue_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::map<Handle, std::stop_source> entries_;
+  std::map<Handle, Entry> entries_;
   std::uint64_t next_id_ = 0;
   bool stopping_ = false;
   std::thread thread_;  // started by the first arm()
