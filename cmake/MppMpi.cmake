@@ -22,7 +22,8 @@ add_library(mpp_mpi
   src/mpi/errors.cpp
   src/mpi/executor.cpp
   src/mpi/message.cpp
-  src/mpi/pool.cpp)
+  src/mpi/pool.cpp
+  src/mpi/wait.cpp)
 add_library(mpp::mpi ALIAS mpp_mpi)
 set_target_properties(mpp_mpi PROPERTIES EXPORT_NAME mpi VERSION ${PROJECT_VERSION})
 target_link_libraries(mpp_mpi PUBLIC mpp::mpp MPI::MPI_CXX cereal::cereal)

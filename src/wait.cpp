@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "mpp/detail/core.hpp"
+#include "mpp/detail/wait_condition.hpp"
 
 namespace mpp::detail {
 
@@ -126,8 +127,7 @@ void CompletionSet::help_pending() {
   }
 }
 
-namespace {
-bool satisfied(wait_for until, std::size_t ready, std::size_t total, bool failed) {
+bool wait_satisfied(wait_for until, std::size_t ready, std::size_t total, bool failed) noexcept {
   switch (until) {
     case wait_for::first_completed:
       return ready > 0 || total == 0;
@@ -138,7 +138,6 @@ bool satisfied(wait_for until, std::size_t ready, std::size_t total, bool failed
   }
   return ready == total;
 }
-}  // namespace
 
 WaitResult wait_tasks(std::vector<TaskState*> tasks, wait_for until, WaitDeadline deadline) {
   const std::size_t total = tasks.size();
@@ -149,7 +148,7 @@ WaitResult wait_tasks(std::vector<TaskState*> tasks, wait_for until, WaitDeadlin
   } release{set};
   std::size_t ready = 0;
   bool failed = false;
-  while (!satisfied(until, ready, total, failed)) {
+  while (!wait_satisfied(until, ready, total, failed)) {
     const std::size_t index = set->next(deadline);
     if (index == CompletionSet::none) break;  // timed out
     ++ready;

@@ -8,4 +8,5 @@
 #include "mpp/mpi/executor.hpp"
 #include "mpp/mpi/pool.hpp"
 #include "mpp/mpi/transfer.hpp"
+#include "mpp/mpi/wait.hpp"
 #include "mpp/mpp.hpp"

@@ -286,7 +286,7 @@ bool ExecutorCore::receive(bool block) {
       } else {
         slot.bytes.assign(one.data() + sizeof header, one.size() - sizeof header);
       }
-      slot.state = TaskSlot::State::done;
+      slot.finish(TaskSlot::State::done);
       running_.erase(it);
     }
   });
@@ -310,7 +310,7 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
   slot.bytes = std::move(outcome.bytes).flatten();
   slot.offset = outcome.error ? 0 : frame_prefix;
   slot.error = outcome.error;
-  slot.state = TaskSlot::State::done;
+  slot.finish(TaskSlot::State::done);
   slot.local.reset();
   running_.erase(slot.id);
 }
@@ -379,8 +379,23 @@ bool ExecutorCore::wait(TaskSlot& slot,
   return true;
 }
 
+bool ExecutorCore::wait_until(const std::function<bool()>& finished,
+                              std::optional<std::chrono::steady_clock::time_point> deadline) {
+  for (;;) {
+    poll();
+    if (finished()) return true;
+    if (!deadline) {
+      progress();
+    } else if (std::chrono::steady_clock::now() >= *deadline) {
+      return false;
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+}
+
 bool ExecutorCore::cancel(TaskSlot& slot) {
-  if (slot.state == TaskSlot::State::queued) slot.state = TaskSlot::State::cancelled;
+  if (slot.state == TaskSlot::State::queued) slot.finish(TaskSlot::State::cancelled);
   return slot.state == TaskSlot::State::cancelled;
 }
 
@@ -399,7 +414,9 @@ void ExecutorCore::shutdown(bool wait, bool cancel_futures) {
   if (comm_.rank() != 0) return;
   shutting_down_ = true;
   if (cancel_futures) {
-    for (auto& slot : queue_) slot->state = TaskSlot::State::cancelled;
+    for (auto& slot : queue_) {
+      if (slot->state == TaskSlot::State::queued) slot->finish(TaskSlot::State::cancelled);
+    }
     queue_.clear();
   }
   if (!wait) return;
@@ -416,11 +433,11 @@ void ExecutorCore::break_with(ErrorRecord record) {
   if (broken_) return;
   broken_ = std::move(record);
   const auto fail = [](TaskSlot& slot) {
-    slot.state = TaskSlot::State::done;
     slot.ok = false;
     slot.broken = true;
     slot.request = Message();
     slot.run = nullptr;
+    slot.finish(TaskSlot::State::done);
   };
   for (auto& slot : queue_) {
     if (slot->state != TaskSlot::State::cancelled) fail(*slot);

@@ -30,6 +30,8 @@ namespace mpp::mpi {
 
 /// @cond MPP_INTERNAL
 namespace detail {
+struct FutureAccess;  // for mpp::wait and mpp::as_completed (mpi/wait.hpp)
+
 // The result and parameter types of a function pointer or a non-generic lambda / functor.
 template <class F>
 struct callable : callable<decltype(&F::operator())> {};
@@ -140,6 +142,14 @@ class Future {
   bool cancel() { return core_->cancel(*slot_); }
   /// Whether the task was cancelled.
   bool cancelled() const noexcept { return slot_->state == detail::TaskSlot::State::cancelled; }
+  /// `multiprocessing`'s `ready()`: the same as `done()`.
+  bool ready() { return done(); }
+  /// Whether the task finished with a value (not an exception, not cancelled); throws
+  /// `mpp::NotReadyError` if it has not finished, as Python's `AsyncResult.successful()`.
+  bool successful() {
+    if (!done()) mpp::detail::throw_not_ready();
+    return slot_->state == detail::TaskSlot::State::done && slot_->ok;
+  }
   /// Whether this future refers to a task.
   bool valid() const noexcept { return slot_ != nullptr; }
 
@@ -148,6 +158,7 @@ class Future {
       : core_(core), slot_(std::move(slot)) {}
 
  private:
+  friend struct detail::FutureAccess;
   detail::ExecutorCore* core_ = nullptr;
   std::shared_ptr<detail::TaskSlot> slot_;
 };

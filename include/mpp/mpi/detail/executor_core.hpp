@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mpp/async_result.hpp"
@@ -65,6 +66,12 @@ struct Entry {
 };
 
 // A task's state as the root (or, with one rank, the local pool) sees it.
+// What mpp::wait and mpp::as_completed over futures learn from the slots they watch: the
+// positions of the watched slots that finished (done or cancelled), in the order they did.
+struct SlotWatch {
+  std::vector<std::size_t> finished;
+};
+
 struct TaskSlot {
   enum class State { queued, running, done, cancelled };
   std::uint64_t id = 0;
@@ -77,6 +84,18 @@ struct TaskSlot {
   std::exception_ptr error;                        // one rank: the task's own exception
   std::optional<mpp::AsyncResult<Outcome>> local;  // one rank: the local pool's task
   std::function<Outcome()> run;                    // one rank: the task until it starts
+  // Told when the slot finishes: each watch, and the slot's position in what it watches.
+  std::vector<std::pair<std::weak_ptr<SlotWatch>, std::size_t>> watchers;
+
+  bool finished() const noexcept { return state == State::done || state == State::cancelled; }
+  // Sets the final state and tells the watchers.
+  void finish(State final) {
+    state = final;
+    for (auto& [watch, position] : watchers) {
+      if (auto alive = watch.lock()) alive->finished.push_back(position);
+    }
+    watchers.clear();
+  }
 
   std::span<const char> result() const noexcept {
     return {bytes.data() + offset, bytes.size() - offset};
@@ -117,6 +136,10 @@ class ExecutorCore {
   // Root: drives the work until `slot` is done or cancelled, or `deadline` passes; true if it
   // is done or cancelled.
   bool wait(TaskSlot& slot, std::optional<std::chrono::steady_clock::time_point> deadline);
+  // Root: drives the work until `finished()` holds or `deadline` passes; true if it holds.
+  // Without a deadline it sleeps in MPI until a result arrives; with one it polls.
+  bool wait_until(const std::function<bool()>& finished,
+                  std::optional<std::chrono::steady_clock::time_point> deadline);
   // Root: sends what it can and takes the results that arrived, without blocking.
   void poll();
   // Root: sends what it can and waits for at least one result (or local task) to arrive.
