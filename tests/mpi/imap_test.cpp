@@ -1,9 +1,11 @@
-// mpp::mpi::Pool::imap: the root's loop yields every result in input order, equal to the local
-// pool's map; the other ranks' loops are empty; a remote failure reaches the root's loop as
-// RemoteError; leaving the loop early keeps the ranks in step.
+// mpp::mpi::Pool::imap and imap_unordered: the root's loop yields every result in input order
+// (imap_unordered: as chunks arrive), equal to the local pool's map; the other ranks' loops are
+// empty; a remote failure reaches the root's loop as RemoteError; leaving the loop early keeps
+// the ranks in step.
 #include <doctest/doctest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -217,4 +219,72 @@ TEST_CASE("a progress callback that throws ends the root's loop with its excepti
   // Still in step afterwards.
   const auto r = cluster().map([](int x) { return x; }, std::views::iota(0, 10));
   if (cluster().is_root()) CHECK(r.size() == 10);
+}
+
+TEST_CASE("imap_unordered yields every result once on the root, nothing elsewhere") {
+  mpp::Pool local(2);
+  for (std::size_t n : {0u, 1u, 7u, 500u}) {
+    const auto xs = std::views::iota(0, static_cast<int>(n));
+    auto expected = local.map(label, xs);
+    std::ranges::sort(expected);
+    for (std::optional<std::size_t> c :
+         {std::optional<std::size_t>{}, std::optional<std::size_t>{1},
+          std::optional<std::size_t>{n + 1}}) {
+      CAPTURE(n);
+      auto got = collect(cluster().imap_unordered(label, xs, {.chunksize = c}));
+      auto from_root = collect(cluster().imap_unordered(
+          label, mpp::mpi::from_root(std::vector<int>(xs.begin(), xs.end())), {.chunksize = c}));
+      if (cluster().is_root()) {
+        std::ranges::sort(got);
+        std::ranges::sort(from_root);
+        CHECK(got == expected);
+        CHECK(from_root == expected);
+      } else {
+        CHECK(got.empty());
+        CHECK(from_root.empty());
+      }
+    }
+  }
+}
+
+TEST_CASE("imap_unordered yields other ranks' chunks before a slow one") {
+  // Item 0 takes 300 ms, and holds back only the batch it is in (one chunk per thread of the
+  // rank computing it): the other ranks' chunks arrive meanwhile. With one rank, every batch is
+  // the root's own and comes whole, so the order is the input's here.
+  const auto got = collect(cluster().imap_unordered(
+      [](int x) {
+        if (x == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        return x;
+      },
+      std::views::iota(0, 8), {.chunksize = 1}));
+  if (cluster().is_root()) {
+    REQUIRE(got.size() == 8);
+    if (cluster().size() > 1) CHECK(got.front() != 0);
+    CHECK(std::ranges::is_permutation(got, std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  }
+}
+
+TEST_CASE("imap_unordered: a failing item ends the loop after the chunks that arrived") {
+  std::vector<int> seen;
+  bool threw = false;
+  try {
+    for (int r : cluster().imap_unordered(
+             [](int x) {
+               if (x == 13) throw std::domain_error("item 13 is cursed");
+               return x;
+             },
+             std::views::iota(0, 100), {.chunksize = 1}))
+      seen.push_back(r);
+  } catch (const mpp::mpi::RemoteError& e) {
+    threw = true;
+    CHECK(e.type_name() == "std::domain_error");
+  } catch (const std::domain_error& e) {  // the rank that ran item 13
+    threw = true;
+    CHECK(std::string(e.what()) == "item 13 is cursed");
+  }
+  CHECK(threw);  // on every rank
+  CHECK(std::ranges::find(seen, 13) == seen.end());
+  CHECK(seen.size() < 100);
+  const auto r = cluster().map([](int x) { return x; }, std::views::iota(0, 10));
+  if (cluster().is_root()) CHECK(r.size() == 10);  // still in step
 }

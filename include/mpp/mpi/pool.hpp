@@ -1,7 +1,8 @@
 #pragma once
 /// @file
-/// `mpp::mpi::Pool`: `map`, `starmap` and `imap` across the ranks of an MPI job, each rank
-/// computing its share on its own `mpp::Pool` (MPI between processes, work stealing inside one).
+/// `mpp::mpi::Pool`: `map`, `starmap`, `imap` and `imap_unordered` across the ranks of an MPI
+/// job, each rank computing its share on its own `mpp::Pool` (MPI between processes, work
+/// stealing inside one).
 
 #include <mpi.h>
 
@@ -316,6 +317,44 @@ class Pool {
     return open_stream<R, T>(inputs, "imap", options, true);
   }
 
+  /// `imap` that yields each chunk's results as soon as the chunk reaches the root, whichever
+  /// rank computed it (Python's `imap_unordered`); within a chunk, in input order. A rank
+  /// computes a batch of chunks at a time (one per thread) and sends it whole, so a slow item
+  /// holds back its batch, not the other ranks' chunks; with one rank, the order is therefore
+  /// close to the input's. The same pacing, failures and early stop as `imap`: when an item
+  /// fails, the chunks that arrived are yielded first, then the failure is thrown. Collective.
+  ///
+  /// ```cpp
+  /// for (const Sample& s : cluster.imap_unordered(simulate, seeds)) histogram.add(s);
+  /// ```
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<F, Range>
+  [[nodiscard]] Stream<mpp::detail::map_result_t<F, Range>> imap_unordered(
+      F&& f, Range&& items, const MapOptions& options = {}) {
+    using R = mpp::detail::map_result_t<F, Range>;
+    using Inputs =
+        StreamInputs<std::decay_t<F>, std::views::all_t<Range>, std::ranges::range_value_t<Range>>;
+    Turn turn(*this);
+    auto inputs =
+        std::make_shared<Inputs>(std::forward<F>(f), std::views::all(std::forward<Range>(items)));
+    return open_stream<R, std::ranges::range_value_t<Range>>(inputs, "imap_unordered", options,
+                                                             false, /*ordered=*/false);
+  }
+
+  /// `imap_unordered` with the items on the root only (see `mpp::mpi::from_root`). Collective.
+  template <class F, class View>
+  requires sized_input<View> && mappable<F, View>
+  [[nodiscard]] Stream<mpp::detail::map_result_t<F, View>> imap_unordered(
+      F&& f, FromRoot<View> input, const MapOptions& options = {}) {
+    using R = mpp::detail::map_result_t<F, View>;
+    using T = std::ranges::range_value_t<View>;
+    detail::require_transferable<T>();
+    Turn turn(*this);
+    auto inputs = std::make_shared<StreamInputs<std::decay_t<F>, View, T>>(std::forward<F>(f),
+                                                                           std::move(input.items));
+    return open_stream<R, T>(inputs, "imap_unordered", options, true, /*ordered=*/false);
+  }
+
  private:
   // Collective calls on one pool run one at a time, in the order they were made on this rank
   // (the same order on every rank), even when map_async runs them on threads of their own.
@@ -368,7 +407,7 @@ class Pool {
   // Plans an imap on every rank and starts its stream (the other ranks compute their share).
   template <class R, class T, class Inputs>
   Stream<R> open_stream(const std::shared_ptr<Inputs>& inputs, const char* call,
-                        const MapOptions& options, bool from_root) {
+                        const MapOptions& options, bool from_root, bool ordered = true) {
     using F = decltype(inputs->f);
     detail::require_transferable<R>();
     const mpp::detail::ItemPolicy policy = item_policy(options, call);  // before the collectives
@@ -380,8 +419,9 @@ class Pool {
         call);
     if (plan.checkpoint) {
       mpp::detail::throw_invalid_argument(
-          "mpp::mpi::Pool::imap: checkpoint works with map and starmap, whose results are "
-          "complete at the end; not with streams");
+          std::string("mpp::mpi::Pool::") + call +
+          ": checkpoint works with map and starmap, whose results are complete at the end; not "
+          "with streams");
     }
     if (from_root) {
       plan.dynamic = true;  // every rank may compute any item
@@ -405,7 +445,7 @@ class Pool {
           if (in->use_received) return std::invoke(in->f, in->received[i]);
           return std::invoke(in->f, in->access[i]);
         },
-        policy, window, inputs, &open_stream_, options.progress));
+        policy, window, inputs, &open_stream_, options.progress, ordered));
   }
 
   // How many chunks past the root's loop the ranks may compute: `buffersize` (default 4 x the

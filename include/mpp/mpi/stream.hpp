@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <iterator>
@@ -40,10 +41,12 @@ class StreamState final : public OpenStream {
  public:
   StreamState(Comm& comm, mpp::Pool& local, StreamPlan plan, std::function<R(std::size_t)> get,
               mpp::detail::ItemPolicy policy, std::size_t window, std::shared_ptr<void> inputs,
-              OpenStream** slot, std::function<void(std::size_t, std::size_t)> progress)
+              OpenStream** slot, std::function<void(std::size_t, std::size_t)> progress,
+              bool ordered)
       : inputs_(std::move(inputs)),
         slot_(slot),
         root_(comm.rank() == 0),
+        ordered_(ordered),
         chunks_(plan.chunks()),
         callback_(root_ && progress ? watched(std::move(progress)) : nullptr),
         progress_(callback_, plan.n),
@@ -51,6 +54,7 @@ class StreamState final : public OpenStream {
             comm, local, std::move(plan), std::move(get), std::move(policy),
             [this](std::uint64_t c, std::vector<R>& values) {
               arrived_[static_cast<std::size_t>(c)] = std::move(values);
+              if (!ordered_) ready_.push_back(static_cast<std::size_t>(c));
             },
             window) {
     if (root_) {
@@ -97,10 +101,10 @@ class StreamState final : public OpenStream {
     current_.clear();
     position_ = 0;
     while (root_ && next_ < chunks_) {
-      while (!arrived_[next_] && running_) running_ = streamer_.pump();
-      if (!arrived_[next_]) break;  // it never will: the map failed
-      current_ = std::move(*arrived_[next_]);
-      arrived_[next_].reset();
+      const std::optional<std::size_t> chunk = ordered_ ? next_in_order() : next_to_arrive();
+      if (!chunk) break;  // it never will: the map failed
+      current_ = std::move(*arrived_[*chunk]);
+      arrived_[*chunk].reset();
       ++next_;
       streamer_.read(next_);
       progress_.add(current_.size());
@@ -115,6 +119,20 @@ class StreamState final : public OpenStream {
   }
 
  private:
+  // The chunk the loop yields next, once it has arrived; none if the map ended without it.
+  std::optional<std::size_t> next_in_order() {
+    while (!arrived_[next_] && running_) running_ = streamer_.pump();
+    if (!arrived_[next_]) return std::nullopt;
+    return next_;
+  }
+  std::optional<std::size_t> next_to_arrive() {
+    while (ready_.empty() && running_) running_ = streamer_.pump();
+    if (ready_.empty()) return std::nullopt;
+    const std::size_t chunk = ready_.front();
+    ready_.pop_front();
+    return chunk;
+  }
+
   // The progress callback, whose exception waits for the loop: the ranks' protocol must not be
   // cut short by it.
   std::function<void(std::size_t, std::size_t)> watched(
@@ -141,26 +159,29 @@ class StreamState final : public OpenStream {
   std::shared_ptr<void> inputs_;  // what `get` reads
   OpenStream** slot_;             // the pool's open stream, while this one is
   bool root_;
+  bool ordered_;  // imap: in input order; imap_unordered: as chunks arrive
   std::size_t chunks_;
   std::exception_ptr progress_error_;  // thrown by the progress callback, for the loop
   std::function<void(std::size_t, std::size_t)> callback_;
   mpp::detail::ProgressReporter progress_;
   std::vector<std::optional<std::vector<R>>> arrived_;  // root: chunks not yet yielded
+  std::deque<std::size_t> ready_;                       // root, unordered: in arrival order
   Streamer<R> streamer_;
   bool running_ = false;  // root: the protocol has not ended
   bool settled_ = false;
   bool at_end_ = false;
   std::exception_ptr error_;
-  std::size_t next_ = 0;  // the next chunk to yield
+  std::size_t next_ = 0;  // chunks yielded: in order, the next one to yield
   std::vector<R> current_;
   std::size_t position_ = 0;
 };
 
 }  // namespace detail
 
-/// The results of `mpp::mpi::Pool::imap`, an input range.
+/// The results of `mpp::mpi::Pool::imap` and `imap_unordered`, an input range.
 ///
-/// On the root it yields every result in input order, lazily: while the loop waits for the
+/// On the root it yields every result in input order (`imap_unordered`: chunk by chunk, as
+/// they arrive), lazily: while the loop waits for the
 /// next chunk, the root computes its own share and receives the chunks of the other ranks.
 /// On the other ranks `imap` returns once the rank has computed its share, and the stream is
 /// empty: beginning the loop (or destroying the stream) waits for the root to finish, and
