@@ -1,7 +1,7 @@
 // resumable: a long map that survives the batch system's time limit and resumes where it stopped.
 //
 // Teaches `MapOptions::checkpoint`. Finished chunks are saved in a journal; SIGTERM (what Slurm
-// sends at the time limit) or Ctrl-C stops the map cleanly with `mpp::Interrupted`, and even a
+// sends at the time limit) or Ctrl-C stops the map cleanly with `mpp::InterruptedError`, and even a
 // SIGKILL loses only the chunks that were running. Running the program again resumes: it reads
 // what the journal holds and computes the rest.
 //
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
                 computed.load(), items);
     std::printf("checksum %ld\n", std::accumulate(results.begin(), results.end(), 0L));
     return 0;
-  } catch (const mpp::Interrupted& stop) {
+  } catch (const mpp::InterruptedError& stop) {
     std::printf("interrupted after computing %ld items: %s\n", computed.load(), stop.what());
     return 3;
   }

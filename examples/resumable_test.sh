@@ -32,7 +32,7 @@ resume_and_check() {  # resume_and_check <journal>: rerun to the end, compare, r
 
 status=$(run_and_kill TERM "$dir/term.journal")
 cat "$dir/out.txt"
-[ "$status" -eq 3 ] || { echo "FAIL: SIGTERM gave status $status, expected 3 (mpp::Interrupted)"; exit 1; }
+[ "$status" -eq 3 ] || { echo "FAIL: SIGTERM gave status $status, expected 3 (mpp::InterruptedError)"; exit 1; }
 grep -q "interrupted" "$dir/out.txt" || { echo "FAIL: no interruption message"; exit 1; }
 resume_and_check "$dir/term.journal"
 

@@ -119,7 +119,7 @@ void throw_interrupted(int signal_number, const std::string& path, std::size_t d
      << "; " << done << " of " << chunks << " chunks are saved in '" << path
      << "'; run the same map again to resume (a second Ctrl-C while a map stops ends the "
         "process at once, and loses no finished chunk either)";
-  throw Interrupted(os.str(), signal_number);
+  throw InterruptedError(os.str(), signal_number);
 }
 
 }  // namespace mpp::detail

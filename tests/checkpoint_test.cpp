@@ -109,7 +109,7 @@ TEST_CASE("a file that is not a journal is refused with a clear error") {
       doctest::Contains("not an mpp journal"), mpp::CheckpointError);
 }
 
-TEST_CASE("SIGTERM stops a checkpointed map with mpp::Interrupted and keeps finished chunks") {
+TEST_CASE("SIGTERM stops a checkpointed map with mpp::InterruptedError and keeps finished chunks") {
   TempJournal journal("signal");
   mpp::Pool pool(2);
   std::atomic<int> calls{0};
@@ -121,7 +121,7 @@ TEST_CASE("SIGTERM stops a checkpointed map with mpp::Interrupted and keeps fini
     (void)pool.map(slow, std::views::iota(0, 100000),
                    {.chunksize = 10, .checkpoint = journal.path, .checkpoint_tag = "triple"});
     FAIL("the map should have been interrupted");
-  } catch (const mpp::Interrupted& interrupted) {
+  } catch (const mpp::InterruptedError& interrupted) {
     CHECK(interrupted.signal_number() == SIGTERM);
     CHECK(std::string(interrupted.what()).find("resume") != std::string::npos);
   }

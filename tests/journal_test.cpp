@@ -169,7 +169,7 @@ TEST_CASE("SIGTERM repeated, as Slurm sends it at a time limit, is one request t
                       },
                       std::views::iota(0, 10),
                       {.chunksize = 1, .checkpoint = journal.path, .checkpoint_tag = "triple"}),
-                  mpp::Interrupted);
+                  mpp::InterruptedError);
 }
 
 // --- 10. The application's signal handlers survive ----------------------------------------------
@@ -303,7 +303,7 @@ TEST_CASE(
   // The first map's end left the second one watched: its SIGTERM stopped it, the application
   // did not see it, and once both had ended the application's dispositions were back.
   REQUIRE(second_outcome);
-  CHECK_THROWS_AS(std::rethrow_exception(second_outcome), mpp::Interrupted);
+  CHECK_THROWS_AS(std::rethrow_exception(second_outcome), mpp::InterruptedError);
   CHECK(application_signals.load() == 0);
   CHECK(ApplicationSignals::intact());
 }

@@ -3,8 +3,8 @@
 // Teaches `MapOptions::checkpoint` and `MapOptions::progress` on `mpp::mpi::Pool`. The root
 // journals the finished chunks of every rank and draws the cluster's progress; SIGTERM (what
 // Slurm sends every task at the time limit) stops the claims on all ranks, and every rank gets
-// `mpp::Interrupted` once the journal is flushed. Running the job again resumes: the root tells
-// every rank which chunks are done, and only the rest are computed.
+// `mpp::InterruptedError` once the journal is flushed. Running the job again resumes: the root
+// tells every rank which chunks are done, and only the rest are computed.
 //
 //     mpirun -np 4 mpi_resumable run.journal   # stopped: exit status 3
 //     mpirun -np 4 mpi_resumable run.journal   # finishes the rest
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     if (cluster.is_root()) {
       std::printf("checksum %ld\n", std::accumulate(results.begin(), results.end(), 0L));
     }
-  } catch (const mpp::Interrupted& stop) {
+  } catch (const mpp::InterruptedError& stop) {
     std::printf("rank %d interrupted: %s\n", cluster.rank(), stop.what());
     status = 3;
   }

@@ -423,15 +423,15 @@ class AsyncResult {
                               std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
   }
   /// Whether the task has finished (with a value or an exception). Never blocks.
-  bool ready() const { return state().ready(); }
+  [[nodiscard]] bool ready() const { return state().ready(); }
   /// Whether the task finished without an exception; throws `mpp::NotReadyError` (a
   /// `std::logic_error`) if it has not finished yet, like Python's `ValueError`.
-  bool successful() const {
+  [[nodiscard]] bool successful() const {
     if (!ready()) detail::throw_not_ready();
     return !state().error();
   }
   /// Whether this handle refers to a task.
-  bool valid() const noexcept { return state_.get() != nullptr; }
+  [[nodiscard]] bool valid() const noexcept { return state_.get() != nullptr; }
 
   /// Python's `Future.cancel()`: if the task has not started, it never will; the result
   /// completes at once with `mpp::CancelledError` (the `error_callback`, if any, runs on this
@@ -449,9 +449,9 @@ class AsyncResult {
   bool cancel() const { return state().cancel(); }
   /// Python's `Future.cancelled()`: whether the result is ready with `mpp::CancelledError`
   /// (cancelled by `cancel()` or `terminate()`, or a continuation of a cancelled result).
-  bool cancelled() const { return ready() && state().cancelled(); }
+  [[nodiscard]] bool cancelled() const { return ready() && state().cancelled(); }
   /// Python's `Future.done()`: the same as `ready()`.
-  bool done() const { return ready(); }
+  [[nodiscard]] bool done() const { return ready(); }
 
   /// mpi4py's `then`: a result of `f(value)`, run on `pool` once this result is ready (also when
   /// it is ready already). `f` gets the value as `const T&` (nothing for `void`); its return

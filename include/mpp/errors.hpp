@@ -95,10 +95,10 @@ class CheckpointError : public std::runtime_error {
 /// time limit). Chunks that finished are in the journal; rerunning the same map resumes. (A
 /// second Ctrl-C while the map stops ends the process instead, as SIGINT would without mpp; a
 /// SIGTERM repeated within 10 s, as batch systems send it, is the same request.)
-class Interrupted : public std::runtime_error {
+class InterruptedError : public std::runtime_error {
  public:
   /// `signal_number` is the signal received (`SIGTERM`, `SIGINT`).
-  Interrupted(const std::string& what, int signal_number)
+  InterruptedError(const std::string& what, int signal_number)
       : std::runtime_error(what), signal_(signal_number) {}
   /// The signal that interrupted the map.
   int signal_number() const noexcept { return signal_; }
@@ -106,6 +106,9 @@ class Interrupted : public std::runtime_error {
  private:
   int signal_;
 };
+
+/// The former name of `mpp::InterruptedError`.
+using Interrupted [[deprecated("use mpp::InterruptedError")]] = InterruptedError;
 
 namespace detail {
 // Every throw of the library goes through these, so messages stay consistent.

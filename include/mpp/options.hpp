@@ -89,7 +89,7 @@ struct MapOptions {
   std::optional<std::size_t> chunksize = std::nullopt;
   /// How chunks are formed and handed to threads; see `mpp::schedule`.
   mpp::schedule schedule = mpp::schedule::adaptive;
-  /// `imap` only: at most this many chunks are in flight ahead of the consumer (Python 3.15's
+  /// `imap` only: at most this many chunks are in flight ahead of the consumer (Python 3.16's
   /// `buffersize`), so memory stays bounded on unbounded inputs. Unset: 4 × threads. Must be
   /// positive when given.
   std::optional<std::size_t> buffersize = std::nullopt;
@@ -118,12 +118,12 @@ struct MapOptions {
   std::optional<std::chrono::nanoseconds> task_timeout = std::nullopt;
   /// `map`, `map_async` and `starmap` only: a journal file where finished chunks are saved. A
   /// rerun of the same map (same inputs, result type and function) after a crash, kill or
-  /// `mpp::Interrupted` returns the same results and computes only what the journal lacks; a
+  /// `mpp::InterruptedError` returns the same results and computes only what the journal lacks; a
   /// journal of another map is refused with `mpp::CheckpointError` saying what differs, as is a
   /// journal another map is writing (it is locked). Every finished chunk reaches the kernel at
   /// once (a killed process loses none) and the disk within a second (a node crash loses at
   /// most that). While such a map runs, the first SIGINT or SIGTERM stops it: running chunks
-  /// finish and are saved, then it throws `mpp::Interrupted`; a second one ends the process at
+  /// finish and are saved, then it throws `mpp::InterruptedError`; a second one ends the process at
   /// once, as it would without mpp. The application's signal handlers are restored afterwards,
   /// and a signal it ignores stays ignored. Results and inputs must be serializable by cereal;
   /// chunks default to `ceil(n / 1024)` items. The journal is kept after success (a rerun then

@@ -43,15 +43,15 @@ class AnyResult {
   }
 
   /// Whether this handle refers to a task.
-  bool valid() const noexcept { return state_.get() != nullptr; }
+  [[nodiscard]] bool valid() const noexcept { return state_.get() != nullptr; }
   /// Whether the task has finished (with a value or an exception). Never blocks.
-  bool ready() const { return state().ready(); }
+  [[nodiscard]] bool ready() const { return state().ready(); }
   /// Python's `done()`: the same as `ready()`.
-  bool done() const { return ready(); }
+  [[nodiscard]] bool done() const { return ready(); }
   /// Whether the task finished with `mpp::CancelledError`.
-  bool cancelled() const { return ready() && state().cancelled(); }
+  [[nodiscard]] bool cancelled() const { return ready() && state().cancelled(); }
   /// Whether the task finished without an exception; `mpp::NotReadyError` if not finished.
-  bool successful() const {
+  [[nodiscard]] bool successful() const {
     if (!ready()) detail::throw_not_ready();
     return !state().error();
   }

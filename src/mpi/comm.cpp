@@ -315,7 +315,7 @@ void Comm::release(bool finalizing) noexcept {
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
-Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* call) {
+Plan Comm::plan(const MapHeader& mine, const char* call) {
   std::vector<MapHeader> all(static_cast<std::size_t>(size_));
   {
     auto lock = mpi_guard(call);
@@ -358,7 +358,6 @@ Plan Comm::plan(const MapHeader& mine, const MapOptions& options, const char* ca
                                         ": chunksize must be at least 1; leave it unset for the "
                                         "schedule's default");
   }
-  (void)options;
   Plan plan;
   plan.size = size_;
   plan.n = static_cast<std::size_t>(std::max<std::int64_t>(0, root.n));

@@ -53,9 +53,8 @@ void Pool::check_async(const char* call) const {
   }
 }
 
-detail::MapHeader Pool::header(const char* call, std::uint64_t signature, std::int64_t n,
-                               const MapOptions& options, results where, bool from_root) const {
-  (void)call;
+detail::MapHeader Pool::header(std::uint64_t signature, std::int64_t n, const MapOptions& options,
+                               results where, bool from_root) const {
   return detail::MapHeader{.signature = signature,
                            .n = n,
                            .chunksize = options.chunksize.value_or(0),

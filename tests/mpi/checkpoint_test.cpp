@@ -1,6 +1,6 @@
 // Checkpoint and resume of mpp::mpi::Pool::map: the root journals the chunks of every rank, a
 // rerun recomputes only what the journal lacks, and SIGTERM ends the call on every rank with
-// mpp::Interrupted.
+// mpp::InterruptedError.
 #include <doctest/doctest.h>
 #include <mpi.h>
 #include <signal.h>
@@ -136,7 +136,7 @@ TEST_CASE("a journal of other inputs is refused with CheckpointError on every ra
   if (cluster().is_root()) std::filesystem::remove(journal);
 }
 
-TEST_CASE("SIGTERM during a checkpointed map ends it with Interrupted on every rank") {
+TEST_CASE("SIGTERM during a checkpointed map ends it with InterruptedError on every rank") {
   const std::string journal = fresh_journal("signal");
   const mpp::MapOptions options{.chunksize = k, .checkpoint = journal, .checkpoint_tag = "cubes"};
   computed_everywhere();
@@ -154,7 +154,7 @@ TEST_CASE("SIGTERM during a checkpointed map ends it with Interrupted on every r
           return x * x * x;
         },
         std::views::iota(0L, n), options);
-  } catch (const mpp::Interrupted& e) {
+  } catch (const mpp::InterruptedError& e) {
     interrupted = true;
     CHECK(e.signal_number() == SIGTERM);
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A checkpointed MPI map stopped the way Slurm stops a job at its time limit (SIGTERM to every
-# rank) must end with status 3 (mpp::Interrupted) on every rank, and a rerun must finish with the
+# rank) must end with status 3 (mpp::InterruptedError) on every rank, and a rerun must finish with the
 # checksum of an uninterrupted run, computing only what the journal lacked.
 # Usage: resumable_test.sh <mpiexec> <ranks> <mpi_resumable> <work dir> [mpiexec flags...]
 set -euo pipefail
@@ -28,7 +28,7 @@ wait "$launcher" || status=$?
 cat "$dir/first.txt"
 [ "$status" -eq 3 ] || { echo "FAIL: SIGTERM gave status $status, expected 3"; exit 1; }
 stopped=$(grep -c "interrupted: " "$dir/first.txt" || true)
-[ "$stopped" -eq "$ranks" ] || { echo "FAIL: $stopped of $ranks ranks threw mpp::Interrupted"; exit 1; }
+[ "$stopped" -eq "$ranks" ] || { echo "FAIL: $stopped of $ranks ranks threw mpp::InterruptedError"; exit 1; }
 
 out=$(run "$program" "$dir/run.journal" "$items" "$micros" 2>/dev/null)
 echo "$out"

@@ -28,7 +28,7 @@ grep -q "DUE TO TIME LIMIT" "$state/jobs/first.out" || fail "Slurm did not repor
 grep -q "^interrupted after computing [0-9]* items" "$state/jobs/first.out" ||
   fail "the map did not report its interruption (was it killed before it could flush?)"
 grep -q "Exited with exit code 3" "$state/jobs/first.out" ||
-  fail "the program did not exit with status 3 (mpp::Interrupted)"
+  fail "the program did not exit with status 3 (mpp::InterruptedError)"
 
 # The same script again, now without the simulated work per item, so it finishes in seconds.
 id=$(MICROS=0 submit second --chdir="$(dirname "$program")" --cpus-per-task=$cpus \

@@ -132,7 +132,7 @@ class Future {
                                    std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
   }
   /// Whether the task finished or was cancelled; lets the executor progress, never blocks.
-  bool done() {
+  [[nodiscard]] bool done() {
     core_->poll();
     return slot_->state == detail::TaskSlot::State::done || cancelled();
   }
@@ -141,17 +141,19 @@ class Future {
   /// it is cancelled.
   bool cancel() { return core_->cancel(*slot_); }
   /// Whether the task was cancelled.
-  bool cancelled() const noexcept { return slot_->state == detail::TaskSlot::State::cancelled; }
+  [[nodiscard]] bool cancelled() const noexcept {
+    return slot_->state == detail::TaskSlot::State::cancelled;
+  }
   /// `multiprocessing`'s `ready()`: the same as `done()`.
-  bool ready() { return done(); }
+  [[nodiscard]] bool ready() { return done(); }
   /// Whether the task finished with a value (not an exception, not cancelled); throws
   /// `mpp::NotReadyError` if it has not finished, as Python's `AsyncResult.successful()`.
-  bool successful() {
+  [[nodiscard]] bool successful() {
     if (!done()) mpp::detail::throw_not_ready();
     return slot_->state == detail::TaskSlot::State::done && slot_->ok;
   }
   /// Whether this future refers to a task.
-  bool valid() const noexcept { return slot_ != nullptr; }
+  [[nodiscard]] bool valid() const noexcept { return slot_ != nullptr; }
 
   /// Used by `Executor`.
   Future(detail::ExecutorCore* core, std::shared_ptr<detail::TaskSlot> slot)

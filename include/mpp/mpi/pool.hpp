@@ -129,7 +129,7 @@ requires std::ranges::sized_range<Range> FromRoot<std::views::all_t<Range>> from
 /// and the root journals them. A rerun reads the journal on the root, tells every rank which
 /// chunks are done, and only the rest are computed. SIGINT or SIGTERM on any rank stops the
 /// claims on every rank; running chunks finish and are journaled, then every rank throws
-/// `mpp::Interrupted`. Inputs and results must be serializable by cereal.
+/// `mpp::InterruptedError`. Inputs and results must be serializable by cereal.
 ///
 /// Progress (`MapOptions::progress`): the root's callback receives the cluster-wide count,
 /// (0, n) first, then growing counts as the chunks of every rank reach it, and (n, n) once
@@ -415,8 +415,7 @@ class Pool {
     const std::int64_t n =
         from_root && !root ? -1 : static_cast<std::int64_t>(inputs->access.size());
     detail::Plan plan = comm_->plan(
-        header(call, signature_of<F, R, T>(call), n, options, results::on_root, from_root), options,
-        call);
+        header(signature_of<F, R, T>(call), n, options, results::on_root, from_root), call);
     if (plan.checkpoint) {
       mpp::detail::throw_invalid_argument(
           std::string("mpp::mpi::Pool::") + call +
@@ -477,8 +476,8 @@ class Pool {
     return detail::signature({call, typeid(F).name(), typeid(R).name(), typeid(T).name()});
   }
 
-  detail::MapHeader header(const char* call, std::uint64_t signature, std::int64_t n,
-                           const MapOptions& options, results where, bool from_root) const;
+  detail::MapHeader header(std::uint64_t signature, std::int64_t n, const MapOptions& options,
+                           results where, bool from_root) const;
 
   template <class F, class Range>
   auto everywhere(const char* call, F& f, Range& items, const MapOptions& options, results where) {
@@ -489,9 +488,9 @@ class Pool {
     (void)item_policy(options, call);  // refused on every rank before the collective calls
     mpp::detail::ItemAccess<Range> access(items);
     const detail::Plan plan =
-        comm_->plan(header(call, signature_of<F, R, T>(call),
-                           static_cast<std::int64_t>(access.size()), options, where, false),
-                    options, call);
+        comm_->plan(header(signature_of<F, R, T>(call), static_cast<std::int64_t>(access.size()),
+                           options, where, false),
+                    call);
     if (plan.streamed) {
       return streamed<R>([&](std::size_t i) -> R { return std::invoke(f, access[i]); }, access,
                          plan, options, where);
@@ -511,8 +510,8 @@ class Pool {
     const bool root = is_root();
     mpp::detail::ItemAccess<View> access(items);
     const std::int64_t n = root ? static_cast<std::int64_t>(access.size()) : -1;
-    const detail::Plan plan = comm_->plan(
-        header(call, signature_of<F, R, T>(call), n, options, where, true), options, call);
+    const detail::Plan plan =
+        comm_->plan(header(signature_of<F, R, T>(call), n, options, where, true), call);
     std::vector<T> mine;  // the items this rank received
     std::size_t offset = 0;
     if (!plan.dynamic) {

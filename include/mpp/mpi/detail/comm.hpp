@@ -77,7 +77,7 @@ struct StreamEnd {
 struct StreamVerdict {
   std::int64_t failing_rank = -1;  // whose error record every rank gets, or -1
   std::int64_t signal = 0;         // a signal stopped the map (and no item failed)
-  std::uint64_t done = 0;          // chunks journaled, for mpp::Interrupted's message
+  std::uint64_t done = 0;          // chunks journaled, for mpp::InterruptedError's message
   std::uint64_t chunks = 0;
 };
 
@@ -133,7 +133,7 @@ class Comm {
 
   // Exchanges headers, checks that every rank made the same call (CollectiveMismatchError on
   // every rank otherwise) and returns the plan.
-  Plan plan(const MapHeader& mine, const MapOptions& options, const char* call);
+  Plan plan(const MapHeader& mine, const char* call);
 
   // The chunk counter of dynamic self-scheduling, on the root. Where it is safe (a communicator
   // congruent with MPI_COMM_WORLD) it is an MPI window (MPI_Win_allocate, claims are
@@ -163,7 +163,6 @@ class Comm {
   // Not the root: the latest `read` of the current map, at least `known`; with `wait`, waits
   // until it has grown past `known`.
   std::uint64_t receive_read(std::uint64_t known, bool wait);
-  bool counter_is_window() const noexcept { return window_ != MPI_WIN_NULL; }
   // Whether this rank answers the others' claims while it computes (the root, when the counter
   // is served as messages).
   bool serves_claims() const noexcept { return serve_claims_ && rank_ == 0; }
@@ -186,7 +185,7 @@ class Comm {
   // claims; returns whether a message arrived.
   bool receive_stream(const std::function<void(int, std::span<const char>)>& on_message);
   // Every rank: the root's `verdict` (and the failing rank's error `record`) reach every rank,
-  // which throws as `settle` does, or mpp::Interrupted naming `journal` after a signal.
+  // which throws as `settle` does, or mpp::InterruptedError naming `journal` after a signal.
   void settle_stream(StreamVerdict verdict, std::string record,
                      const std::exception_ptr& local_error, const std::string& journal);
   // Broadcasts a string from the root; returns it on every rank.

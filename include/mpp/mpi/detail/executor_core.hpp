@@ -109,7 +109,6 @@ class ExecutorCore {
 
   int rank() const noexcept { return comm_.rank(); }
   int size() const noexcept { return comm_.size(); }
-  mpp::Pool& local() noexcept { return local_; }
   // Tasks the workers take at once (the root's local pool with one rank).
   std::size_t capacity() const noexcept {
     std::size_t total = 0;
@@ -149,7 +148,6 @@ class ExecutorCore {
   // Root: no more submissions; with `cancel_futures`, queued tasks are cancelled; with `wait`,
   // returns once every task is done and the workers have been released.
   void shutdown(bool wait, bool cancel_futures);
-  bool shut_down() const noexcept { return shutting_down_; }
   // Whether an initializer failed, so no task runs any more (BrokenExecutor).
   bool broken() const noexcept { return broken_.has_value(); }
   // Non-root: serves tasks until the root shuts down. Returns false on the root at once.

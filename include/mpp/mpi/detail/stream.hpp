@@ -152,7 +152,7 @@ class Streamer {
   }
 
   // Every rank, after its part: every rank learns the outcome and throws as a map does
-  // (mpp::Interrupted after a signal, naming `journal`). `done` counts the root's chunks.
+  // (mpp::InterruptedError after a signal, naming `journal`). `done` counts the root's chunks.
   void settle(const std::string& journal, std::uint64_t done) {
     StreamVerdict verdict{.done = done, .chunks = plan_.chunks()};
     std::string record;

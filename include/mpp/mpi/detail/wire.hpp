@@ -219,12 +219,6 @@ class Reader {
       for (std::uint64_t i = 0; i < n; ++i) out.push_back(value<T>());
     }
   }
-  template <class... Ts>
-  std::tuple<Ts...> tuple() {
-    std::tuple<Ts...> t;
-    std::apply([&](auto&... xs) { (value(xs), ...); }, t);
-    return t;
-  }
 
  private:
   MemoryBuffer buffer_;
