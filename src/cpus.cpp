@@ -9,7 +9,9 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "mpp/detail/cgroup.hpp"
 #include "mpp/errors.hpp"
 
 namespace mpp {
@@ -39,7 +41,19 @@ int affinity_cpus() {
   return CPU_COUNT(&set);
 }
 
-// The cgroup v2 path of this process ("0::/path" in /proc/self/cgroup), or "" if none.
+// The smallest cgroup quota in CPUs, or 0 when unlimited.
+int cgroup_quota_cpus() {
+  int best = 0;
+  for (const auto& quota : detail::cgroup_quotas()) {
+    best = best == 0 ? quota.cpus : std::min(best, quota.cpus);
+  }
+  return best;
+}
+
+}  // namespace
+
+namespace detail {
+
 std::string cgroup_path() {
   std::ifstream in("/proc/self/cgroup");
   std::string line;
@@ -49,25 +63,25 @@ std::string cgroup_path() {
   return {};
 }
 
-// ceil(quota / period) from cpu.max of our cgroup and its ancestors, or 0 when unlimited.
-int cgroup_quota_cpus() {
+std::vector<CgroupQuota> cgroup_quotas() {
+  std::vector<CgroupQuota> quotas;
   std::string path = cgroup_path();
-  int best = 0;
   while (true) {
-    std::ifstream in("/sys/fs/cgroup" + path + "/cpu.max");
+    const std::string file = "/sys/fs/cgroup" + path + (path.ends_with('/') ? "" : "/") + "cpu.max";
+    std::ifstream in(file);
     std::string quota;
     double period = 0;
     if (in >> quota >> period && quota != "max" && period > 0) {
-      int cpus = std::max(1, static_cast<int>(std::ceil(std::stod(quota) / period)));
-      best = best == 0 ? cpus : std::min(best, cpus);
+      quotas.push_back({file, quota + " " + std::to_string(static_cast<long>(period)),
+                        std::max(1, static_cast<int>(std::ceil(std::stod(quota) / period)))});
     }
     if (path.empty() || path == "/") break;
     path = path.substr(0, path.find_last_of('/'));
   }
-  return best;
+  return quotas;
 }
 
-}  // namespace
+}  // namespace detail
 
 int available_cpus() {
   if (int forced = positive_env("MPP_NUM_THREADS")) return forced;

@@ -34,6 +34,7 @@
 #include <oneapi/tbb/version.h>
 
 #include <mpp/cpus.hpp>
+#include <mpp/detail/cgroup.hpp>
 #include <mpp/version.hpp>
 
 #ifdef MPP_INFO_WITH_MPI
@@ -48,25 +49,19 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Facts about this process
 
-struct CgroupLimit {
-  std::string file;   // the cpu.max file that set the limit
-  std::string value;  // its content, "quota period"
-  int cpus = 0;       // ceil(quota / period)
-};
-
 struct Facts {
   std::string host;
   long pid = 0;
-  int online = 0;                               // std::thread::hardware_concurrency()
-  std::vector<int> affinity;                    // CPUs in sched_getaffinity's mask
-  std::string cgroup;                           // our cgroup v2 path, "" if none
-  std::vector<CgroupLimit> quotas;              // every cpu.max with a quota, leaf first
-  int quota_cpus = 0;                           // the smallest of them, 0 = no quota
-  std::map<std::string, std::string> slurm;     // SLURM_* variables that are set
-  std::map<std::string, std::string> launcher;  // OMPI_*/PMIX_*/PMI_* rank variables
-  std::string mpp_num_threads;                  // MPP_NUM_THREADS as set, "" if unset
-  std::string omp_num_threads;                  // OMP_NUM_THREADS, for comparison
-  int available = 0;                            // mpp::available_cpus(), 0 if it threw
+  int online = 0;                                // std::thread::hardware_concurrency()
+  std::vector<int> affinity;                     // CPUs in sched_getaffinity's mask
+  std::string cgroup;                            // our cgroup v2 path, "" if none
+  std::vector<mpp::detail::CgroupQuota> quotas;  // every cpu.max with a quota, leaf first
+  int quota_cpus = 0;                            // the smallest of them, 0 = no quota
+  std::map<std::string, std::string> slurm;      // SLURM_* variables that are set
+  std::map<std::string, std::string> launcher;   // OMPI_*/PMIX_*/PMI_* rank variables
+  std::string mpp_num_threads;                   // MPP_NUM_THREADS as set, "" if unset
+  std::string omp_num_threads;                   // OMP_NUM_THREADS, for comparison
+  int available = 0;                             // mpp::available_cpus(), 0 if it threw
   std::string available_error;
   std::string reason;   // why available_cpus() returned what it did
   int tbb_default = 0;  // tbb::info::default_concurrency()
@@ -106,33 +101,12 @@ std::vector<int> affinity_cpus() {
   return cpus;
 }
 
-std::string cgroup_path() {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) == 0) return line.substr(3);
-  }
-  return {};
-}
-
-// Walks our cgroup and its ancestors as mpp::available_cpus() does, keeping every quota.
+// The quotas mpp::available_cpus() reads, every one kept.
 void read_cgroup(Facts& facts) {
-  facts.cgroup = cgroup_path();
-  std::string path = facts.cgroup;
-  while (true) {
-    const std::string file = "/sys/fs/cgroup" + path + (path.ends_with('/') ? "" : "/") + "cpu.max";
-    std::ifstream in(file);
-    std::string quota;
-    double period = 0;
-    if (in >> quota >> period && quota != "max" && period > 0) {
-      CgroupLimit limit{file, quota + " " + std::to_string(static_cast<long>(period)),
-                        std::max(1, static_cast<int>(std::ceil(std::stod(quota) / period)))};
-      facts.quota_cpus =
-          facts.quota_cpus == 0 ? limit.cpus : std::min(facts.quota_cpus, limit.cpus);
-      facts.quotas.push_back(std::move(limit));
-    }
-    if (path.empty() || path == "/") break;
-    path = path.substr(0, path.find_last_of('/'));
+  facts.cgroup = mpp::detail::cgroup_path();
+  facts.quotas = mpp::detail::cgroup_quotas();
+  for (const auto& quota : facts.quotas) {
+    facts.quota_cpus = facts.quota_cpus == 0 ? quota.cpus : std::min(facts.quota_cpus, quota.cpus);
   }
 }
 
@@ -631,7 +605,7 @@ void print_text(const Facts& f, const World* world) {
     row("cgroup v2 quota (cpu.max)",
         "none" + (f.cgroup.empty() ? std::string(" (no cgroup v2)") : " in " + f.cgroup));
   } else {
-    for (const CgroupLimit& q : f.quotas) {
+    for (const auto& q : f.quotas) {
       row("cgroup v2 quota (cpu.max)",
           std::to_string(q.cpus) + "  [" + q.value + " in " + q.file + "]");
     }

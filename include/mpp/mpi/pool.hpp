@@ -293,13 +293,8 @@ class Pool {
   requires sized_input<Range> && mappable<F, Range>
   [[nodiscard]] Stream<mpp::detail::map_result_t<F, Range>> imap(F&& f, Range&& items,
                                                                  const MapOptions& options = {}) {
-    using R = mpp::detail::map_result_t<F, Range>;
-    using Inputs =
-        StreamInputs<std::decay_t<F>, std::views::all_t<Range>, std::ranges::range_value_t<Range>>;
-    Turn turn(*this);
-    auto inputs =
-        std::make_shared<Inputs>(std::forward<F>(f), std::views::all(std::forward<Range>(items)));
-    return open_stream<R, std::ranges::range_value_t<Range>>(inputs, "imap", options, false);
+    return stream_everywhere("imap", std::forward<F>(f), std::forward<Range>(items), options,
+                             /*ordered=*/true);
   }
 
   /// `imap` with the items on the root only (see `mpp::mpi::from_root`): every rank receives
@@ -308,13 +303,8 @@ class Pool {
   requires sized_input<View> && mappable<F, View>
   [[nodiscard]] Stream<mpp::detail::map_result_t<F, View>> imap(F&& f, FromRoot<View> input,
                                                                 const MapOptions& options = {}) {
-    using R = mpp::detail::map_result_t<F, View>;
-    using T = std::ranges::range_value_t<View>;
-    detail::require_transferable<T>();
-    Turn turn(*this);
-    auto inputs = std::make_shared<StreamInputs<std::decay_t<F>, View, T>>(std::forward<F>(f),
-                                                                           std::move(input.items));
-    return open_stream<R, T>(inputs, "imap", options, true);
+    return stream_from_root("imap", std::forward<F>(f), std::move(input), options,
+                            /*ordered=*/true);
   }
 
   /// `imap` that yields each chunk's results as soon as the chunk reaches the root, whichever
@@ -331,14 +321,8 @@ class Pool {
   requires sized_input<Range> && mappable<F, Range>
   [[nodiscard]] Stream<mpp::detail::map_result_t<F, Range>> imap_unordered(
       F&& f, Range&& items, const MapOptions& options = {}) {
-    using R = mpp::detail::map_result_t<F, Range>;
-    using Inputs =
-        StreamInputs<std::decay_t<F>, std::views::all_t<Range>, std::ranges::range_value_t<Range>>;
-    Turn turn(*this);
-    auto inputs =
-        std::make_shared<Inputs>(std::forward<F>(f), std::views::all(std::forward<Range>(items)));
-    return open_stream<R, std::ranges::range_value_t<Range>>(inputs, "imap_unordered", options,
-                                                             false, /*ordered=*/false);
+    return stream_everywhere("imap_unordered", std::forward<F>(f), std::forward<Range>(items),
+                             options, /*ordered=*/false);
   }
 
   /// `imap_unordered` with the items on the root only (see `mpp::mpi::from_root`). Collective.
@@ -346,16 +330,41 @@ class Pool {
   requires sized_input<View> && mappable<F, View>
   [[nodiscard]] Stream<mpp::detail::map_result_t<F, View>> imap_unordered(
       F&& f, FromRoot<View> input, const MapOptions& options = {}) {
+    return stream_from_root("imap_unordered", std::forward<F>(f), std::move(input), options,
+                            /*ordered=*/false);
+  }
+
+ private:
+  // imap and imap_unordered over items on every rank.
+  template <class F, class Range>
+  Stream<mpp::detail::map_result_t<F, Range>> stream_everywhere(const char* call, F&& f,
+                                                                Range&& items,
+                                                                const MapOptions& options,
+                                                                bool ordered) {
+    using R = mpp::detail::map_result_t<F, Range>;
+    using Inputs =
+        StreamInputs<std::decay_t<F>, std::views::all_t<Range>, std::ranges::range_value_t<Range>>;
+    Turn turn(*this);
+    auto inputs =
+        std::make_shared<Inputs>(std::forward<F>(f), std::views::all(std::forward<Range>(items)));
+    return open_stream<R, std::ranges::range_value_t<Range>>(inputs, call, options, false, ordered);
+  }
+
+  // imap and imap_unordered over items on the root only.
+  template <class F, class View>
+  Stream<mpp::detail::map_result_t<F, View>> stream_from_root(const char* call, F&& f,
+                                                              FromRoot<View> input,
+                                                              const MapOptions& options,
+                                                              bool ordered) {
     using R = mpp::detail::map_result_t<F, View>;
     using T = std::ranges::range_value_t<View>;
     detail::require_transferable<T>();
     Turn turn(*this);
     auto inputs = std::make_shared<StreamInputs<std::decay_t<F>, View, T>>(std::forward<F>(f),
                                                                            std::move(input.items));
-    return open_stream<R, T>(inputs, "imap_unordered", options, true, /*ordered=*/false);
+    return open_stream<R, T>(inputs, call, options, true, ordered);
   }
 
- private:
   // Collective calls on one pool run one at a time, in the order they were made on this rank
   // (the same order on every rank), even when map_async runs them on threads of their own.
   class Turn {
@@ -407,7 +416,7 @@ class Pool {
   // Plans an imap on every rank and starts its stream (the other ranks compute their share).
   template <class R, class T, class Inputs>
   Stream<R> open_stream(const std::shared_ptr<Inputs>& inputs, const char* call,
-                        const MapOptions& options, bool from_root, bool ordered = true) {
+                        const MapOptions& options, bool from_root, bool ordered) {
     using F = decltype(inputs->f);
     detail::require_transferable<R>();
     const mpp::detail::ItemPolicy policy = item_policy(options, call);  // before the collectives
