@@ -29,6 +29,7 @@
 #include "mpp/detail/progress.hpp"
 #include "mpp/errors.hpp"
 #include "mpp/mpi/detail/comm.hpp"
+#include "mpp/mpi/detail/outcome_wire.hpp"
 #include "mpp/mpi/detail/stream.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
@@ -198,6 +199,37 @@ class Pool {
     return rooted("map", f, input.items, options, where);
   }
 
+  /// `map` that keeps going when items fail: every item runs, and the root gets one
+  /// `mpp::Outcome` per item in input order (the other ranks an empty vector) holding its value
+  /// or its exception: the item's own where the root ran it, `mpp::mpi::RemoteError` (naming the
+  /// rank, host, item, type and message) where another rank did. `retries`, `retry_if`,
+  /// `backoff` and `task_timeout` apply to each item first; an item past its limit becomes a
+  /// `mpp::TaskTimeoutError` outcome. Collective.
+  ///
+  /// ```cpp
+  /// for (const auto& o : cluster.map(mpp::on_error::collect, simulate, grid))
+  ///   if (!o) ++failed;
+  /// ```
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<F, Range>
+      std::vector<mpp::Outcome<mpp::detail::map_result_t<F, Range>>> map(
+          mpp::on_error::collect_t, F&& f, Range&& items, const MapOptions& options = {}) {
+    using R = mpp::detail::map_result_t<F, Range>;
+    return collected<R>(
+        f, options, [&](auto& each, const MapOptions& inner) { return map(each, items, inner); });
+  }
+
+  /// The collecting `map` with the items on the root only (see `mpp::mpi::from_root`).
+  template <class F, class View>
+  requires sized_input<View> && mappable<F, View>
+      std::vector<mpp::Outcome<mpp::detail::map_result_t<F, View>>> map(
+          mpp::on_error::collect_t, F&& f, FromRoot<View> input, const MapOptions& options = {}) {
+    using R = mpp::detail::map_result_t<F, View>;
+    return collected<R>(f, options, [&](auto& each, const MapOptions& inner) {
+      return map(each, std::move(input), inner);
+    });
+  }
+
   /// `map` over tuple-like items, calling `f(std::get<0>(t), ...)` (Python's `starmap`).
   /// Collective.
   ///
@@ -335,6 +367,32 @@ class Pool {
   }
 
  private:
+  // A collecting map: `run(each, inner)` maps `each`, which applies the policy of `options` to
+  // `f` and catches, with `inner`, which has none (it must not apply twice).
+  template <class R, class F, class Run>
+  std::vector<mpp::Outcome<R>> collected(F& f, const MapOptions& options, Run run) {
+    const mpp::detail::ItemPolicy policy = item_policy(options, "map");
+    MapOptions inner = options;
+    inner.retries = 0;
+    inner.retry_if = {};
+    inner.backoff = {};
+    inner.task_timeout.reset();
+    const int me = rank();
+    const std::string& where = host();
+    auto each = [&](auto&& item) -> detail::WireOutcome<R> {
+      try {
+        return {mpp::detail::run_item(policy, std::nullopt,
+                                      [&]() -> R { return std::invoke(f, item); }),
+                {},
+                {}};
+      } catch (...) {
+        const std::exception_ptr error = std::current_exception();
+        return {std::nullopt, detail::encode(detail::describe(error, me, where, -1)), error};
+      }
+    };
+    return detail::outcomes_of(run(each, inner));
+  }
+
   // imap and imap_unordered over items on every rank.
   template <class F, class Range>
   Stream<mpp::detail::map_result_t<F, Range>> stream_everywhere(const char* call, F&& f,
