@@ -116,3 +116,53 @@ TEST_CASE("collect: items on the root only, retries first, and a deadline per it
   const auto plain = cluster().map([](int x) { return x + 1; }, std::views::iota(0, 3));
   if (cluster().is_root()) CHECK(plain == std::vector<int>{1, 2, 3});
 }
+
+TEST_CASE("collect: imap and imap_unordered yield an outcome per item, on the root") {
+  for (const bool ordered : {true, false}) {
+    CAPTURE(ordered);
+    std::vector<int> values;
+    std::vector<std::string> errors;
+    auto record = [&](const mpp::Outcome<int>& o) {
+      if (o) {
+        values.push_back(*o);
+      } else {
+        errors.push_back(message_of(o.error()));
+      }
+    };
+    if (ordered) {
+      for (const auto& o :
+           cluster().imap(mpp::on_error::collect, square_unless_tenth, std::views::iota(0, 100)))
+        record(o);
+    } else {
+      for (const auto& o : cluster().imap_unordered(mpp::on_error::collect, square_unless_tenth,
+                                                    std::views::iota(0, 100)))
+        record(o);
+    }
+    if (!cluster().is_root()) {
+      CHECK(values.empty());
+      CHECK(errors.empty());
+      continue;
+    }
+    CHECK(values.size() == 90);
+    REQUIRE(errors.size() == 10);
+    if (ordered) {
+      for (int i = 0; i < 10; ++i)
+        CHECK(errors[static_cast<std::size_t>(i)] ==
+              "item " + std::to_string(10 * i) + " diverged");
+      CHECK(values.front() == 1);
+      CHECK(values.back() == 99 * 99);
+    }
+  }
+  // A remote item's RemoteError names it (which items a rank runs depends on the claims).
+  for (const auto& o : cluster().imap(mpp::on_error::collect, square_unless_tenth,
+                                      std::views::iota(0, 100), {.chunksize = 7})) {
+    if (o) continue;
+    try {
+      std::rethrow_exception(o.error());
+    } catch (const mpp::mpi::RemoteError& e) {
+      REQUIRE(e.item().has_value());
+      CHECK(e.message() == "item " + std::to_string(*e.item()) + " diverged");
+    } catch (const std::domain_error&) {
+    }
+  }
+}

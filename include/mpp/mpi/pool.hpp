@@ -366,31 +366,78 @@ class Pool {
                             /*ordered=*/false);
   }
 
+  /// `imap` that keeps going when items fail: the root's loop yields one `mpp::Outcome` per
+  /// item in input order, holding its value or its exception (the item's own where the root ran
+  /// it, `mpp::mpi::RemoteError` naming the item where another rank did), as the collecting
+  /// `map` does. Collective.
+  ///
+  /// ```cpp
+  /// for (const auto& o : cluster.imap(mpp::on_error::collect, simulate, grid)) if (o) use(*o);
+  /// ```
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<F, Range>
+  [[nodiscard]] OutcomeStream<mpp::detail::map_result_t<F, Range>> imap(
+      mpp::on_error::collect_t, F&& f, Range&& items, const MapOptions& options = {}) {
+    return collecting_stream("imap", std::forward<F>(f), std::forward<Range>(items), options,
+                             /*ordered=*/true);
+  }
+
+  /// `imap_unordered` that keeps going when items fail (see the collecting `imap`).
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<F, Range>
+  [[nodiscard]] OutcomeStream<mpp::detail::map_result_t<F, Range>> imap_unordered(
+      mpp::on_error::collect_t, F&& f, Range&& items, const MapOptions& options = {}) {
+    return collecting_stream("imap_unordered", std::forward<F>(f), std::forward<Range>(items),
+                             options, /*ordered=*/false);
+  }
+
  private:
-  // A collecting map: `run(each, inner)` maps `each`, which applies the policy of `options` to
-  // `f` and catches, with `inner`, which has none (it must not apply twice).
+  // A collecting map: `run(each, inner)` maps `each` (see collecting) with `inner`.
   template <class R, class F, class Run>
   std::vector<mpp::Outcome<R>> collected(F& f, const MapOptions& options, Run run) {
-    const mpp::detail::ItemPolicy policy = item_policy(options, "map");
-    MapOptions inner = options;
-    inner.retries = 0;
-    inner.retry_if = {};
-    inner.backoff = {};
-    inner.task_timeout.reset();
-    const int me = rank();
-    const std::string& where = host();
-    auto each = [&](auto&& item) -> detail::WireOutcome<R> {
+    auto each = collecting<R>([&f](auto&& item) -> R { return std::invoke(f, item); },
+                              item_policy(options, "map"));
+    return detail::outcomes_of(run(each, without_policy(options)));
+  }
+
+  // The call a collecting map or imap maps instead of `call`: it applies `policy` (retries,
+  // deadline) to `call` and turns an exception into the item's error outcome. It owns what it
+  // uses, as a stream may outlive the pool's call.
+  template <class R, class Call>
+  auto collecting(Call call, mpp::detail::ItemPolicy policy) {
+    return [call = std::move(call), policy = std::move(policy), me = rank(),
+            where = host()](auto&& item) mutable -> detail::WireOutcome<R> {
       try {
-        return {mpp::detail::run_item(policy, std::nullopt,
-                                      [&]() -> R { return std::invoke(f, item); }),
-                {},
-                {}};
+        return {
+            mpp::detail::run_item(policy, std::nullopt, [&]() -> R { return call(item); }), {}, {}};
       } catch (...) {
         const std::exception_ptr error = std::current_exception();
         return {std::nullopt, detail::encode(detail::describe(error, me, where, -1)), error};
       }
     };
-    return detail::outcomes_of(run(each, inner));
+  }
+
+  // The collecting imap and imap_unordered.
+  template <class F, class Range>
+  OutcomeStream<mpp::detail::map_result_t<F, Range>> collecting_stream(const char* call, F&& f,
+                                                                       Range&& items,
+                                                                       const MapOptions& options,
+                                                                       bool ordered) {
+    using R = mpp::detail::map_result_t<F, Range>;
+    auto each = collecting<R>(
+        [f = std::forward<F>(f)](auto&& item) mutable -> R { return std::invoke(f, item); },
+        item_policy(options, call));
+    return OutcomeStream<R>(stream_everywhere(call, std::move(each), std::forward<Range>(items),
+                                              without_policy(options), ordered));
+  }
+
+  // `options` without the item policy, which the collecting call applies itself (only once).
+  static MapOptions without_policy(MapOptions options) {
+    options.retries = 0;
+    options.retry_if = {};
+    options.backoff = {};
+    options.task_timeout.reset();
+    return options;
   }
 
   // imap and imap_unordered over items on every rank.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mpp/detail/progress.hpp"
+#include "mpp/mpi/detail/outcome_wire.hpp"
 #include "mpp/mpi/detail/result_iterator.hpp"
 #include "mpp/mpi/detail/stream.hpp"
 
@@ -48,6 +49,7 @@ class StreamState final : public OpenStream {
         root_(comm.rank() == 0),
         ordered_(ordered),
         chunks_(plan.chunks()),
+        k_(plan.k),
         callback_(root_ && progress ? watched(std::move(progress)) : nullptr),
         progress_(callback_, plan.n),
         streamer_(
@@ -90,6 +92,8 @@ class StreamState final : public OpenStream {
 
   bool at_end() const noexcept { return at_end_; }
   R& current() { return current_[position_]; }
+  // The position in the map's input of the current result.
+  std::size_t current_index() const noexcept { return first_ + position_; }
 
   // Moves to the next result, waiting (on the root, working) until its chunk has arrived;
   // throws the map's failure when the loop reaches it.
@@ -105,6 +109,7 @@ class StreamState final : public OpenStream {
       if (!chunk) break;  // it never will: the map failed
       current_ = std::move(*arrived_[*chunk]);
       arrived_[*chunk].reset();
+      first_ = *chunk * k_;
       ++next_;
       streamer_.read(next_);
       progress_.add(current_.size());
@@ -161,6 +166,7 @@ class StreamState final : public OpenStream {
   bool root_;
   bool ordered_;  // imap: in input order; imap_unordered: as chunks arrive
   std::size_t chunks_;
+  std::size_t k_;                      // items per chunk
   std::exception_ptr progress_error_;  // thrown by the progress callback, for the loop
   std::function<void(std::size_t, std::size_t)> callback_;
   mpp::detail::ProgressReporter progress_;
@@ -173,6 +179,7 @@ class StreamState final : public OpenStream {
   std::exception_ptr error_;
   std::size_t next_ = 0;  // chunks yielded: in order, the next one to yield
   std::vector<R> current_;
+  std::size_t first_ = 0;  // the input position of current_[0]
   std::size_t position_ = 0;
 };
 
@@ -221,7 +228,54 @@ class Stream {
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:
+  template <class>
+  friend class OutcomeStream;
   std::unique_ptr<detail::StreamState<R>> state_;
+};
+
+/// The results of `mpp::mpi::Pool::imap(mpp::on_error::collect, ...)`: on the root, one
+/// `mpp::Outcome<R>` per item (its value, its own exception where the root ran it, or
+/// `mpp::mpi::RemoteError` naming the item where another rank did); elsewhere nothing. Otherwise
+/// as `mpp::mpi::Stream`.
+template <class R>
+class OutcomeStream {
+ public:
+  /// The type of each outcome.
+  using value_type = mpp::Outcome<R>;
+  /// Single-pass iterator over the outcomes.
+  using iterator = detail::ResultIterator<OutcomeStream, mpp::Outcome<R>>;
+
+  /// Used by `Pool::imap`.
+  explicit OutcomeStream(Stream<detail::WireOutcome<R>>&& stream)
+      : state_(std::move(stream.state_)) {}
+
+  /// Waits for the first outcome (on the other ranks: for the root to finish).
+  iterator begin() {
+    advance();
+    return iterator(this);
+  }
+  /// The end of the stream, compared with the iterator.
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  friend iterator;
+  bool at_end() const noexcept { return state_->at_end(); }
+  mpp::Outcome<R>& current() { return *current_; }
+  void advance() {
+    current_.reset();
+    state_->advance();
+    if (state_->at_end()) return;
+    detail::WireOutcome<R>& wire = state_->current();
+    if (wire.value) {
+      current_.emplace(std::move(*wire.value));
+    } else {
+      current_.emplace(mpp::Failure{
+          wire.local ? wire.local : detail::remote_failure(wire.error, state_->current_index())});
+    }
+  }
+
+  std::unique_ptr<detail::StreamState<detail::WireOutcome<R>>> state_;
+  std::optional<mpp::Outcome<R>> current_;
 };
 
 }  // namespace mpp::mpi
