@@ -86,7 +86,17 @@ if(MPIEXEC_EXECUTABLE AND NOT MPP_MPI_IMPLEMENTATION STREQUAL "unknown")
     set(MPIEXEC_EXECUTABLE ${_mpp_own_launcher} CACHE FILEPATH "Executable for running MPI programs." FORCE)
   endif()
 endif()
-message(STATUS "mpp: MPI layer built against ${MPP_MPI_IMPLEMENTATION} (${MPI_CXX_COMPILER}), "
+# The installed package names the compiler wrapper by its full path: a bare name, as the mpich
+# preset gives, would fail the EXISTS check of mppConfig.cmake and leave consumers on the
+# default MPI, whose library does not match mpp::mpi's.
+set(MPP_MPI_CXX_WRAPPER "${MPI_CXX_COMPILER}")
+if(MPI_CXX_COMPILER AND NOT IS_ABSOLUTE "${MPI_CXX_COMPILER}")
+  find_program(_mpp_mpi_wrapper NAMES "${MPI_CXX_COMPILER}" NO_CACHE)
+  if(_mpp_mpi_wrapper)
+    set(MPP_MPI_CXX_WRAPPER "${_mpp_mpi_wrapper}")
+  endif()
+endif()
+message(STATUS "mpp: MPI layer built against ${MPP_MPI_IMPLEMENTATION} (${MPP_MPI_CXX_WRAPPER}), "
                "launched by ${MPIEXEC_EXECUTABLE}")
 
 # How the MPI tests and examples are launched: room for more ranks than cores, threads free to
