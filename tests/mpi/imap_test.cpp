@@ -288,3 +288,21 @@ TEST_CASE("imap_unordered: a failing item ends the loop after the chunks that ar
   const auto r = cluster().map([](int x) { return x; }, std::views::iota(0, 10));
   if (cluster().is_root()) CHECK(r.size() == 10);  // still in step
 }
+
+TEST_CASE("istarmap and istarmap_unordered unpack tuple-like items") {
+  std::vector<std::pair<int, int>> pairs;
+  for (int i = 0; i < 50; ++i) pairs.emplace_back(i, 2 * i);
+  std::vector<int> expected;
+  for (const auto& [a, b] : pairs) expected.push_back(a + b);
+  const auto add = [](int a, int b) { return a + b; };
+  const auto in_order = collect(cluster().istarmap(add, pairs, {.chunksize = 3}));
+  auto any_order = collect(cluster().istarmap_unordered(add, pairs));
+  if (cluster().is_root()) {
+    CHECK(in_order == expected);
+    std::ranges::sort(any_order);
+    CHECK(any_order == expected);
+  } else {
+    CHECK(in_order.empty());
+    CHECK(any_order.empty());
+  }
+}

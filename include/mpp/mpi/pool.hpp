@@ -366,6 +366,31 @@ class Pool {
                             /*ordered=*/false);
   }
 
+  /// `imap` over tuple-like items, calling `f(std::get<0>(t), ...)` (mpi4py.util.pool's
+  /// `istarmap`). Collective.
+  ///
+  /// ```cpp
+  /// for (long n : cluster.istarmap(count_primes, ranges)) total += n;
+  /// ```
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<mpp::detail::Unpack<std::decay_t<F>>, Range>
+  [[nodiscard]] Stream<mpp::detail::map_result_t<mpp::detail::Unpack<std::decay_t<F>>, Range>>
+  istarmap(F&& f, Range&& items, const MapOptions& options = {}) {
+    return stream_everywhere("istarmap", mpp::detail::Unpack<std::decay_t<F>>{std::forward<F>(f)},
+                             std::forward<Range>(items), options, /*ordered=*/true);
+  }
+
+  /// `istarmap` yielding chunks as they arrive (mpi4py.util.pool's `istarmap_unordered`).
+  /// Collective.
+  template <class F, class Range>
+  requires sized_input<Range> && mappable<mpp::detail::Unpack<std::decay_t<F>>, Range>
+  [[nodiscard]] Stream<mpp::detail::map_result_t<mpp::detail::Unpack<std::decay_t<F>>, Range>>
+  istarmap_unordered(F&& f, Range&& items, const MapOptions& options = {}) {
+    return stream_everywhere("istarmap_unordered",
+                             mpp::detail::Unpack<std::decay_t<F>>{std::forward<F>(f)},
+                             std::forward<Range>(items), options, /*ordered=*/false);
+  }
+
   /// `imap` that keeps going when items fail: the root's loop yields one `mpp::Outcome` per
   /// item in input order, holding its value or its exception (the item's own where the root ran
   /// it, `mpp::mpi::RemoteError` naming the item where another rank did), as the collecting
