@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <cstdlib>
+#include <exception>
 #include <list>
 #include <mpp/mpi.hpp>
 #include <numeric>
@@ -321,6 +322,46 @@ TEST_CASE("map_async: several collective calls in flight, results as map's") {
       },
       std::views::iota(0, 30));
   CHECK_THROWS_AS(failing.get(), std::runtime_error);  // RemoteError is a runtime_error too
+}
+
+TEST_CASE("map_async callbacks run before the future is ready, where results arrive") {
+  int provided = 0;
+  MPI_Query_thread(&provided);
+  if (provided < MPI_THREAD_MULTIPLE) return;  // map_async needs it (see the case above)
+  std::size_t delivered = 0;
+  int errors = 0;
+  auto ok =
+      cluster().map_async(square, std::views::iota(0, 40), {},
+                          mpp::callbacks([&](const std::vector<int>& r) { delivered = r.size(); },
+                                         [&](std::exception_ptr) { ++errors; }));
+  const auto out = ok.get();
+  CHECK(delivered == (cluster().is_root() ? 40u : 0u));  // the root's results only
+  CHECK(errors == 0);
+  auto failing = cluster().map_async(
+      [](int x) {
+        if (x == 3) throw std::domain_error("three");
+        return x;
+      },
+      std::views::iota(0, 10), {},
+      mpp::callbacks([&](const std::vector<int>&) { ++errors; },
+                     [&](std::exception_ptr) { errors += 10; }));
+  CHECK_THROWS(failing.get());
+  CHECK(errors == 10);  // every rank's error callback ran, once, before get() threw
+  auto thrown = cluster().map_async(
+      square, std::views::iota(0, 4), {},
+      mpp::callbacks([](const std::vector<int>&) { throw std::logic_error("callback failed"); }));
+  if (cluster().is_root()) {
+    CHECK_THROWS_AS(thrown.get(), std::logic_error);
+  } else {
+    CHECK(thrown.get().empty());
+  }
+  std::vector<std::pair<int, int>> pairs{{1, 2}, {3, 4}};
+  int product_sum = 0;
+  auto starred = cluster().starmap_async(
+      [](int x, int y) { return x * y; }, pairs, {},
+      mpp::callbacks([&](const std::vector<int>& r) { product_sum = r[0] + r[1]; }));
+  (void)starred.get();
+  CHECK(product_sum == (cluster().is_root() ? 14 : 0));
 }
 
 TEST_CASE("an Environment inside an initialized MPI is a no-op") {

@@ -20,6 +20,7 @@
 #include <ranges>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 #include <vector>
@@ -275,6 +276,25 @@ class Pool {
   requires sized_input<Range> && mappable<F, Range>
   [[nodiscard]] std::future<std::vector<mpp::detail::map_result_t<F, Range>>> map_async(
       F&& f, Range&& items, const MapOptions& options = {}, results where = results::on_root) {
+    return map_async(std::forward<F>(f), std::forward<Range>(items), options,
+                     mpp::callbacks(NoCallback{}), where);
+  }
+
+  /// `map_async` with Python's `callback` and `error_callback` (see `mpp::callbacks`): on each
+  /// rank, after its part of the call, the callback gets the results where they are delivered
+  /// (the root, or every rank with `results::on_every_rank`), or the error callback gets the
+  /// exception the future will rethrow; either runs before the future is ready, on the call's
+  /// thread. If the callback throws, the future rethrows that.
+  ///
+  /// ```cpp
+  /// auto done = cluster.map_async(simulate, params, {},
+  ///                               mpp::callbacks([](const auto& r) { save(r); }));
+  /// ```
+  template <class F, class Range, class C, class E>
+  requires sized_input<Range> && mappable<F, Range>
+  [[nodiscard]] std::future<std::vector<mpp::detail::map_result_t<F, Range>>> map_async(
+      F&& f, Range&& items, const MapOptions& options, Callbacks<C, E> on_done,
+      results where = results::on_root) {
     check_async("map_async");
     finish_open_stream();
     // The copies (or moves) of `f`, `items` and `options` are made before the call takes its
@@ -283,10 +303,25 @@ class Pool {
         std::forward<F>(f), std::forward<Range>(items), options, where);
     const std::uint64_t ticket = next_ticket_++;
     try {
-      return std::async(std::launch::async, [this, ticket, call]() mutable {
-        Turn turn(*this, ticket);
-        return everywhere("map_async", call->f, call->items, call->options, call->where);
-      });
+      return std::async(
+          std::launch::async, [this, ticket, call, on_done = std::move(on_done)]() mutable {
+            Turn turn(*this, ticket);
+            decltype(everywhere("map_async", call->f, call->items, call->options, call->where)) out;
+            try {
+              out = everywhere("map_async", call->f, call->items, call->options, call->where);
+            } catch (...) {
+              if constexpr (!std::is_same_v<E, NoCallback>) {
+                on_done.error_callback(std::current_exception());
+              }
+              throw;
+            }
+            if constexpr (!std::is_same_v<C, NoCallback>) {
+              if (is_root() || call->where == results::on_every_rank) {
+                on_done.callback(std::as_const(out));
+              }
+            }
+            return out;
+          });
     } catch (...) {
       skip(ticket);  // no thread to run the call (std::system_error): its turn passes
       throw;
@@ -300,6 +335,15 @@ class Pool {
                                    results where = results::on_root) {
     return map_async(mpp::detail::Unpack<std::decay_t<F>>{std::forward<F>(f)},
                      std::forward<Range>(items), options, where);
+  }
+
+  /// `starmap_async` with callbacks; see the `map_async` that takes them.
+  template <class F, class Range, class C, class E>
+  requires sized_input<Range> && mappable<mpp::detail::Unpack<std::decay_t<F>>, Range>
+  [[nodiscard]] auto starmap_async(F&& f, Range&& items, const MapOptions& options,
+                                   Callbacks<C, E> on_done, results where = results::on_root) {
+    return map_async(mpp::detail::Unpack<std::decay_t<F>>{std::forward<F>(f)},
+                     std::forward<Range>(items), options, std::move(on_done), where);
   }
 
   /// Lazily applies `f` to every item across all ranks, yielding the results on the root in
