@@ -8,6 +8,7 @@
 #include "mpp/mpi/detail/executor_core.hpp"
 #include "mpp/mpi/environment.hpp"
 #include "mpp/mpi/errors.hpp"
+#include "mpp/wait.hpp"
 
 namespace mpp::mpi::detail {
 
@@ -333,8 +334,11 @@ void ExecutorCore::progress() {
   if (comm_.size() == 1) {
     dispatch_local();
     if (running_.empty()) return;
-    auto slot = running_.begin()->second;
-    slot->local->wait(std::chrono::microseconds(200));
+    // Sleeps until any running task completes, not the oldest one only.
+    std::vector<mpp::AsyncResult<Outcome>> running;
+    running.reserve(running_.size());
+    for (auto& [id, slot] : running_) running.push_back(*slot->local);
+    (void)mpp::wait(running, mpp::wait_for::first_completed, std::chrono::milliseconds(10));
     poll();
     return;
   }

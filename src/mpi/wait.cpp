@@ -28,12 +28,17 @@ std::shared_ptr<SlotWatch> watch(const std::vector<Watched>& futures, const char
   return watch;
 }
 
-bool drive_until(const std::vector<Watched>& futures, const std::function<bool()>& done,
-                 mpp::detail::WaitDeadline deadline) {
+std::vector<ExecutorCore*> cores_of(const std::vector<Watched>& futures) {
   std::vector<ExecutorCore*> cores;
   for (const Watched& f : futures) {
     if (std::find(cores.begin(), cores.end(), f.core) == cores.end()) cores.push_back(f.core);
   }
+  return cores;
+}
+
+bool drive_until(const std::vector<ExecutorCore*>& cores, const std::function<bool()>& done,
+                 mpp::detail::WaitDeadline deadline) {
+  if (done()) return true;
   if (cores.size() == 1) return cores.front()->wait_until(done, deadline);
   // Several executors: none may sleep in MPI while another has results to take.
   for (;;) {
@@ -58,7 +63,7 @@ WaitResult wait_futures(const std::vector<Watched>& futures, wait_for until,
       any_failed = any_failed || failed(watch->finished[seen]);
     return mpp::detail::wait_satisfied(until, seen, futures.size(), any_failed);
   };
-  if (!satisfied()) (void)drive_until(futures, satisfied, deadline);
+  if (!satisfied()) (void)drive_until(cores_of(futures), satisfied, deadline);
   WaitResult result;
   for (std::size_t i = 0; i < futures.size(); ++i) {
     (futures[i].slot->finished() ? result.done : result.not_done).push_back(i);

@@ -47,8 +47,10 @@ struct FutureAccess {
 // `watch->finished` at once, in their order; the others join it as they finish. Throws
 // std::invalid_argument, naming `call`, for an empty future.
 std::shared_ptr<SlotWatch> watch(const std::vector<Watched>& futures, const char* call);
-// Drives the executors of `futures` until `done()` holds or `deadline` passes; true if it holds.
-bool drive_until(const std::vector<Watched>& futures, const std::function<bool()>& done,
+// The executors of `futures`, each once.
+std::vector<ExecutorCore*> cores_of(const std::vector<Watched>& futures);
+// Drives `cores` until `done()` holds or `deadline` passes; true if it holds.
+bool drive_until(const std::vector<ExecutorCore*>& cores, const std::function<bool()>& done,
                  mpp::detail::WaitDeadline deadline);
 WaitResult wait_futures(const std::vector<Watched>& futures, wait_for until,
                         mpp::detail::WaitDeadline deadline);
@@ -137,6 +139,7 @@ class AsCompleted {
       : futures_(std::move(futures)),
         watched_(detail::watched_of(futures_)),
         watch_(detail::watch(watched_, "as_completed")),
+        cores_(detail::cores_of(watched_)),
         deadline_(deadline) {}
 
   /// Drives the executor until the first future completes (may throw `mpp::TimeoutError`).
@@ -158,7 +161,7 @@ class AsCompleted {
       return;
     }
     const auto arrived = [this] { return yielded_ < watch_->finished.size(); };
-    if (!detail::drive_until(watched_, arrived, deadline_)) {
+    if (!detail::drive_until(cores_, arrived, deadline_)) {
       mpp::detail::throw_as_completed_timeout(
           std::chrono::duration<double>(*deadline_ - start_).count(), futures_.size() - yielded_);
     }
@@ -168,6 +171,7 @@ class AsCompleted {
   std::vector<Future<T>> futures_;
   std::vector<detail::Watched> watched_;
   std::shared_ptr<detail::SlotWatch> watch_;
+  std::vector<detail::ExecutorCore*> cores_;  // found once: advancing must not rescan
   std::size_t yielded_ = 0;
   std::size_t current_ = none;
   mpp::detail::WaitDeadline deadline_;
