@@ -38,6 +38,9 @@ done
 m=$(best "${mpp_t[@]}") p=$(best "${py_t[@]}")
 awk -v m="$m" -v p="$p" -v np="$np" 'BEGIN { printf "tiny tasks, chunksize 1, np %d: mpp %.2f us, mpi4py %.2f us per task -> %.1fx mpi4py throughput\n", np, m, p, p / m }'
 
+# mpp::as_completed over Executor futures against a get() loop (the ratio is printed).
+mpirun_ -np "$np" "$bin/mpp_bench_as_completed" "$(scaled 20000)" "$reps"
+
 # Primes at np 1 and np 2 x 1 thread, and a plain MPI loop as the machine's own scaling.
 t1=() t2=() p1=() p2=()
 for _ in 1 2; do
