@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "mpp/mpi/detail/result_iterator.hpp"
 #include "mpp/mpi/executor.hpp"
 #include "mpp/wait.hpp"
 
@@ -100,39 +101,9 @@ namespace mpi {
 template <class T>
 class AsCompleted {
  public:
-  /// The input iterator.
-  class iterator {
-   public:
-    /// The future type yielded.
-    using value_type = Future<T>;
-    /// As for every input iterator.
-    using difference_type = std::ptrdiff_t;
-    /// What `*it` gives: the future, whose `get()` reads the result.
-    using reference = Future<T>&;
-    /// A singular iterator, for the iterator concepts.
-    iterator() = default;
-    /// The future that completed.
-    reference operator*() const { return owner_->futures_[owner_->current_]; }
-    /// Points at the future.
-    Future<T>* operator->() const { return &**this; }
-    /// Waits for the next future; may throw `mpp::TimeoutError`.
-    iterator& operator++() {
-      owner_->advance();
-      return *this;
-    }
-    /// As `++it`.
-    void operator++(int) { ++*this; }
-    /// Whether every future was yielded.
-    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
-      return it.at_end();
-    }
-
-   private:
-    bool at_end() const noexcept { return owner_->current_ == none; }
-    friend class AsCompleted;
-    explicit iterator(AsCompleted* owner) noexcept : owner_(owner) {}
-    AsCompleted* owner_ = nullptr;
-  };
+  /// The input iterator; `*it` is the future that just completed, and advancing may throw
+  /// `mpp::TimeoutError`.
+  using iterator = detail::ResultIterator<AsCompleted, Future<T>>;
 
   /// Watches `futures` until `deadline` (none: no timeout).
   AsCompleted(std::vector<Future<T>> futures, mpp::detail::WaitDeadline deadline)
@@ -155,6 +126,9 @@ class AsCompleted {
  private:
   static constexpr std::size_t none = ~std::size_t{0};
 
+  friend iterator;
+  Future<T>& current() { return futures_[current_]; }
+  bool at_end() const noexcept { return current_ == none; }
   void advance() {
     if (yielded_ == futures_.size()) {
       current_ = none;
