@@ -85,7 +85,7 @@ TEST_CASE("collect: items on the root only, retries first, and a deadline per it
         return x;
       },
       mpp::mpi::from_root(std::vector<int>{0, 1, 2, 3, 4, 5}),
-      {.schedule = mpp::schedule::dynamic, .task_timeout = 100ms});
+      {.schedule = mpp::schedule::dynamic, .task_timeout = 1s});
   if (cluster().is_root()) {
     REQUIRE(out.size() == 6);
     for (int x : {0, 1, 2, 4, 5}) CHECK(out[static_cast<std::size_t>(x)].value() == x);
