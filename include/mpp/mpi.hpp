@@ -2,6 +2,7 @@
 /// @file
 /// Everything of mpp's MPI layer in one include: `#include <mpp/mpi.hpp>` (target `mpp::mpi`).
 
+#include "mpp/mpi/compose.hpp"
 #include "mpp/mpi/cpus.hpp"
 #include "mpp/mpi/environment.hpp"
 #include "mpp/mpi/errors.hpp"

@@ -181,12 +181,12 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Mess
 }
 
 void ExecutorCore::dispatch_local() {
-  while (!queue_.empty() && running_.size() < static_cast<std::size_t>(capacity_[0])) {
+  while (!queue_.empty() && locals_.size() < static_cast<std::size_t>(capacity_[0])) {
     auto slot = queue_.front();
     queue_.pop_front();
     if (slot->state == TaskSlot::State::cancelled) continue;
     slot->state = TaskSlot::State::running;
-    running_[slot->id] = slot;
+    locals_[slot->id] = slot;
     try {
       slot->local.emplace(local_.apply_async(std::move(slot->run)));
     } catch (...) {
@@ -301,6 +301,12 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
   try {
     outcome = std::move(*slot.local).get();
   } catch (...) {
+    if (slot.continuation) {  // its own failure: the executor goes on
+      slot.local.reset();
+      auto keep = locals_.extract(slot.id);
+      slot.fail(std::current_exception());
+      return;
+    }
     // Run on a thread whose initializer failed: the executor is broken.
     auto failure = initializer_failure(std::current_exception(), 0, comm_.host());
     if (!failure) throw;
@@ -311,16 +317,64 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
   slot.bytes = std::move(outcome.bytes).flatten();
   slot.offset = outcome.error ? 0 : frame_prefix;
   slot.error = outcome.error;
-  slot.finish(TaskSlot::State::done);
   slot.local.reset();
-  running_.erase(slot.id);
+  // Erased before finishing: the callbacks may start other local tasks.
+  auto keep = locals_.extract(slot.id);
+  slot.finish(TaskSlot::State::done);
+}
+
+void ExecutorCore::settle_locals() {
+  std::vector<std::shared_ptr<TaskSlot>> slots;
+  for (auto& [id, slot] : locals_) slots.push_back(slot);
+  for (auto& slot : slots) settle_local(*slot);
+}
+
+std::shared_ptr<TaskSlot> ExecutorCore::make_continuation() {
+  if (comm_.rank() != 0) {
+    throw_usage(
+        "Future::then/on_error, mpp::compose, mpp::collect: only the root (rank 0) has "
+        "futures; the other ranks call serve()");
+  }
+  auto slot = std::make_shared<TaskSlot>();
+  slot->id = next_id_++;
+  slot->continuation = true;
+  return slot;
+}
+
+void ExecutorCore::start_local(std::shared_ptr<TaskSlot> slot) {
+  ready_.push_back(std::move(slot));
+}
+
+void ExecutorCore::start_ready() {
+  while (!ready_.empty()) {
+    auto slot = std::move(ready_.front());
+    ready_.pop_front();
+    if (slot->state != TaskSlot::State::queued) continue;  // cancelled meanwhile
+    slot->state = TaskSlot::State::running;
+    try {
+      slot->local.emplace(local_.apply_async(std::move(slot->run)));
+    } catch (...) {
+      slot->run = nullptr;
+      slot->fail(std::current_exception());  // the root's pool is closed or broken
+      continue;
+    }
+    slot->run = nullptr;
+    locals_[slot->id] = slot;
+  }
+}
+
+std::exception_ptr ExecutorCore::error_of(const TaskSlot& slot) const {
+  try {
+    rethrow(slot);
+  } catch (...) {
+    return std::current_exception();
+  }
 }
 
 void ExecutorCore::poll() {
+  settle_locals();
+  start_ready();
   if (comm_.size() == 1) {
-    std::vector<std::shared_ptr<TaskSlot>> slots;
-    for (auto& [id, slot] : running_) slots.push_back(slot);
-    for (auto& slot : slots) settle_local(*slot);
     dispatch_local();
     return;
   }
@@ -330,20 +384,24 @@ void ExecutorCore::poll() {
   dispatch();
 }
 
+void ExecutorCore::wait_for_locals(std::chrono::milliseconds limit) {
+  // Sleeps until any of them completes, not the oldest one only.
+  std::vector<mpp::AsyncResult<Outcome>> running;
+  running.reserve(locals_.size());
+  for (auto& [id, slot] : locals_) running.push_back(*slot->local);
+  (void)mpp::wait(running, mpp::wait_for::first_completed, limit);
+}
+
 void ExecutorCore::progress() {
-  if (comm_.size() == 1) {
-    dispatch_local();
-    if (running_.empty()) return;
-    // Sleeps until any running task completes, not the oldest one only.
-    std::vector<mpp::AsyncResult<Outcome>> running;
-    running.reserve(running_.size());
-    for (auto& [id, slot] : running_) running.push_back(*slot->local);
-    (void)mpp::wait(running, mpp::wait_for::first_completed, std::chrono::milliseconds(10));
-    poll();
-    return;
-  }
+  start_ready();
   dispatch();
-  if (!running_.empty()) receive(true);
+  const bool remote = comm_.size() > 1 && !running_.empty();
+  if (!locals_.empty()) {
+    // With results also due from workers, the root looks for them every millisecond.
+    wait_for_locals(std::chrono::milliseconds(remote ? 1 : 10));
+  } else if (remote) {
+    receive(true);
+  }
   poll();
 }
 
@@ -353,12 +411,7 @@ bool ExecutorCore::wait(TaskSlot& slot,
     return slot.state == TaskSlot::State::done || slot.state == TaskSlot::State::cancelled;
   };
   while (!finished()) {
-    if (comm_.size() == 1) {
-      if (!slot.local) {  // still queued: the tasks ahead of it must finish first
-        if (deadline && std::chrono::steady_clock::now() >= *deadline) return false;
-        progress();
-        continue;
-      }
+    if (slot.local) {  // running on the root's pool: wait for it there
       if (deadline) {
         if (!slot.local->wait(std::chrono::duration_cast<std::chrono::nanoseconds>(
                 *deadline - std::chrono::steady_clock::now()))) {
@@ -368,7 +421,13 @@ bool ExecutorCore::wait(TaskSlot& slot,
         slot.local->wait();
       }
       settle_local(slot);
-      dispatch_local();
+      start_ready();
+      dispatch();
+      continue;
+    }
+    if (comm_.size() == 1) {  // still queued: the tasks ahead of it must finish first
+      if (deadline && std::chrono::steady_clock::now() >= *deadline) return false;
+      progress();
       continue;
     }
     if (deadline) {
@@ -424,7 +483,7 @@ void ExecutorCore::shutdown(bool wait, bool cancel_futures) {
     queue_.clear();
   }
   if (!wait) return;
-  while (!queue_.empty() || !running_.empty()) progress();
+  while (!queue_.empty() || !running_.empty() || !locals_.empty() || !ready_.empty()) progress();
   // A broken executor failed the tasks still out on workers without their results: take them
   // now, so that no worker waits on a send nobody receives.
   while (std::any_of(in_flight_.begin(), in_flight_.end(), [](int n) { return n > 0; })) {
@@ -449,6 +508,15 @@ void ExecutorCore::break_with(ErrorRecord record) {
   queue_.clear();
   for (auto& [id, slot] : running_) fail(*slot);
   running_.clear();
+  // With one rank the local tasks are the executor's tasks; continuations run to their end.
+  for (auto it = locals_.begin(); it != locals_.end();) {
+    if (it->second->continuation) {
+      ++it;
+    } else {
+      fail(*it->second);
+      it = locals_.erase(it);
+    }
+  }
 }
 
 void ExecutorCore::release_workers() {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <ranges>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "mpp/errors.hpp"
+#include "mpp/mpi/detail/continuation.hpp"
 #include "mpp/mpi/detail/executor_core.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
@@ -95,7 +97,8 @@ struct ExecutorMapOptions {
 
 /// The result of `Executor::submit`, like `concurrent.futures.Future`. Waiting on it drives the
 /// executor: tasks are sent and results collected while the root waits on a future, submits,
-/// maps or shuts down. Used on the root's driving thread only (not thread-safe).
+/// maps or shuts down. Used on the root's driving thread only (not thread-safe). Every member
+/// but `valid()` throws `std::logic_error` on an empty (default-constructed) future.
 ///
 /// ```cpp
 /// auto f = executor.submit(count_primes, 0L, 1000000L);
@@ -111,9 +114,9 @@ class Future {
   /// worker (with one rank: the task's own exception), `mpp::CancelledError` if it was cancelled.
   T get() {
     wait();
-    if (!slot_->ok) core_->rethrow(*slot_);
+    if (!slot().ok) core_->rethrow(slot());
     if constexpr (!std::is_void_v<T>) {
-      detail::Reader reader(slot_->result());
+      detail::Reader reader(slot().result());
       return reader.template value<T>();
     }
   }
@@ -124,25 +127,25 @@ class Future {
     return get();
   }
   /// Waits until the task is done or cancelled.
-  void wait() { core_->wait(*slot_, std::nullopt); }
+  void wait() { core_->wait(slot(), std::nullopt); }
   /// Waits at most `timeout`; returns `done()`.
   template <class Rep, class Period>
   bool wait(std::chrono::duration<Rep, Period> timeout) {
-    return core_->wait(*slot_, std::chrono::steady_clock::now() +
+    return core_->wait(slot(), std::chrono::steady_clock::now() +
                                    std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
   }
   /// Whether the task finished or was cancelled; lets the executor progress, never blocks.
   [[nodiscard]] bool done() {
     core_->poll();
-    return slot_->state == detail::TaskSlot::State::done || cancelled();
+    return slot().state == detail::TaskSlot::State::done || cancelled();
   }
   /// Cancels the task if it has not started yet, i.e. still waits in the root's queue (each
   /// rank takes at most 4 x its threads tasks at a time, with one rank as with several); true if
   /// it is cancelled.
-  bool cancel() { return core_->cancel(*slot_); }
+  bool cancel() { return core_->cancel(slot()); }
   /// Whether the task was cancelled.
-  [[nodiscard]] bool cancelled() const noexcept {
-    return slot_->state == detail::TaskSlot::State::cancelled;
+  [[nodiscard]] bool cancelled() const {
+    return slot().state == detail::TaskSlot::State::cancelled;
   }
   /// `multiprocessing`'s `ready()`: the same as `done()`.
   [[nodiscard]] bool ready() { return done(); }
@@ -150,10 +153,44 @@ class Future {
   /// `mpp::NotReadyError` if it has not finished, as Python's `AsyncResult.successful()`.
   [[nodiscard]] bool successful() {
     if (!done()) mpp::detail::throw_not_ready();
-    return slot_->state == detail::TaskSlot::State::done && slot_->ok;
+    return slot().state == detail::TaskSlot::State::done && slot().ok;
   }
   /// Whether this future refers to a task.
   [[nodiscard]] bool valid() const noexcept { return slot_ != nullptr; }
+
+  /// mpi4py's `then`: a future of `f(value)`, computed on the root's own pool once this future
+  /// is done (also when it is done already); `f` gets the value as `const T&` (nothing for
+  /// `void`). If this future failed or was cancelled, `f` is not called and the new one fails
+  /// with the same exception (`cancelled()` then holds for it too). `f` never runs on the
+  /// thread that waits: waiting on any future of the executor starts it on the pool. Its value
+  /// is kept encoded like a task's result, so it must be `mpp::mpi::transferable`. Cancelling
+  /// the new future does not cancel this one. Root only; throws `std::logic_error` on an empty
+  /// future.
+  ///
+  /// ```cpp
+  /// auto energy = executor.submit(simulate, params).then([](const State& s) { return s.e; });
+  /// ```
+  template <class F>
+  [[nodiscard]] auto then(F f) const {
+    using U = typename detail::composed_value<T, F>::type;
+    return Future<U>(core_, detail::compose_slot<T>(*core_, checked_slot(), std::move(f),
+                                                    NoCallback{}, /*cancel_source=*/false));
+  }
+
+  /// A `try`/`except` around this future: a future equal to this one, except that an exception
+  /// (not a cancellation) becomes the value `g(std::exception_ptr)` returns, computed on the
+  /// root's pool (mpi4py's `compose` with only an `excepthook`). `g` may rethrow to keep a
+  /// failure. Root only.
+  ///
+  /// ```cpp
+  /// auto safe = executor.submit(parse, text).on_error([](std::exception_ptr) { return 0; });
+  /// ```
+  template <class G>
+  requires std::invocable<G&, std::exception_ptr>
+  [[nodiscard]] Future<T> on_error(G g) const {
+    return Future<T>(core_, detail::compose_slot<T>(*core_, checked_slot(), NoCallback{},
+                                                    std::move(g), /*cancel_source=*/false));
+  }
 
   /// Used by `Executor`.
   Future(detail::ExecutorCore* core, std::shared_ptr<detail::TaskSlot> slot)
@@ -161,6 +198,18 @@ class Future {
 
  private:
   friend struct detail::FutureAccess;
+
+  // The slot; an empty future throws std::logic_error rather than crash.
+  const std::shared_ptr<detail::TaskSlot>& checked_slot() const {
+    if (!slot_) {
+      throw std::logic_error(
+          "mpp::mpi::Future: this future holds no task (default-constructed); use one returned "
+          "by Executor::submit");
+    }
+    return slot_;
+  }
+  detail::TaskSlot& slot() const { return *checked_slot(); }
+
   detail::ExecutorCore* core_ = nullptr;
   std::shared_ptr<detail::TaskSlot> slot_;
 };

@@ -72,29 +72,55 @@ struct SlotWatch {
   std::vector<std::size_t> finished;
 };
 
-struct TaskSlot {
+struct TaskSlot : std::enable_shared_from_this<TaskSlot> {
   enum class State { queued, running, done, cancelled };
+  // Told when a slot finishes, on the root's driving thread: continuations queue or finish
+  // other slots there, and never run user code.
+  using FinishCallback = std::function<void(const std::shared_ptr<TaskSlot>&)>;
+
   std::uint64_t id = 0;
   State state = State::queued;
   bool ok = false;
-  bool broken = false;  // failed because the executor broke (BrokenExecutor)
-  std::string bytes;    // the result, or an encoded ErrorRecord, from `offset` on
+  bool broken = false;        // failed because the executor broke (BrokenExecutor)
+  bool continuation = false;  // runs on the root's pool once other slots finished
+  std::string bytes;          // the result, or an encoded ErrorRecord, from `offset` on
   std::size_t offset = 0;
   Message request;                                 // the task message until it is sent
   std::exception_ptr error;                        // one rank: the task's own exception
   std::optional<mpp::AsyncResult<Outcome>> local;  // one rank: the local pool's task
-  std::function<Outcome()> run;                    // one rank: the task until it starts
+  std::function<Outcome()> run;  // one rank, or a continuation: the task until it starts
   // Told when the slot finishes: each watch, and the slot's position in what it watches.
   std::vector<std::pair<std::weak_ptr<SlotWatch>, std::size_t>> watchers;
+  std::vector<FinishCallback> on_finish;
 
   bool finished() const noexcept { return state == State::done || state == State::cancelled; }
-  // Sets the final state and tells the watchers.
+  // Sets the final state and tells the watchers, then the callbacks.
   void finish(State final) {
     state = final;
     for (auto& [watch, position] : watchers) {
       if (auto alive = watch.lock()) alive->finished.push_back(position);
     }
     watchers.clear();
+    const auto callbacks = std::move(on_finish);
+    on_finish.clear();
+    const auto self = shared_from_this();
+    for (const auto& callback : callbacks) callback(self);
+  }
+  // Calls `callback` when the slot finishes, or now if it has.
+  void when_finished(FinishCallback callback) {
+    if (finished()) {
+      callback(shared_from_this());
+    } else {
+      on_finish.push_back(std::move(callback));
+    }
+  }
+  // Finishes the slot as failed with `failure` (what its future's get() then throws).
+  void fail(std::exception_ptr failure) {
+    ok = false;
+    error = std::move(failure);
+    bytes.clear();
+    offset = 0;
+    finish(State::done);
   }
 
   std::span<const char> result() const noexcept {
@@ -145,6 +171,14 @@ class ExecutorCore {
   void progress();
   // Root: cancels `slot` if it has not been sent to a worker yet; true if it is cancelled.
   bool cancel(TaskSlot& slot);
+  // Root: a slot for a continuation, queued (so it can be cancelled) but in no queue until
+  // start_local() hands it its task.
+  std::shared_ptr<TaskSlot> make_continuation();
+  // Root: runs `slot->run` on the root's local pool at the next progress, unless the slot is
+  // cancelled by then. Called from finish callbacks, so it only queues.
+  void start_local(std::shared_ptr<TaskSlot> slot);
+  // What a failed or cancelled slot's future throws, as an exception_ptr.
+  std::exception_ptr error_of(const TaskSlot& slot) const;
   // Root: no more submissions; with `cancel_futures`, queued tasks are cancelled; with `wait`,
   // returns once every task is done and the workers have been released.
   void shutdown(bool wait, bool cancel_futures);
@@ -163,7 +197,12 @@ class ExecutorCore {
   Outcome run_task(std::uint32_t entry, std::uint64_t name_hash, std::uint32_t kind,
                    std::span<const char> args, std::int64_t first_item);
   void complete_sends(bool all);
+  // Starts the continuations that start_local queued.
+  void start_ready();
   void settle_local(TaskSlot& slot);
+  void settle_locals();
+  // Waits a little for a task on the root's pool to end (up to `limit`).
+  void wait_for_locals(std::chrono::milliseconds limit);
   bool receive(bool block);
   void release_workers();
   // Root: the initializer failed as `record` says: every queued and running task fails with
@@ -177,7 +216,10 @@ class ExecutorCore {
   std::vector<int> capacity_;   // per rank: tasks kept in flight (4 x its threads)
   std::vector<int> in_flight_;  // per rank
   std::deque<std::shared_ptr<TaskSlot>> queue_;
-  std::map<std::uint64_t, std::shared_ptr<TaskSlot>> running_;
+  std::map<std::uint64_t, std::shared_ptr<TaskSlot>> running_;  // on workers
+  // On the root's local pool: the tasks with one rank, and continuations.
+  std::map<std::uint64_t, std::shared_ptr<TaskSlot>> locals_;
+  std::deque<std::shared_ptr<TaskSlot>> ready_;  // continuations to start
   std::deque<Outgoing> sends_;
   std::uint64_t next_id_ = 0;
   bool shutting_down_ = false;
