@@ -28,22 +28,19 @@ std::chrono::nanoseconds with_jitter(std::chrono::nanoseconds delay) {
   return std::chrono::nanoseconds(half(random));
 }
 
-void check_backoff(const Backoff& backoff, const char* call) {
+}  // namespace
+
+void check_policy(const Backoff& backoff, const std::optional<std::chrono::nanoseconds>& timeout,
+                  const std::string& where) {
   if (backoff.initial < std::chrono::nanoseconds::zero() || backoff.max < backoff.initial ||
       !(backoff.multiplier >= 1.0)) {
-    throw_invalid_argument(std::string("Pool::") + call +
+    throw_invalid_argument(where +
                            ": backoff needs initial >= 0, max >= initial and multiplier >= 1");
   }
-}
-
-void check_timeout(const std::optional<std::chrono::nanoseconds>& timeout, const char* call) {
   if (timeout && *timeout <= std::chrono::nanoseconds::zero()) {
-    throw_invalid_argument(std::string("Pool::") + call +
-                           ": a time limit must be positive; leave it unset for none");
+    throw_invalid_argument(where + ": a time limit must be positive; leave it unset for none");
   }
 }
-
-}  // namespace
 
 DeadlineTimer::~DeadlineTimer() {
   {
@@ -148,14 +145,12 @@ void Deadline::check(bool nest_current) const {
 }
 
 ItemPolicy item_policy(const MapOptions& options, PoolCore* core, const char* call) {
-  check_backoff(options.backoff, call);
-  check_timeout(options.task_timeout, call);
+  check_policy(options.backoff, options.task_timeout, std::string("Pool::") + call);
   return {options.retries, options.retry_if, options.backoff, options.task_timeout, core};
 }
 
 ItemPolicy item_policy(const ApplyOptions& options, PoolCore* core, const char* call) {
-  check_backoff(options.backoff, call);
-  check_timeout(options.timeout, call);
+  check_policy(options.backoff, options.timeout, std::string("Pool::") + call);
   return {options.retries, options.retry_if, options.backoff, options.timeout, core};
 }
 

@@ -160,9 +160,8 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Mess
     // Queued as with workers (and started by dispatch_local), so that Future::cancel and
     // shutdown(cancel_futures) work with one rank too.
     slot->run = [this, entry, kind, args = std::move(args).flatten(), first_item] {
-      const Entry& e = entries_[entry];
-      return (*e.invoker(static_cast<std::uint32_t>(kind)))(
-          std::span<const char>(args).subspan(frame_prefix), first_item, local_, false);
+      return invoke(entries_[entry], static_cast<std::uint32_t>(kind),
+                    std::span<const char>(args).subspan(frame_prefix), first_item, false);
     };
     queue_.push_back(slot);
     dispatch_local();
@@ -547,7 +546,19 @@ Outcome ExecutorCore::run_task(std::uint32_t entry, std::uint64_t name_hash, std
     }
     return failed;
   }
-  return (*invoker)(args, first_item, local_, true);
+  return invoke(entries_[entry], kind, args, first_item, true);
+}
+
+Outcome ExecutorCore::invoke(const Entry& entry, std::uint32_t kind, std::span<const char> args,
+                             std::int64_t first_item, bool borrow) {
+  std::optional<mpp::detail::ItemPolicy> policy;
+  if ((kind & kind_with_policy) != 0) {
+    WirePolicy wire;
+    std::memcpy(&wire, args.data(), sizeof wire);
+    args = args.subspan(sizeof wire);
+    policy = wire.item_policy(&mpp::detail::core_of(local_));
+  }
+  return (*entry.invoker(kind))(args, first_item, local_, borrow, policy ? &*policy : nullptr);
 }
 
 bool ExecutorCore::serve() {

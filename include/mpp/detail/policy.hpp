@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -114,6 +115,9 @@ struct ItemPolicy {
   bool plain() const noexcept { return retries == 0 && !timeout; }
 };
 
+// Throws std::invalid_argument, naming `where`, for a backoff or a time limit that cannot be.
+void check_policy(const Backoff& backoff, const std::optional<std::chrono::nanoseconds>& timeout,
+                  const std::string& where);
 // Validates and copies the policy part of `options` (`call` names the public call for messages).
 ItemPolicy item_policy(const MapOptions& options, PoolCore* core, const char* call);
 ItemPolicy item_policy(const ApplyOptions& options, PoolCore* core, const char* call);

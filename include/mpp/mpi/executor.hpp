@@ -93,6 +93,33 @@ struct ExecutorMapOptions {
   /// called (mpi4py's `timeout`); the range then ends and the tasks not sent are cancelled.
   /// Unset: no limit.
   std::optional<std::chrono::duration<double>> timeout = std::nullopt;
+  /// Calls of an item that throws again on its worker before the item fails, as
+  /// `mpp::MapOptions::retries` (every exception is retried: a predicate cannot be sent).
+  std::size_t retries = 0;
+  /// The delay before each retry, as `mpp::MapOptions::backoff`.
+  Backoff backoff = {};
+  /// A time limit for each item on its worker, as `mpp::MapOptions::task_timeout`: its stop
+  /// token is set then, and it fails with `mpp::TaskTimeoutError` (a `RemoteError` naming that
+  /// type on the root). Unset: no limit. Must be positive.
+  std::optional<std::chrono::nanoseconds> task_timeout = std::nullopt;
+};
+
+/// Retries and a time limit for a task of `Executor::submit`, as in `mpp::ApplyOptions`: the
+/// worker retries it and watches its deadline. `retry_if` has no counterpart, since a predicate
+/// cannot cross ranks: every exception is retried.
+///
+/// ```cpp
+/// auto f = executor.submit({.retries = 2, .timeout = 30s}, simulate, params);
+/// ```
+struct TaskOptions {
+  /// Calls of the task that throws again before it fails.
+  std::size_t retries = 0;
+  /// The delay before each retry, as `mpp::ApplyOptions::backoff`.
+  Backoff backoff = {};
+  /// The task's time limit, counted on its worker from its start and covering its retries: its
+  /// stop token is set then (`mpp::this_task::stop_requested()`), and it fails with
+  /// `mpp::TaskTimeoutError` (a `RemoteError` naming that type on the root). Must be positive.
+  std::optional<std::chrono::nanoseconds> timeout = std::nullopt;
 };
 
 /// The result of `Executor::submit`, like `concurrent.futures.Future`. Waiting on it drives the
@@ -265,16 +292,24 @@ class Executor {
     using Args = typename Traits::args;
     detail::Entry entry;
     entry.name = name;
-    entry.call = [f](std::span<const char> bytes, std::int64_t item, mpp::Pool&, bool borrow) {
+    entry.call = [f](std::span<const char> bytes, std::int64_t item, mpp::Pool&, bool borrow,
+                     const mpp::detail::ItemPolicy* policy) {
       detail::Outcome outcome;
       try {
         detail::Reader reader(bytes);
         Args args = read_tuple<Args>(reader);
         detail::Writer writer(detail::frame_prefix, borrow);
+        // With a policy the arguments are passed as lvalues, so that each retry gets them whole.
+        const auto once = [&]() -> R {
+          return policy != nullptr ? std::apply(f, args) : std::apply(f, std::move(args));
+        };
+        const auto call = [&]() -> R {
+          return policy != nullptr ? mpp::detail::run_item(*policy, std::nullopt, once) : once();
+        };
         if constexpr (std::is_void_v<R>) {
-          std::apply(f, std::move(args));
+          call();
         } else {
-          writer.value(std::apply(f, std::move(args)));
+          writer.value(call());
         }
         outcome.bytes = std::move(writer).take_message();
       } catch (...) {
@@ -303,18 +338,19 @@ class Executor {
   /// must be registered; `args` are converted to its parameter types and encoded.
   template <class F, class... Args>
   [[nodiscard]] auto submit(F f, Args&&... args) {
-    using Traits = detail::callable<F>;
-    using R = std::decay_t<typename Traits::result>;
-    using Params = typename Traits::args;
-    static_assert(Traits::arity == sizeof...(Args),
-                  "mpp::mpi::Executor::submit: wrong number of arguments for this function");
-    const std::size_t index = core_->find(detail::key_of(f), "submit");
-    // The arguments are converted (and so copied or moved) now, as Python pickles them at
-    // submit; a large one is then sent from the converted value's own storage.
-    detail::Writer writer(detail::frame_prefix, core_->remote());
-    writer.tuple(Params(std::forward<Args>(args)...));
-    return Future<R>(core_.get(), core_->submit(index, 0, std::move(writer).take_message(),
-                                                static_cast<std::int64_t>(next_task_++)));
+    return submit_with(std::nullopt, f, std::forward<Args>(args)...);
+  }
+
+  /// `submit` with retries and a time limit, which the worker applies (see `TaskOptions`).
+  /// Throws `std::invalid_argument` for a negative backoff or a time limit that is not positive.
+  template <class F, class... Args>
+  [[nodiscard]] auto submit(const TaskOptions& options, F f, Args&&... args) {
+    mpp::detail::check_policy(options.backoff, options.timeout, "mpi::Executor::submit");
+    std::optional<detail::WirePolicy> policy;
+    if (options.retries != 0 || options.timeout) {
+      policy = detail::WirePolicy::of(options.retries, options.backoff, options.timeout);
+    }
+    return submit_with(policy, f, std::forward<Args>(args)...);
   }
 
   /// Root: applies a registered one-argument `f` to every item, `chunksize` items per task
@@ -336,7 +372,7 @@ class Executor {
     using A = std::tuple_element_t<0, typename Traits::args>;
     check(options, "map");
     const std::size_t index = core_->find(detail::key_of(f), "map");
-    auto next_chunk = chunk_reader<A>(std::forward<Range>(items), options.chunksize);
+    auto next_chunk = chunk_reader<A>(std::forward<Range>(items), options);
     return results<R>(index, 1, options, std::move(next_chunk));
   }
 
@@ -361,7 +397,7 @@ class Executor {
                   "every parameter must be serializable by cereal");
     check(options, "starmap");
     return results<R>(core_->find(detail::key_of(f), "starmap"), 2, options,
-                      chunk_reader<Args>(std::forward<Range>(items), options.chunksize));
+                      chunk_reader<Args>(std::forward<Range>(items), options));
   }
 
   /// The number of ranks that run tasks: the workers, or 1 with a single rank, whose root runs
@@ -381,7 +417,8 @@ class Executor {
   // pool when the chunk is large enough to share.
   template <class Item, class Call>
   static detail::Invoker chunk_invoker(Call call) {
-    return [call](std::span<const char> bytes, std::int64_t first, mpp::Pool& local, bool borrow) {
+    return [call](std::span<const char> bytes, std::int64_t first, mpp::Pool& local, bool borrow,
+                  const mpp::detail::ItemPolicy* policy) {
       using R = std::decay_t<std::invoke_result_t<const Call&, Item&>>;
       detail::Outcome outcome;
       std::vector<Item> items;
@@ -390,10 +427,13 @@ class Executor {
       try {
         std::vector<R> results;
         const auto body = [&](std::size_t i) -> R {
+          const auto index = first + static_cast<std::int64_t>(i);
           try {
-            return call(items[i]);
+            if (policy == nullptr) return call(items[i]);
+            return mpp::detail::run_item(*policy, static_cast<std::size_t>(index),
+                                         [&] { return call(items[i]); });
           } catch (...) {
-            failure.record(first + static_cast<std::int64_t>(i), std::current_exception());
+            failure.record(index, std::current_exception());
             throw;
           }
         };
@@ -428,13 +468,40 @@ class Executor {
       mpp::detail::throw_invalid_argument(std::string("mpi::Executor::") + what +
                                           ": timeout must not be negative");
     }
+    mpp::detail::check_policy(options.backoff, options.task_timeout,
+                              std::string("mpi::Executor::") + what);
+  }
+
+  // The policy each item of a map carries, if it has one.
+  static std::optional<detail::WirePolicy> policy_of(const ExecutorMapOptions& options) {
+    if (options.retries == 0 && !options.task_timeout) return std::nullopt;
+    return detail::WirePolicy::of(options.retries, options.backoff, options.task_timeout);
+  }
+
+  template <class F, class... Args>
+  auto submit_with(const std::optional<detail::WirePolicy>& policy, F f, Args&&... args) {
+    using Traits = detail::callable<F>;
+    using R = std::decay_t<typename Traits::result>;
+    using Params = typename Traits::args;
+    static_assert(Traits::arity == sizeof...(Args),
+                  "mpp::mpi::Executor::submit: wrong number of arguments for this function");
+    const std::size_t index = core_->find(detail::key_of(f), "submit");
+    // The arguments are converted (and so copied or moved) now, as Python pickles them at
+    // submit; a large one is then sent from the converted value's own storage.
+    detail::Writer writer(policy ? detail::policy_prefix : detail::frame_prefix, core_->remote());
+    writer.tuple(Params(std::forward<Args>(args)...));
+    detail::Message message = std::move(writer).take_message();
+    if (policy) detail::write_policy(message, *policy);
+    return Future<R>(core_.get(),
+                     core_->submit(index, policy ? static_cast<int>(detail::kind_with_policy) : 0,
+                                   std::move(message), static_cast<std::int64_t>(next_task_++)));
   }
 
   // Reads `items` a chunk at a time as the results make room: each call encodes the next chunk
   // (converted to Item) into `args` and sets `first` to its first item's index, or returns
   // false at the end of the input.
   template <class Item, class Range>
-  auto chunk_reader(Range&& items, std::size_t chunksize) const {
+  auto chunk_reader(Range&& items, const ExecutorMapOptions& options) const {
     struct Input {
       std::views::all_t<Range> view;
       std::ranges::iterator_t<std::views::all_t<Range>> at;
@@ -443,8 +510,8 @@ class Executor {
           : view(std::views::all(std::forward<Range>(items))), at(std::ranges::begin(view)) {}
     };
     auto input = std::make_shared<Input>(std::forward<Range>(items));
-    return [input, chunksize, borrow = core_->remote()](detail::Message& args,
-                                                        std::int64_t& first) {
+    return [input, chunksize = options.chunksize, policy = policy_of(options),
+            borrow = core_->remote()](detail::Message& args, std::int64_t& first) {
       std::vector<Item> chunk;
       for (; chunk.size() < chunksize && input->at != std::ranges::end(input->view); ++input->at) {
         chunk.push_back(static_cast<Item>(*input->at));
@@ -452,7 +519,9 @@ class Executor {
       if (chunk.empty()) return false;
       first = input->next;
       input->next += static_cast<std::int64_t>(chunk.size());
-      args = detail::encode_message(std::move(chunk), detail::frame_prefix, borrow);
+      args = detail::encode_message(std::move(chunk),
+                                    policy ? detail::policy_prefix : detail::frame_prefix, borrow);
+      if (policy) detail::write_policy(args, *policy);
       return true;
     };
   }
@@ -465,6 +534,7 @@ class Executor {
       deadline = std::chrono::steady_clock::now() +
                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(*options.timeout);
     }
+    if (policy_of(options)) kind |= static_cast<int>(detail::kind_with_policy);
     return MapResults<R>(core_.get(), entry, kind,
                          options.buffersize.value_or(2 * core_->capacity()), options.unordered,
                          deadline, std::move(next_chunk));

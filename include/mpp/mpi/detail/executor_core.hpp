@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "mpp/async_result.hpp"
+#include "mpp/detail/policy.hpp"
 #include "mpp/mpi/detail/comm.hpp"
 #include "mpp/mpi/detail/message.hpp"
 #include "mpp/mpi/errors.hpp"
@@ -37,11 +39,54 @@ struct Outcome {
   std::int64_t item = -1;
 };
 
+// The retries, backoff and time limit of a task or of each item of a map, as they travel ahead
+// of its arguments (flagged by kind_with_policy): a worker cannot call the root's functions, so
+// only what is plain data crosses, and retry_if does not.
+struct WirePolicy {
+  std::uint64_t retries = 0;
+  std::int64_t timeout_ns = 0;  // 0: none
+  std::int64_t backoff_initial_ns = 0;
+  std::int64_t backoff_max_ns = 0;
+  double backoff_multiplier = 1.0;
+  std::uint64_t backoff_jitter = 0;
+
+  static WirePolicy of(std::size_t retries, const Backoff& backoff,
+                       std::optional<std::chrono::nanoseconds> timeout) noexcept {
+    return {.retries = retries,
+            .timeout_ns = timeout ? timeout->count() : 0,
+            .backoff_initial_ns = backoff.initial.count(),
+            .backoff_max_ns = backoff.max.count(),
+            .backoff_multiplier = backoff.multiplier,
+            .backoff_jitter = backoff.jitter ? 1u : 0u};
+  }
+  // The policy to run with, its deadlines watched by `core`'s timer.
+  mpp::detail::ItemPolicy item_policy(mpp::detail::PoolCore* core) const {
+    mpp::detail::ItemPolicy policy;
+    policy.retries = static_cast<std::size_t>(retries);
+    policy.backoff = {.initial = std::chrono::nanoseconds(backoff_initial_ns),
+                      .multiplier = backoff_multiplier,
+                      .max = std::chrono::nanoseconds(backoff_max_ns),
+                      .jitter = backoff_jitter != 0};
+    if (timeout_ns > 0) policy.timeout = std::chrono::nanoseconds(timeout_ns);
+    policy.core = core;
+    return policy;
+  }
+};
+// A task kind with this bit carries a WirePolicy right after frame_prefix, before its arguments.
+inline constexpr std::uint32_t kind_with_policy = 0x100;
+// Writes `policy` where a task message made with policy_prefix reserved bytes keeps it.
+inline void write_policy(Message& message, const WirePolicy& policy) {
+  std::memcpy(message.bytes.data() + frame_prefix, &policy, sizeof policy);
+}
+inline constexpr std::size_t policy_prefix = frame_prefix + sizeof(WirePolicy);
+
 // Runs a registered function on encoded arguments (`first_item`: the index of the first item of
-// a chunk, for error reports), on the rank's local pool. With `borrow`, the result is about to be
-// sent to another rank, so a large one is sent from its own storage (see Writer).
-using Invoker = std::function<Outcome(std::span<const char> args, std::int64_t first_item,
-                                      mpp::Pool& local, bool borrow)>;
+// a chunk, for error reports), on the rank's local pool, each call under `policy` unless it is
+// null. With `borrow`, the result is about to be sent to another rank, so a large one is sent
+// from its own storage (see Writer).
+using Invoker =
+    std::function<Outcome(std::span<const char> args, std::int64_t first_item, mpp::Pool& local,
+                          bool borrow, const mpp::detail::ItemPolicy* policy)>;
 
 struct Entry {
   std::string name;
@@ -52,7 +97,7 @@ struct Entry {
 
   // The invoker of a task of `kind` (0: call, 1: chunk, 2: star), or null for another kind.
   const Invoker* invoker(std::uint32_t kind) const noexcept {
-    switch (kind) {
+    switch (kind & ~kind_with_policy) {
       case 0:
         return &call;
       case 1:
@@ -196,6 +241,10 @@ class ExecutorCore {
   void dispatch_local();
   Outcome run_task(std::uint32_t entry, std::uint64_t name_hash, std::uint32_t kind,
                    std::span<const char> args, std::int64_t first_item);
+  // Runs a task of `entry` (known to have `kind`) on `args` after frame_prefix, with the policy
+  // the kind says it carries.
+  Outcome invoke(const Entry& entry, std::uint32_t kind, std::span<const char> args,
+                 std::int64_t first_item, bool borrow);
   void complete_sends(bool all);
   // Starts the continuations that start_local queued.
   void start_ready();
