@@ -295,13 +295,16 @@ bool ExecutorCore::receive(bool block) {
 }
 
 void ExecutorCore::settle_local(TaskSlot& slot) {
-  if (slot.state != TaskSlot::State::running || !slot.local || !slot.local->ready()) return;
+  if (slot.state != TaskSlot::State::running || !slot.on_pool() || !slot.waitable().ready()) {
+    return;
+  }
   Outcome outcome;
   try {
-    outcome = std::move(*slot.local).get();
+    outcome = slot.local ? std::move(*slot.local).get() : slot.take();
   } catch (...) {
     if (slot.continuation) {  // its own failure: the executor goes on
       slot.local.reset();
+      slot.tracked.reset();
       auto keep = locals_.extract(slot.id);
       slot.fail(std::current_exception());
       return;
@@ -317,6 +320,8 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
   slot.offset = outcome.error ? 0 : frame_prefix;
   slot.error = outcome.error;
   slot.local.reset();
+  slot.tracked.reset();
+  slot.take = nullptr;
   // Erased before finishing: the callbacks may start other local tasks.
   auto keep = locals_.extract(slot.id);
   slot.finish(TaskSlot::State::done);
@@ -362,6 +367,14 @@ void ExecutorCore::start_ready() {
   }
 }
 
+void ExecutorCore::adopt(const std::shared_ptr<TaskSlot>& slot, mpp::AnyResult result,
+                         std::function<Outcome()> take) {
+  slot->state = TaskSlot::State::running;
+  slot->tracked.emplace(std::move(result));
+  slot->take = std::move(take);
+  locals_[slot->id] = slot;
+}
+
 std::exception_ptr ExecutorCore::error_of(const TaskSlot& slot) const {
   try {
     rethrow(slot);
@@ -385,9 +398,9 @@ void ExecutorCore::poll() {
 
 void ExecutorCore::wait_for_locals(std::chrono::milliseconds limit) {
   // Sleeps until any of them completes, not the oldest one only.
-  std::vector<mpp::AsyncResult<Outcome>> running;
+  std::vector<mpp::AnyResult> running;
   running.reserve(locals_.size());
-  for (auto& [id, slot] : locals_) running.push_back(*slot->local);
+  for (auto& [id, slot] : locals_) running.push_back(slot->waitable());
   (void)mpp::wait(running, mpp::wait_for::first_completed, limit);
 }
 
@@ -410,14 +423,15 @@ bool ExecutorCore::wait(TaskSlot& slot,
     return slot.state == TaskSlot::State::done || slot.state == TaskSlot::State::cancelled;
   };
   while (!finished()) {
-    if (slot.local) {  // running on the root's pool: wait for it there
+    if (slot.on_pool()) {  // running on a local pool: wait for it there
+      const mpp::AnyResult result = slot.waitable();
       if (deadline) {
-        if (!slot.local->wait(std::chrono::duration_cast<std::chrono::nanoseconds>(
+        if (!result.wait(std::chrono::duration_cast<std::chrono::nanoseconds>(
                 *deadline - std::chrono::steady_clock::now()))) {
           return false;
         }
       } else {
-        slot.local->wait();
+        result.wait();
       }
       settle_local(slot);
       start_ready();

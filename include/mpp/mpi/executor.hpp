@@ -400,6 +400,36 @@ class Executor {
                       chunk_reader<Args>(std::forward<Range>(items), options));
   }
 
+  /// Root: a future of this executor that completes as `result`, a result of any local
+  /// `mpp::Pool`, does: with its value, or failing with its exception. Futures made so wait,
+  /// `as_completed`, `collect` and continuations together with the executor's own, so local
+  /// and cluster work mix in one `std::vector<Future<T>>`. The value is copied, encoded as a
+  /// task's result, by the root once it is ready, so `T` must be `mpp::mpi::transferable`
+  /// (the result itself is left readable). Cancelling the
+  /// future returns false; cancel `result` itself. Throws `std::logic_error` for an empty
+  /// `result`.
+  ///
+  /// ```cpp
+  /// std::vector<mpp::mpi::Future<double>> all{executor.submit(simulate, 1.0),
+  ///                                           executor.track(pool.apply_async(estimate, 1.0))};
+  /// for (auto& f : mpp::as_completed(all)) std::printf("%g\n", f.get());
+  /// ```
+  template <class T>
+  [[nodiscard]] Future<T> track(const mpp::AsyncResult<T>& result) {
+    detail::require_storable<T>();
+    if (!result.valid()) {
+      throw std::logic_error(
+          "mpi::Executor::track: an empty AsyncResult (default-constructed or "
+          "moved from)");
+    }
+    auto slot = core_->make_continuation();
+    core_->adopt(slot, result, [result] {
+      auto read = [&]() -> T { return result.get(); };
+      return detail::encoded_outcome<T>(read);
+    });
+    return Future<T>(core_.get(), std::move(slot));
+  }
+
   /// The number of ranks that run tasks: the workers, or 1 with a single rank, whose root runs
   /// them on its own pool (mpi4py's `num_workers`).
   int num_workers() const noexcept { return size() > 1 ? size() - 1 : 1; }

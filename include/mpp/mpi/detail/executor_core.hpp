@@ -23,6 +23,7 @@
 #include "mpp/mpi/detail/message.hpp"
 #include "mpp/mpi/errors.hpp"
 #include "mpp/pool.hpp"
+#include "mpp/wait.hpp"
 
 namespace mpp::mpi::detail {
 
@@ -133,12 +134,17 @@ struct TaskSlot : std::enable_shared_from_this<TaskSlot> {
   Message request;                                 // the task message until it is sent
   std::exception_ptr error;                        // one rank: the task's own exception
   std::optional<mpp::AsyncResult<Outcome>> local;  // one rank: the local pool's task
+  std::optional<mpp::AnyResult> tracked;           // Executor::track: a local pool's result,
+  std::function<Outcome()> take;                   // read and encoded once it is ready
   std::function<Outcome()> run;  // one rank, or a continuation: the task until it starts
   // Told when the slot finishes: each watch, and the slot's position in what it watches.
   std::vector<std::pair<std::weak_ptr<SlotWatch>, std::size_t>> watchers;
   std::vector<FinishCallback> on_finish;
 
   bool finished() const noexcept { return state == State::done || state == State::cancelled; }
+  // Whether it runs on a local pool, and then what to wait for.
+  bool on_pool() const noexcept { return local.has_value() || tracked.has_value(); }
+  mpp::AnyResult waitable() const { return local ? mpp::AnyResult(*local) : *tracked; }
   // Sets the final state and tells the watchers, then the callbacks.
   void finish(State final) {
     state = final;
@@ -222,6 +228,10 @@ class ExecutorCore {
   // Root: runs `slot->run` on the root's local pool at the next progress, unless the slot is
   // cancelled by then. Called from finish callbacks, so it only queues.
   void start_local(std::shared_ptr<TaskSlot> slot);
+  // Root: `slot` (from make_continuation) completes once `result`, a result of a local pool,
+  // is ready, with what `take()` reads of it; the executor watches it as one of its own.
+  void adopt(const std::shared_ptr<TaskSlot>& slot, mpp::AnyResult result,
+             std::function<Outcome()> take);
   // What a failed or cancelled slot's future throws, as an exception_ptr.
   std::exception_ptr error_of(const TaskSlot& slot) const;
   // Root: no more submissions; with `cancel_futures`, queued tasks are cancelled; with `wait`,
