@@ -31,7 +31,14 @@ std::string demangle(const char* name) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> text(abi::__cxa_demangle(name, nullptr, nullptr, &status),
                                               std::free);
-  return status == 0 && text ? std::string(text.get()) : std::string(name);
+  std::string type = status == 0 && text ? std::string(text.get()) : std::string(name);
+  // std::throw_with_nested throws a library subclass of the type thrown (TaskTimeoutError with
+  // the task's own exception nested, say): name the type the program threw.
+  const std::string wrapper = "std::_Nested_exception<";
+  if (type.starts_with(wrapper) && type.ends_with(">")) {
+    type = type.substr(wrapper.size(), type.size() - wrapper.size() - 1);
+  }
+  return type;
 }
 
 void put_string(std::string& out, const std::string& s) {

@@ -44,10 +44,17 @@ int cooperative(int x) {
   return x;
 }
 
+// As `cooperative`, but ends by throwing its own exception, which the TaskTimeoutError nests.
+int gives_up(int x) {
+  cooperative(-1);
+  throw std::runtime_error("gave up at " + std::to_string(x));
+}
+
 void register_all(mpp::mpi::Executor& ex) {
   ex.register_function("flaky", flaky);
   ex.register_function("fails_twice", fails_twice);
   ex.register_function("cooperative", cooperative);
+  ex.register_function("gives_up", gives_up);
 }
 
 // What a task's TaskTimeoutError looks like on the root.
@@ -87,6 +94,10 @@ TEST_CASE("executor policy: a task past its timeout fails with TaskTimeoutError"
   check_timed_out(ex.size(), [&] { (void)stuck.get(); });
   CHECK(std::chrono::steady_clock::now() - start < 5s);  // at the deadline, not at give-up
   CHECK(ex.submit({.timeout = 10s}, cooperative, 7).get() == 7);
+  // A task that throws at its deadline: still a TaskTimeoutError (its exception nested in it,
+  // and named in the message), not the library's wrapper type.
+  auto threw = ex.submit({.timeout = 100ms}, gives_up, 1);
+  check_timed_out(ex.size(), [&] { (void)threw.get(); });
 }
 
 TEST_CASE("executor policy: map retries each item, and task_timeout limits each item") {
