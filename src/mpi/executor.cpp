@@ -88,7 +88,8 @@ std::optional<ErrorRecord> initializer_failure(const std::exception_ptr& error, 
 }  // namespace
 
 ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
-                           std::function<void()> initializer)
+                           std::function<void()> initializer, std::optional<int> max_workers,
+                           bool root_computes)
     // node_threads is collective, so every rank calls it, even those given their threads.
     : local_(mpp::PoolOptions{.threads =
                                   [&] {
@@ -105,6 +106,10 @@ ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
   }
   for (int t : all) capacity_.push_back(4 * std::max(1, t));
   in_flight_.assign(all.size(), 0);
+  if (comm_.size() > 1 && !root_computes) capacity_[0] = 0;
+  for (std::size_t r = 1; r < capacity_.size(); ++r) {
+    if (max_workers && static_cast<int>(r) > *max_workers) capacity_[r] = 0;
+  }
 }
 
 ExecutorCore::~ExecutorCore() {
@@ -209,8 +214,10 @@ void ExecutorCore::dispatch() {
   // worker then gets the tasks meant for it in one message.
   std::vector<Message> batches(static_cast<std::size_t>(comm_.size()));
   while (!queue_.empty()) {
+    // The workers first, then the root (when it computes): on a tie a worker gets the task.
     int best = -1;
-    for (int w = 1; w < comm_.size(); ++w) {
+    for (int i = 1; i <= comm_.size(); ++i) {
+      const int w = i % comm_.size();
       const auto uw = static_cast<std::size_t>(w);
       if (in_flight_[uw] >= capacity_[uw]) continue;
       if (best < 0 || in_flight_[uw] < in_flight_[static_cast<std::size_t>(best)]) best = w;
@@ -221,8 +228,12 @@ void ExecutorCore::dispatch() {
     if (slot->state == TaskSlot::State::cancelled) continue;
     const auto ub = static_cast<std::size_t>(best);
     slot->state = TaskSlot::State::running;
-    running_[slot->id] = slot;
     ++in_flight_[ub];
+    if (best == 0) {
+      run_on_root(slot);
+      continue;
+    }
+    running_[slot->id] = slot;
     batches[ub].append(std::move(slot->request));
     slot->request = Message();
   }
@@ -230,6 +241,26 @@ void ExecutorCore::dispatch() {
     Message& batch = batches[static_cast<std::size_t>(w)];
     if (batch.empty()) continue;
     sends_.emplace_back(std::move(batch)).post({comm_.get(), comm_.side()}, w, tag_task);
+  }
+}
+
+void ExecutorCore::run_on_root(const std::shared_ptr<TaskSlot>& slot) {
+  std::string bytes = std::move(slot->request).flatten();
+  slot->request = Message();
+  TaskHeader header;
+  std::memcpy(&header, bytes.data() + sizeof(std::uint64_t), sizeof header);
+  locals_[slot->id] = slot;
+  try {
+    slot->local.emplace(local_.apply_async([this, bytes = std::move(bytes), header] {
+      return invoke(entries_[header.entry], header.kind,
+                    std::span<const char>(bytes).subspan(frame_prefix), header.first_item, false);
+    }));
+  } catch (...) {
+    locals_.erase(slot->id);
+    --in_flight_[0];
+    auto failure = initializer_failure(std::current_exception(), 0, comm_.host());
+    if (!failure) throw;
+    break_with(std::move(*failure));
   }
 }
 
@@ -315,10 +346,17 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
     break_with(std::move(*failure));
     return;
   }
+  const bool beside_workers = !slot.continuation && comm_.size() > 1;
+  if (beside_workers) --in_flight_[0];
   slot.ok = !outcome.error;
   slot.bytes = std::move(outcome.bytes).flatten();
   slot.offset = outcome.error ? 0 : frame_prefix;
   slot.error = outcome.error;
+  if (beside_workers && outcome.error) {
+    // Whichever rank ran it, a task's failure reads the same when there are workers.
+    slot.bytes = encode(describe(outcome.error, 0, comm_.host(), outcome.item));
+    slot.error = nullptr;
+  }
   slot.local.reset();
   slot.tracked.reset();
   slot.take = nullptr;
@@ -499,7 +537,7 @@ void ExecutorCore::shutdown(bool wait, bool cancel_futures) {
   while (!queue_.empty() || !running_.empty() || !locals_.empty() || !ready_.empty()) progress();
   // A broken executor failed the tasks still out on workers without their results: take them
   // now, so that no worker waits on a send nobody receives.
-  while (std::any_of(in_flight_.begin(), in_flight_.end(), [](int n) { return n > 0; })) {
+  while (std::any_of(in_flight_.begin() + 1, in_flight_.end(), [](int n) { return n > 0; })) {
     receive(/*block=*/true);
   }
   release_workers();
@@ -530,6 +568,7 @@ void ExecutorCore::break_with(ErrorRecord record) {
       it = locals_.erase(it);
     }
   }
+  if (comm_.size() > 1) in_flight_[0] = 0;  // the root's own tasks were among them
 }
 
 void ExecutorCore::release_workers() {

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <mpp/mpi.hpp>
 #include <numeric>
 #include <ranges>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -59,7 +61,21 @@ int nap(int ms) {
   return ms;
 }
 
+// The rank in MPI_COMM_WORLD that runs it, after a few ms (so that every rank gets some).
+int which_rank(int) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+int fails_on_root(int x) {
+  if (which_rank(x) == 0) throw std::runtime_error("ran on the root");
+  return x;
+}
+
 void register_all(mpp::mpi::Executor& ex) {
+  ex.register_function("which_rank", which_rank);
+  ex.register_function("fails_on_root", fails_on_root);
   ex.register_function("nap", nap);
   ex.register_function("scaled", scaled);
   ex.register_function("shout", shout);
@@ -278,4 +294,54 @@ TEST_CASE("executor: an unregistered function is refused") {
   mpp::mpi::Executor ex({.threads = 1});
   if (ex.serve()) return;
   CHECK_THROWS_AS((void)ex.submit(square, 3), mpp::mpi::UsageError);
+}
+
+TEST_CASE("executor: max_workers limits the ranks that get tasks") {
+  CHECK_THROWS_AS(mpp::mpi::Executor({.max_workers = 0}), std::invalid_argument);  // every rank
+  for (const bool from_environment : {false, true}) {
+    CAPTURE(from_environment);
+    if (from_environment) setenv("MPP_MAX_WORKERS", "1", 1);
+    mpp::mpi::ExecutorOptions options{.threads = 1};
+    if (!from_environment) options.max_workers = 1;
+    mpp::mpi::Executor ex(options);
+    unsetenv("MPP_MAX_WORKERS");
+    register_all(ex);
+    if (!ex.serve()) {
+      CHECK(ex.num_workers() == 1);
+      const std::vector<int> ranks = ex.map(which_rank, std::views::iota(0, 24));
+      CHECK(std::set<int>(ranks.begin(), ranks.end()) == std::set<int>{ex.size() > 1 ? 1 : 0});
+    }
+  }
+  setenv("MPP_MAX_WORKERS", "none", 1);
+  CHECK_THROWS_WITH_AS(mpp::mpi::Executor(), doctest::Contains("MPP_MAX_WORKERS"),
+                       std::invalid_argument);
+  unsetenv("MPP_MAX_WORKERS");
+}
+
+TEST_CASE("executor: with root_computes the root takes its share of the tasks") {
+  mpp::mpi::Executor ex({.threads = 1, .root_computes = true});
+  register_all(ex);
+  if (ex.serve()) return;
+  CHECK(ex.num_workers() == ex.size());
+  const std::vector<int> ranks = ex.map(which_rank, std::views::iota(0, 8 * ex.size()));
+  const std::set<int> seen(ranks.begin(), ranks.end());
+  CHECK(seen.contains(0));
+  CHECK(static_cast<int>(seen.size()) == ex.size());
+  // A failure on the root reads as one on a worker would.
+  std::vector<mpp::mpi::Future<int>> futures;
+  for (int i = 0; i < 8 * ex.size(); ++i) futures.push_back(ex.submit(fails_on_root, i));
+  int failed = 0;
+  for (auto& f : futures) {
+    try {
+      (void)f.get();
+    } catch (const mpp::mpi::RemoteError& e) {
+      ++failed;
+      CHECK(e.rank() == 0);
+      CHECK(e.type_name() == "std::runtime_error");
+    } catch (const std::runtime_error&) {
+      ++failed;
+      CHECK(ex.size() == 1);  // with one rank, the task's own exception
+    }
+  }
+  CHECK(failed > 0);
 }

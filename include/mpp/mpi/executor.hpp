@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -77,6 +79,15 @@ struct ExecutorOptions {
   /// Runs once on each worker thread before its first task (see `mpp::PoolOptions`). If it
   /// throws, the executor is broken: pending and later tasks fail with `BrokenExecutor`.
   std::function<void()> initializer = {};
+  /// mpi4py's `max_workers`: only ranks 1 to `max_workers` get tasks (the others serve idle
+  /// until shutdown). Unset: the `MPP_MAX_WORKERS` environment variable (as
+  /// `MPI4PY_FUTURES_MAX_WORKERS`), else every rank but the root. Must be at least 1; a number
+  /// past the ranks there are means all of them.
+  std::optional<int> max_workers = std::nullopt;
+  /// Whether the root runs tasks too when there are workers (on its own pool, taking its share
+  /// like a worker), instead of only driving them, which is all mpi4py's root can do. A task
+  /// the root ran fails with a `RemoteError` naming rank 0, as it would on a worker.
+  bool root_computes = false;
 };
 
 /// Options of `Executor::map`, as in `MPIPoolExecutor.map(fn, iterable, chunksize=1,
@@ -122,6 +133,8 @@ struct TaskOptions {
   std::optional<std::chrono::nanoseconds> timeout = std::nullopt;
 };
 
+class Executor;
+
 /// The result of `Executor::submit`, like `concurrent.futures.Future`. Waiting on it drives the
 /// executor: tasks are sent and results collected while the root waits on a future, submits,
 /// maps or shuts down. Used on the root's driving thread only (not thread-safe). Every member
@@ -161,9 +174,10 @@ class Future {
     return core_->wait(slot(), std::chrono::steady_clock::now() +
                                    std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
   }
-  /// Whether the task finished or was cancelled; lets the executor progress, never blocks.
+  /// Whether the task finished or was cancelled; lets the executor progress (unless it is done
+  /// already), never blocks.
   [[nodiscard]] bool done() {
-    core_->poll();
+    if (!slot().finished()) core_->poll();
     return slot().state == detail::TaskSlot::State::done || cancelled();
   }
   /// Cancels the task if it has not started yet, i.e. still waits in the root's queue (each
@@ -204,6 +218,40 @@ class Future {
                                                     NoCallback{}, /*cancel_source=*/false));
   }
 
+  /// Python's `Future.add_done_callback(fn)`: calls `fn(future)` (with a `Future<T>&` equal to
+  /// this one) once the future is done, failed or cancelled, also when it is already. It runs as
+  /// a task of the root's pool, once the root drives the executor (waits, submits, maps or shuts
+  /// down), and must not drive it in turn: read the future with `get()`, `done()` or
+  /// `successful()`, but do not submit or wait on others there. A callback that throws is
+  /// reported on stderr and otherwise ignored, as Python logs it. Root only.
+  ///
+  /// ```cpp
+  /// f.add_done_callback([](mpp::mpi::Future<double>& done) { log(done.get()); });
+  /// ```
+  template <class Fn>
+  requires std::invocable < Fn&, Future<T>
+  & > void add_done_callback(Fn fn) {
+    detail::ExecutorCore& core = *core_;
+    slot().when_finished(
+        [&core, fn = std::move(fn), self = *this](const std::shared_ptr<detail::TaskSlot>&) {
+          auto task = core.make_continuation();
+          task->run = [fn, self]() mutable {
+            try {
+              std::invoke(fn, self);
+            } catch (const std::exception& e) {
+              std::fprintf(stderr, "mpp: a done callback of an mpi::Future threw (ignored): %s\n",
+                           e.what());
+            } catch (...) {
+              std::fprintf(stderr, "mpp: a done callback of an mpi::Future threw (ignored)\n");
+            }
+            auto nothing = [] {};
+            return detail::encoded_outcome<void>(nothing);
+          };
+          core.start_local(std::move(task));
+        });
+    core_->poll();  // starts it now if the future is done already
+  }
+
   /// A `try`/`except` around this future: a future equal to this one, except that an exception
   /// (not a cancellation) becomes the value `g(std::exception_ptr)` returns, computed on the
   /// root's pool (mpi4py's `compose` with only an `excepthook`). `g` may rethrow to keep a
@@ -225,6 +273,7 @@ class Future {
 
  private:
   friend struct detail::FutureAccess;
+  friend class Executor;
 
   // The slot; an empty future throws std::logic_error rather than crash.
   const std::shared_ptr<detail::TaskSlot>& checked_slot() const {
@@ -269,7 +318,8 @@ class Executor {
   /// An executor as `options` say.
   explicit Executor(const ExecutorOptions& options)
       : core_(std::make_unique<detail::ExecutorCore>(options.comm, options.threads,
-                                                     options.initializer)) {}
+                                                     options.initializer, max_workers_of(options),
+                                                     options.root_computes)) {}
   /// On the root: `shutdown(true)`, i.e. waits for every task and releases the workers.
   ~Executor() = default;
   Executor(const Executor&) = delete;
@@ -353,6 +403,134 @@ class Executor {
     return submit_with(policy, f, std::forward<Args>(args)...);
   }
 
+  /// Python's `Pool.apply`: `f(args...)` on a worker, waited for (`submit(f, args...).get()`).
+  template <class F, class... Args>
+  auto apply(F f, Args&&... args) {
+    return submit(f, std::forward<Args>(args)...).get();
+  }
+  /// `apply` with retries and a time limit (see `TaskOptions`).
+  template <class F, class... Args>
+  auto apply(const TaskOptions& options, F f, Args&&... args) {
+    return submit(options, f, std::forward<Args>(args)...).get();
+  }
+
+  /// Python's `Pool.apply_async`: the same as `submit`, so that code written for `mpp::Pool`
+  /// runs on the executor by changing the type it is given.
+  template <class F, class... Args>
+  [[nodiscard]] auto apply_async(F f, Args&&... args) {
+    return submit(f, std::forward<Args>(args)...);
+  }
+  /// `apply_async` with retries and a time limit (see `TaskOptions`).
+  template <class F, class... Args>
+  [[nodiscard]] auto apply_async(const TaskOptions& options, F f, Args&&... args) {
+    return submit(options, f, std::forward<Args>(args)...);
+  }
+  /// `apply_async` with Python's `callback` / `error_callback` (`mpp::callbacks`): one of them
+  /// runs on the root's pool once the task is done, before the returned future is (a
+  /// cancelled task calls neither). Cancelling the returned future cancels the task if it has
+  /// not started.
+  template <class C, class E, class F, class... Args>
+  [[nodiscard]] auto apply_async(Callbacks<C, E> on_done, F f, Args&&... args) {
+    return with_callbacks(submit(f, std::forward<Args>(args)...), std::move(on_done));
+  }
+  /// `apply_async` with options and callbacks.
+  template <class C, class E, class F, class... Args>
+  [[nodiscard]] auto apply_async(const TaskOptions& options, Callbacks<C, E> on_done, F f,
+                                 Args&&... args) {
+    return with_callbacks(submit(options, f, std::forward<Args>(args)...), std::move(on_done));
+  }
+
+  /// Python's `Pool.map_async`: one future of every result of `f` over `items`, in input order.
+  /// The input is read and its chunks queued at once (`buffersize`, `unordered` and `timeout`
+  /// do not apply; use `get(timeout)`); the future fails with the first failure (naming the
+  /// item), and cancelling it cancels the chunks that have not started. `retries`, `backoff`
+  /// and `task_timeout` apply to each item.
+  template <class F, class Range>
+  requires std::ranges::input_range<Range>
+  [[nodiscard]] auto map_async(F f, Range&& items, const ExecutorMapOptions& options = {}) {
+    using Traits = detail::callable<F>;
+    using R = std::decay_t<typename Traits::result>;
+    static_assert(Traits::arity == 1, "mpp::mpi::Executor::map_async: f must take one argument");
+    using A = std::tuple_element_t<0, typename Traits::args>;
+    check(options, "map_async");
+    return gather<R>(core_->find(detail::key_of(f), "map_async"), chunk_kind(1, options),
+                     chunk_reader<A>(std::forward<Range>(items), options));
+  }
+  /// `map_async` with Python's `callback` / `error_callback`, which gets the whole vector.
+  template <class F, class Range, class C, class E>
+  requires std::ranges::input_range<Range>
+  [[nodiscard]] auto map_async(F f, Range&& items, const ExecutorMapOptions& options,
+                               Callbacks<C, E> on_done) {
+    return with_callbacks(map_async(f, std::forward<Range>(items), options), std::move(on_done));
+  }
+  /// Python's `Pool.starmap_async`: `map_async` over tuples of arguments (see `starmap`).
+  template <class F, class Range>
+  requires std::ranges::input_range<Range>
+  [[nodiscard]] auto starmap_async(F f, Range&& items, const ExecutorMapOptions& options = {}) {
+    using Traits = detail::callable<F>;
+    using R = std::decay_t<typename Traits::result>;
+    using Args = typename Traits::args;
+    static_assert(Traits::arity >= 1 && !std::is_void_v<R>,
+                  "mpp::mpi::Executor::starmap_async: f must take arguments and return a value");
+    check(options, "starmap_async");
+    return gather<R>(core_->find(detail::key_of(f), "starmap_async"), chunk_kind(2, options),
+                     chunk_reader<Args>(std::forward<Range>(items), options));
+  }
+  /// `starmap_async` with Python's `callback` / `error_callback`.
+  template <class F, class Range, class C, class E>
+  requires std::ranges::input_range<Range>
+  [[nodiscard]] auto starmap_async(F f, Range&& items, const ExecutorMapOptions& options,
+                                   Callbacks<C, E> on_done) {
+    return with_callbacks(starmap_async(f, std::forward<Range>(items), options),
+                          std::move(on_done));
+  }
+
+  /// Python's `Pool.imap`: `map`, which is lazy already, in input order.
+  template <class F, class Range>
+  requires std::ranges::input_range<Range>
+  [[nodiscard]] auto imap(F f, Range&& items, ExecutorMapOptions options = {}) {
+    options.unordered = false;
+    return map(f, std::forward<Range>(items), options);
+  }
+  /// Python's `Pool.imap_unordered`: `map` in completion order.
+  template <class F, class Range>
+  requires std::ranges::input_range<Range>
+  [[nodiscard]] auto imap_unordered(F f, Range&& items, ExecutorMapOptions options = {}) {
+    options.unordered = true;
+    return map(f, std::forward<Range>(items), options);
+  }
+  /// mpi4py.util.pool's `istarmap`: `starmap`, lazy, in input order.
+  template <class F, class Range>
+  requires std::ranges::input_range<Range>
+  [[nodiscard]] auto istarmap(F f, Range&& items, ExecutorMapOptions options = {}) {
+    options.unordered = false;
+    return starmap(f, std::forward<Range>(items), options);
+  }
+  /// mpi4py.util.pool's `istarmap_unordered`: `starmap` in completion order.
+  template <class F, class Range>
+  requires std::ranges::input_range<Range>
+  [[nodiscard]] auto istarmap_unordered(F f, Range&& items, ExecutorMapOptions options = {}) {
+    options.unordered = true;
+    return starmap(f, std::forward<Range>(items), options);
+  }
+
+  /// Python's `Pool.close`: accepts no more tasks; those submitted go on (`shutdown(false)`).
+  void close() { core_->shutdown(/*wait=*/false, /*cancel_futures=*/false); }
+  /// Python's `Pool.join`: waits for every task and releases the workers. Throws
+  /// `mpp::PoolStateError` unless `close()` or `terminate()` came first, as Python does.
+  void join() {
+    if (!core_->closed()) {
+      throw PoolStateError(
+          "mpp::mpi::Executor::join: call close() or terminate() first (as Python's Pool.join "
+          "requires), or shutdown(), which does both");
+    }
+    core_->shutdown(/*wait=*/true, /*cancel_futures=*/false);
+  }
+  /// Python's `Pool.terminate`: cancels the tasks not started, waits for those running (a
+  /// worker's thread cannot be killed) and releases the workers
+  /// (`shutdown(true, true)`).
+  void terminate() { core_->shutdown(/*wait=*/true, /*cancel_futures=*/true); }
+
   /// Root: applies a registered one-argument `f` to every item, `chunksize` items per task
   /// message, lazily: returns a `MapResults` range that yields the results in input order (or
   /// completion order with `unordered`) while at most `buffersize` tasks are in flight, so an
@@ -430,9 +608,10 @@ class Executor {
     return Future<T>(core_.get(), std::move(slot));
   }
 
-  /// The number of ranks that run tasks: the workers, or 1 with a single rank, whose root runs
-  /// them on its own pool (mpi4py's `num_workers`).
-  int num_workers() const noexcept { return size() > 1 ? size() - 1 : 1; }
+  /// The number of ranks that run tasks (mpi4py's `num_workers`): the workers, at most
+  /// `max_workers` of them, and the root too if it computes; 1 with a single rank, whose root
+  /// runs them on its own pool.
+  int num_workers() const noexcept { return core_->computing_ranks(); }
 
   /// Root: accepts no more tasks. With `cancel_futures`, tasks not started yet (still in the
   /// root's queue, whatever the number of ranks) are cancelled. With `wait`, returns once every
@@ -502,6 +681,72 @@ class Executor {
                               std::string("mpi::Executor::") + what);
   }
 
+  // ExecutorOptions::max_workers, else MPP_MAX_WORKERS, checked.
+  static std::optional<int> max_workers_of(const ExecutorOptions& options) {
+    std::optional<int> n = options.max_workers;
+    const char* from = "ExecutorOptions::max_workers";
+    if (!n) {
+      const char* text = std::getenv("MPP_MAX_WORKERS");
+      if (text == nullptr || *text == '\0') return std::nullopt;
+      from = "MPP_MAX_WORKERS";
+      char* end = nullptr;
+      const long value = std::strtol(text, &end, 10);
+      n = *end == '\0' && value >= 1 && value <= 1'000'000'000 ? static_cast<int>(value) : 0;
+    }
+    if (*n < 1) {
+      mpp::detail::throw_invalid_argument(std::string("mpi::Executor: ") + from +
+                                          " must be a whole number of at least 1 worker");
+    }
+    return n;
+  }
+
+  // The task kind of a map's chunks (`base`: 1 for items, 2 for tuples of arguments).
+  static int chunk_kind(int base, const ExecutorMapOptions& options) {
+    return policy_of(options) ? base | static_cast<int>(detail::kind_with_policy) : base;
+  }
+
+  // Queues every chunk `next_chunk` makes; a future of all their results, in input order.
+  template <class R, class NextChunk>
+  Future<std::vector<R>> gather(std::size_t entry, int kind, NextChunk next_chunk) {
+    std::vector<std::shared_ptr<detail::TaskSlot>> chunks;
+    detail::Message args;
+    std::int64_t first = 0;
+    while (next_chunk(args, first))
+      chunks.push_back(core_->submit(entry, kind, std::move(args), first));
+    return Future<std::vector<R>>(core_.get(), detail::gather_slot<R>(*core_, std::move(chunks)));
+  }
+
+  // `source`, with Python's callbacks run on the root's pool before the returned future is
+  // done; cancelling it cancels `source` if it has not started.
+  template <class T, class C, class E>
+  Future<T> with_callbacks(const Future<T>& source, Callbacks<C, E> on_done) {
+    auto on_value = [&] {
+      if constexpr (std::is_same_v<C, NoCallback>) {
+        return NoCallback{};
+      } else if constexpr (std::is_void_v<T>) {
+        return [callback = std::move(on_done.callback)]() mutable { callback(); };
+      } else {
+        return [callback = std::move(on_done.callback)](const T& value) mutable -> T {
+          callback(value);
+          return value;
+        };
+      }
+    }();
+    auto on_error = [&] {
+      if constexpr (std::is_same_v<E, NoCallback>) {
+        return NoCallback{};
+      } else {
+        return [callback = std::move(on_done.error_callback)](std::exception_ptr e) mutable -> T {
+          callback(e);
+          std::rethrow_exception(e);
+        };
+      }
+    }();
+    return Future<T>(core_.get(),
+                     detail::compose_slot<T>(*core_, source.checked_slot(), std::move(on_value),
+                                             std::move(on_error), true));
+  }
+
   // The policy each item of a map carries, if it has one.
   static std::optional<detail::WirePolicy> policy_of(const ExecutorMapOptions& options) {
     if (options.retries == 0 && !options.task_timeout) return std::nullopt;
@@ -564,8 +809,7 @@ class Executor {
       deadline = std::chrono::steady_clock::now() +
                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(*options.timeout);
     }
-    if (policy_of(options)) kind |= static_cast<int>(detail::kind_with_policy);
-    return MapResults<R>(core_.get(), entry, kind,
+    return MapResults<R>(core_.get(), entry, chunk_kind(kind, options),
                          options.buffersize.value_or(2 * core_->capacity()), options.unordered,
                          deadline, std::move(next_chunk));
   }

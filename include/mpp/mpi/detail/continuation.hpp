@@ -126,20 +126,20 @@ std::shared_ptr<TaskSlot> compose_slot(ExecutorCore& core, const std::shared_ptr
   return next;
 }
 
-// mpi4py's collect on the root of `core`: the values of all `sources`, in their order, once all
-// succeeded; the first failure or cancellation passes on at once. Cancelling the new slot
-// cancels the sources that have not started.
-template <class T>
-std::shared_ptr<TaskSlot> collect_slot(ExecutorCore& core,
-                                       std::vector<std::shared_ptr<TaskSlot>> sources) {
+// A slot of the values `read(source, values)` appends for each of `sources`, in their order,
+// once all succeeded; the first failure or cancellation passes on at once. Cancelling the new
+// slot cancels the sources that have not started.
+template <class T, class Read>
+std::shared_ptr<TaskSlot> join_slot(ExecutorCore& core,
+                                    std::vector<std::shared_ptr<TaskSlot>> sources, Read read) {
   require_storable<std::vector<T>>();
   auto next = core.make_continuation();
-  const auto launch = [&core, next, sources] {
-    next->run = [sources] {
+  const auto launch = [&core, next, sources, read] {
+    next->run = [sources, read] {
       auto compute = [&] {
         std::vector<T> values;
         values.reserve(sources.size());
-        for (const auto& source : sources) values.push_back(value_of<T>(*source));
+        for (const auto& source : sources) read(*source, values);
         return values;
       };
       return encoded_outcome<std::vector<T>>(compute);
@@ -165,6 +165,24 @@ std::shared_ptr<TaskSlot> collect_slot(ExecutorCore& core,
   }
   cancel_sources_with(core, *next, sources);
   return next;
+}
+
+// mpi4py's collect on the root of `core`: the values of all `sources` (futures of T).
+template <class T>
+std::shared_ptr<TaskSlot> collect_slot(ExecutorCore& core,
+                                       std::vector<std::shared_ptr<TaskSlot>> sources) {
+  return join_slot<T>(core, std::move(sources), [](const TaskSlot& source, std::vector<T>& out) {
+    out.push_back(value_of<T>(source));
+  });
+}
+
+// The results of a map's chunks (each an encoded std::vector<T>), in input order.
+template <class T>
+std::shared_ptr<TaskSlot> gather_slot(ExecutorCore& core,
+                                      std::vector<std::shared_ptr<TaskSlot>> chunks) {
+  return join_slot<T>(core, std::move(chunks), [](const TaskSlot& chunk, std::vector<T>& out) {
+    decode_all(chunk.result(), out);
+  });
 }
 
 }  // namespace mpp::mpi::detail

@@ -2,6 +2,7 @@
 // The compiled part of mpp::mpi::Executor: the task registry, the root's queue and futures'
 // shared slots, and the workers' serve loop. Templates in executor.hpp encode and decode.
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -181,18 +182,24 @@ struct TaskSlot : std::enable_shared_from_this<TaskSlot> {
 
 class ExecutorCore {
  public:
-  ExecutorCore(MPI_Comm parent, std::optional<int> threads, std::function<void()> initializer);
+  // `max_workers`: the workers that get tasks (unset: all); `root_computes`: the root takes
+  // tasks too when there are workers.
+  ExecutorCore(MPI_Comm parent, std::optional<int> threads, std::function<void()> initializer,
+               std::optional<int> max_workers = std::nullopt, bool root_computes = false);
   ~ExecutorCore();
 
   int rank() const noexcept { return comm_.rank(); }
   int size() const noexcept { return comm_.size(); }
-  // Tasks the workers take at once (the root's local pool with one rank).
+  // Tasks the ranks that compute take at once.
   std::size_t capacity() const noexcept {
     std::size_t total = 0;
-    for (std::size_t r = capacity_.size() > 1 ? 1 : 0; r < capacity_.size(); ++r) {
-      total += static_cast<std::size_t>(capacity_[r]);
-    }
+    for (const int c : capacity_) total += static_cast<std::size_t>(c);
     return total;
+  }
+  // The ranks that get tasks (the root alone with one rank).
+  int computing_ranks() const noexcept {
+    return static_cast<int>(
+        std::count_if(capacity_.begin(), capacity_.end(), [](int c) { return c > 0; }));
   }
 
   // Registers `entry` under its name; returns its index. Throws on a second use of the name.
@@ -237,6 +244,8 @@ class ExecutorCore {
   // Root: no more submissions; with `cancel_futures`, queued tasks are cancelled; with `wait`,
   // returns once every task is done and the workers have been released.
   void shutdown(bool wait, bool cancel_futures);
+  // Whether shutdown (or close) was called: no more submissions.
+  bool closed() const noexcept { return shutting_down_; }
   // Whether an initializer failed, so no task runs any more (BrokenExecutor).
   bool broken() const noexcept { return broken_.has_value(); }
   // Non-root: serves tasks until the root shuts down. Returns false on the root at once.
@@ -246,6 +255,8 @@ class ExecutorCore {
 
  private:
   void dispatch();
+  // Starts a task that dispatch() gave the root (root_computes) on the root's pool.
+  void run_on_root(const std::shared_ptr<TaskSlot>& slot);
   // One rank: starts queued tasks on the local pool while fewer than its capacity run, so the
   // rest stay in the queue, where they can be cancelled.
   void dispatch_local();
@@ -272,8 +283,10 @@ class ExecutorCore {
   Comm comm_;
   std::vector<Entry> entries_;
   std::map<std::string, std::size_t> keys_;
-  std::vector<int> capacity_;   // per rank: tasks kept in flight (4 x its threads)
-  std::vector<int> in_flight_;  // per rank
+  // Per rank: tasks kept in flight (4 x its threads; 0 for a rank that gets none: the root
+  // when there are workers, unless it computes, and the workers past max_workers).
+  std::vector<int> capacity_;
+  std::vector<int> in_flight_;  // per rank; the root's only when it computes beside workers
   std::deque<std::shared_ptr<TaskSlot>> queue_;
   std::map<std::uint64_t, std::shared_ptr<TaskSlot>> running_;  // on workers
   // On the root's local pool: the tasks with one rank, and continuations.
