@@ -41,6 +41,9 @@ awk -v m="$m" -v p="$p" -v np="$np" 'BEGIN { printf "tiny tasks, chunksize 1, np
 # mpp::as_completed over Executor futures against a get() loop (the ratio is printed).
 mpirun_ -np "$np" "$bin/mpp_bench_as_completed" "$(scaled 20000)" "$reps"
 
+# Executor::map at np 2 with the root only driving (as mpi4py's) and with root_computes.
+mpirun_ -np 2 "$bin/mpp_bench_root_computes" "$(scaled 200)" "$reps"
+
 # Primes at np 1 and np 2 x 1 thread, and a plain MPI loop as the machine's own scaling.
 t1=() t2=() p1=() p2=()
 for _ in 1 2; do
