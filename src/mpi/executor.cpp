@@ -85,11 +85,32 @@ std::optional<ErrorRecord> initializer_failure(const std::exception_ptr& error, 
   return std::nullopt;
 }
 
+// `parent` with its ranks reordered so that `root` is rank 0 (a new communicator), or `parent`
+// itself for root 0 and for a communicator Comm refuses anyway, saying why.
+MPI_Comm root_first(MPI_Comm parent, int root) {
+  if (root == 0 || parent == MPI_COMM_NULL) return parent;
+  auto lock = mpi_guard("mpp::mpi::Executor");
+  int inter = 0;
+  check(MPI_Comm_test_inter(parent, &inter), "MPI_Comm_test_inter");
+  if (inter != 0) return parent;
+  int rank = 0, size = 0;
+  check(MPI_Comm_rank(parent, &rank), "MPI_Comm_rank");
+  check(MPI_Comm_size(parent, &size), "MPI_Comm_size");
+  if (root < 0 || root >= size) {
+    mpp::detail::throw_invalid_argument(
+        "mpi::Executor: ExecutorOptions::root = " + std::to_string(root) +
+        " is not a rank of the communicator (0 to " + std::to_string(size - 1) + ")");
+  }
+  MPI_Comm ordered = MPI_COMM_NULL;
+  check(MPI_Comm_split(parent, 0, rank == root ? 0 : rank + 1, &ordered), "MPI_Comm_split");
+  return ordered;
+}
+
 }  // namespace
 
 ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
                            std::function<void()> initializer, std::optional<int> max_workers,
-                           bool root_computes)
+                           bool root_computes, int root)
     // node_threads is collective, so every rank calls it, even those given their threads.
     : local_(mpp::PoolOptions{.threads =
                                   [&] {
@@ -97,7 +118,16 @@ ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
                                     return threads.value_or(node);
                                   }(),
                               .initializer = std::move(initializer)}),
-      comm_(parent, /*with_counter=*/false, "mpp::mpi::Executor") {
+      root_first_(root_first(parent, root)),
+      comm_(root_first_, /*with_counter=*/false, "mpp::mpi::Executor") {
+  if (root_first_ != parent) {
+    auto lock = mpi_guard("mpp::mpi::Executor");
+    MPI_Comm_free(&root_first_);  // comm_ holds its own duplicate
+  }
+  {
+    auto lock = mpi_guard("mpp::mpi::Executor");
+    check(MPI_Comm_rank(parent, &parent_rank_), "MPI_Comm_rank");
+  }
   const int mine = local_.threads();
   std::vector<int> all(static_cast<std::size_t>(comm_.size()));
   {
@@ -151,7 +181,8 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Mess
                                                std::int64_t first_item) {
   if (comm_.rank() != 0) {
     throw_usage(
-        "Executor::submit/map: only the root (rank 0) submits; the other ranks call serve()");
+        "Executor::submit/map: only the root (ExecutorOptions::root, rank 0 by default) "
+        "submits; the other ranks call serve()");
   }
   if (broken_) throw_broken(*broken_);
   if (shutting_down_) {
@@ -354,7 +385,7 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
   slot.error = outcome.error;
   if (beside_workers && outcome.error) {
     // Whichever rank ran it, a task's failure reads the same when there are workers.
-    slot.bytes = encode(describe(outcome.error, 0, comm_.host(), outcome.item));
+    slot.bytes = encode(describe(outcome.error, parent_rank_, comm_.host(), outcome.item));
     slot.error = nullptr;
   }
   slot.local.reset();
@@ -374,8 +405,8 @@ void ExecutorCore::settle_locals() {
 std::shared_ptr<TaskSlot> ExecutorCore::make_continuation() {
   if (comm_.rank() != 0) {
     throw_usage(
-        "Future::then/on_error, mpp::compose, mpp::collect: only the root (rank 0) has "
-        "futures; the other ranks call serve()");
+        "Future::then/on_error, mpp::compose, mpp::collect: only the root has futures; the "
+        "other ranks call serve()");
   }
   auto slot = std::make_shared<TaskSlot>();
   slot->id = next_id_++;
@@ -592,7 +623,7 @@ Outcome ExecutorCore::run_task(std::uint32_t entry, std::uint64_t name_hash, std
     Outcome failed;
     try {
       throw_usage("Executor: task function #" + std::to_string(entry) +
-                  " is not registered alike on rank " + std::to_string(comm_.rank()) +
+                  " is not registered alike on rank " + std::to_string(parent_rank_) +
                   "; register the same functions in the same order on every rank");
     } catch (...) {
       failed.error = std::current_exception();
@@ -648,17 +679,17 @@ bool ExecutorCore::serve() {
       ResultHeader header{it->id, result_ok};
       Message body;
       if (error) {
-        if (auto failure = initializer_failure(error, comm_.rank(), comm_.host())) {
+        if (auto failure = initializer_failure(error, parent_rank_, comm_.host())) {
           header.ok = result_broken;
           body = with_prefix(encode(*failure));
         } else {
           header.ok = result_failed;
-          body = with_prefix(encode(describe(error, comm_.rank(), comm_.host(), -1)));
+          body = with_prefix(encode(describe(error, parent_rank_, comm_.host(), -1)));
         }
       } else if (outcome.error) {
         header.ok = result_failed;
         body =
-            with_prefix(encode(describe(outcome.error, comm_.rank(), comm_.host(), outcome.item)));
+            with_prefix(encode(describe(outcome.error, parent_rank_, comm_.host(), outcome.item)));
       } else {
         body = std::move(outcome.bytes);
       }

@@ -345,3 +345,34 @@ TEST_CASE("executor: with root_computes the root takes its share of the tasks") 
   }
   CHECK(failed > 0);
 }
+
+TEST_CASE("executor: any rank can be the root, as MPICommExecutor(comm, root)") {
+  int world_rank = 0, world_size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+  CHECK_THROWS_WITH_AS(mpp::mpi::Executor({.root = world_size}),
+                       doctest::Contains("is not a rank of the communicator"),
+                       std::invalid_argument);  // on every rank, which stay in step
+  const int root = world_size - 1;
+  mpp::mpi::Executor ex({.threads = 1, .root = root});
+  register_all(ex);
+  CHECK(ex.rank() == world_rank);
+  CHECK(ex.is_root() == (world_rank == root));
+  if (ex.serve()) return;
+  const std::vector<int> ranks = ex.map(which_rank, std::views::iota(0, 6 * world_size));
+  std::set<int> expected;
+  for (int r = 0; r < world_size; ++r) {
+    if (r != root || world_size == 1) expected.insert(r);
+  }
+  CHECK(std::set<int>(ranks.begin(), ranks.end()) == expected);
+  // A worker's failure names its rank in the given communicator.
+  if (world_size > 1) {
+    try {
+      (void)ex.submit(cursed, 42).get();
+      FAIL("expected a RemoteError");
+    } catch (const mpp::mpi::RemoteError& e) {
+      CHECK(e.rank() != root);
+      CHECK(expected.contains(e.rank()));
+    }
+  }
+}

@@ -88,6 +88,9 @@ struct ExecutorOptions {
   /// like a worker), instead of only driving them, which is all mpi4py's root can do. A task
   /// the root ran fails with a `RemoteError` naming rank 0, as it would on a worker.
   bool root_computes = false;
+  /// The rank of `comm` that drives (mpi4py's `MPICommExecutor(comm, root)`); the others
+  /// serve. Must be a rank of `comm`, else `std::invalid_argument` on every rank.
+  int root = 0;
 };
 
 /// Options of `Executor::map`, as in `MPIPoolExecutor.map(fn, iterable, chunksize=1,
@@ -319,18 +322,18 @@ class Executor {
   explicit Executor(const ExecutorOptions& options)
       : core_(std::make_unique<detail::ExecutorCore>(options.comm, options.threads,
                                                      options.initializer, max_workers_of(options),
-                                                     options.root_computes)) {}
+                                                     options.root_computes, options.root)) {}
   /// On the root: `shutdown(true)`, i.e. waits for every task and releases the workers.
   ~Executor() = default;
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  /// This rank in the executor's communicator.
+  /// This rank in the communicator the executor was given (`ExecutorOptions::comm`).
   int rank() const noexcept { return core_->rank(); }
   /// The number of ranks (workers are `size() - 1`, or the root itself with one rank).
   int size() const noexcept { return core_->size(); }
-  /// Whether this rank drives (rank 0).
-  bool is_root() const noexcept { return core_->rank() == 0; }
+  /// Whether this rank drives (`ExecutorOptions::root`, rank 0 by default).
+  bool is_root() const noexcept { return core_->is_root(); }
 
   /// Registers `f` (a function pointer, or a non-generic lambda / functor) under `name`. Call it
   /// on every rank with the same functions in the same order, before `serve()` and `submit`.

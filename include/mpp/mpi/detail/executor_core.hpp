@@ -185,10 +185,14 @@ class ExecutorCore {
   // `max_workers`: the workers that get tasks (unset: all); `root_computes`: the root takes
   // tasks too when there are workers.
   ExecutorCore(MPI_Comm parent, std::optional<int> threads, std::function<void()> initializer,
-               std::optional<int> max_workers = std::nullopt, bool root_computes = false);
+               std::optional<int> max_workers = std::nullopt, bool root_computes = false,
+               int root = 0);
   ~ExecutorCore();
 
-  int rank() const noexcept { return comm_.rank(); }
+  // This rank in the communicator the executor was given.
+  int rank() const noexcept { return parent_rank_; }
+  // Whether this rank drives (rank 0 of comm_, which puts the chosen root first).
+  bool is_root() const noexcept { return comm_.rank() == 0; }
   int size() const noexcept { return comm_.size(); }
   // Tasks the ranks that compute take at once.
   std::size_t capacity() const noexcept {
@@ -280,7 +284,9 @@ class ExecutorCore {
   void break_with(ErrorRecord record);
 
   mpp::Pool local_;
+  MPI_Comm root_first_;  // the given communicator, the root first; freed once comm_ has it
   Comm comm_;
+  int parent_rank_ = 0;
   std::vector<Entry> entries_;
   std::map<std::string, std::size_t> keys_;
   // Per rank: tasks kept in flight (4 x its threads; 0 for a rank that gets none: the root
