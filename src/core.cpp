@@ -299,7 +299,8 @@ PoolCore::PoolCore(const PoolOptions& options)
   // caller hand the map to a worker and sleep. To keep at most n threads busy, a map takes the
   // second arena only while the first has no work, and asynchronous work that starts during
   // such a map joins it there (see enter_async_arena). In Pool(1) the second arena has only the
-  // caller's slot: asynchronous work then waits for the map's end.
+  // caller's slot: asynchronous work then waits for the map's end. A map that finds asynchronous
+  // work running is handed to the first arena's workers, and the caller waits.
   arena_.initialize(threads_, 0);
   caller_arena_.initialize(threads_, 1);
   if (options.initializer) {
@@ -569,8 +570,9 @@ void PoolCore::run_isolated(const char* call,
     } leave{*this};
     execute(caller_arena_, isolated);
   } else {
-    CoreScope scope(this);
-    execute(arena_, isolated);
+    // Asynchronous work holds arena_: the map runs there on the pool's threads only. oneTBB
+    // would let the calling thread in beside the workers, and Pool(n) would run n + 1 things.
+    execute_on_workers(isolated);
   }
   // Detached first: a cancel() that returned true has cancelled the context by then.
   if (owner && owner->detach_map()) {

@@ -235,6 +235,37 @@ TEST_CASE("Pool(n) never runs more than n tasks at once, like Python's n process
   }
 }
 
+// A map called from outside while asynchronous work runs must not add the calling thread to
+// the pool's n: oneTBB lets an external thread into an arena beside its workers.
+TEST_CASE("a map called from outside while asynchronous work runs keeps the pool at n threads") {
+  for (int n : {1, 2, 3}) {
+    INFO("n = " << n);
+    mpp::Pool pool(n);
+    Occupancy occupancy;
+    auto busy = occupancy.busy();
+    // Each task holds its thread until the map has started, or 200 ms: long enough that a map
+    // item running beside it is seen, and short enough to end once the map waits for it.
+    mpp_test::Event mapping;
+    std::vector<mpp::AsyncResult<void>> rs;
+    for (int i = 0; i < n; ++i) {
+      rs.push_back(pool.apply_async([&] {
+        occupancy.enter();
+        (void)mapping.wait(std::chrono::milliseconds(200));
+        occupancy.leave();
+      }));
+    }
+    const auto out = pool.map(
+        [&](int x) {
+          mapping.set();
+          return busy(x);
+        },
+        std::views::iota(0, 4 * n), {.chunksize = 1});
+    for (auto& r : rs) REQUIRE(r.wait(mpp_test::patience));
+    CHECK(out.size() == static_cast<std::size_t>(4 * n));
+    CHECK(occupancy.most.load() <= n);
+  }
+}
+
 // A map called from outside the pool starts on the calling thread (in an arena with a slot
 // reserved for it); asynchronous work submitted meanwhile joins that map's threads instead of
 // adding its own, so the pool still runs at most n things at once.
