@@ -8,14 +8,7 @@
 #include <ranges>
 #include <vector>
 
-bool is_prime(long n) {
-  if (n < 2) return false;
-  if (n % 2 == 0) return n == 2;
-  for (long d = 3; d * d <= n; d += 2) {
-    if (n % d == 0) return false;
-  }
-  return true;
-}
+#include "is_prime.hpp"
 
 int main(int argc, char** argv) {
   mpp::mpi::Environment env(argc, argv);

@@ -9,14 +9,7 @@
 #include <ranges>
 #include <vector>
 
-bool is_prime(long n) {
-  if (n < 2) return false;
-  if (n % 2 == 0) return n == 2;
-  for (long d = 3; d * d <= n; d += 2) {
-    if (n % d == 0) return false;
-  }
-  return true;
-}
+#include "is_prime.hpp"
 
 // The primes in block b of 20 000 numbers: a few milliseconds each.
 long count_block(long b) {

@@ -13,32 +13,22 @@
 #include <thread>
 #include <vector>
 
+#include "executor_tasks.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
 
-int nap(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  return ms;
-}
-int checked(int x) {
-  if (x < 0) throw std::invalid_argument("negative input");
-  return x;
-}
+using mpp_test::checked;
+using mpp_test::nap;
+using mpp_test::occupy;
+
 void touch(int) {}
 
 void register_all(mpp::mpi::Executor& ex) {
   ex.register_function("nap", nap);
   ex.register_function("checked", checked);
   ex.register_function("touch", touch);
-}
-
-// Futures that occupy every worker's share (4 tasks per thread, one thread each), so that the
-// next submission waits in the root's queue, where it can be cancelled.
-std::vector<mpp::mpi::Future<int>> occupy(mpp::mpi::Executor& ex) {
-  std::vector<mpp::mpi::Future<int>> blockers;
-  for (int i = 0; i < 4 * ex.num_workers(); ++i) blockers.push_back(ex.submit(nap, 100));
-  return blockers;
 }
 
 // What a task's failure looks like on the root: its own exception with one rank, a RemoteError

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "executor_tasks.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -29,28 +31,15 @@ long square(long x) {
 long add(long a, long b) {
   return a + b;
 }
-int checked(int x) {
-  if (x < 0) throw std::invalid_argument("negative input " + std::to_string(x));
-  return x;
-}
-int nap(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  return ms;
-}
+using mpp_test::checked;
+using mpp_test::nap;
+using mpp_test::occupy;
 
 void register_all(mpp::mpi::Executor& ex) {
   ex.register_function("square", square);
   ex.register_function("add", add);
   ex.register_function("checked", checked);
   ex.register_function("nap", nap);
-}
-
-// Occupies every worker's share (4 tasks per thread, one thread each), so that what comes next
-// waits in the root's queue, where it can be cancelled.
-std::vector<mpp::mpi::Future<int>> occupy(mpp::mpi::Executor& ex) {
-  std::vector<mpp::mpi::Future<int>> blockers;
-  for (int i = 0; i < 4 * ex.num_workers(); ++i) blockers.push_back(ex.apply_async(nap, 100));
-  return blockers;
 }
 
 // One program for both pools: only the type it is given differs.

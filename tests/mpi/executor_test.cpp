@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "executor_tasks.hpp"
+
 namespace {
 
 long add(long a, long b) {
@@ -56,10 +58,7 @@ double half(int x) {
   return x / 2.0;
 }
 
-int nap(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  return ms;
-}
+using mpp_test::nap;
 
 // The rank in MPI_COMM_WORLD that runs it, after a few ms (so that every rank gets some).
 int which_rank(int) {

@@ -10,18 +10,14 @@
 #include <thread>
 #include <vector>
 
+#include "executor_tasks.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
 
-int nap(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  return ms;
-}
-int checked(int x) {
-  if (x < 0) throw std::invalid_argument("negative input");
-  return x;
-}
+using mpp_test::checked;
+using mpp_test::nap;
 
 void register_all(mpp::mpi::Executor& ex) {
   ex.register_function("nap", nap);
