@@ -13,6 +13,7 @@
 #include <mpp/mpi.hpp>
 #include <mpp/mpp.hpp>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
@@ -201,4 +202,21 @@ TEST_CASE("executor pool: add_done_callback runs once the future is done, on the
     std::this_thread::sleep_for(1ms);
   }
   CHECK(calls->load() == 2);
+}
+
+TEST_CASE("executor pool: imap's next(timeout) gives up on one call, and the map goes on") {
+  mpp::mpi::Executor ex({.threads = 1});
+  register_all(ex);
+  if (ex.serve()) return;
+  auto results = ex.imap(nap, std::vector<int>{300, 1, 2});
+  CHECK_THROWS_AS((void)results.next(20ms), mpp::TimeoutError);  // the 300 ms task is first
+  CHECK(results.next(5s) == std::optional<int>(300));            // the same result, later
+  CHECK(results.next() == std::optional<int>(1));
+  CHECK(results.next(5s) == std::optional<int>(2));
+  CHECK_FALSE(results.next(5s).has_value());  // exhausted
+  CHECK_FALSE(results.next().has_value());
+
+  auto failing = ex.imap_unordered(checked, std::vector<int>{-1});
+  CHECK_THROWS_WITH((void)failing.next(5s), doctest::Contains("negative input -1"));
+  CHECK_FALSE(failing.next(5s).has_value());  // the failure ended it
 }

@@ -84,6 +84,24 @@ class MapResults {
   /// The end of the results.
   std::default_sentinel_t end() const noexcept { return {}; }
 
+  /// The next result, waiting at most `timeout` for it (Python's `IMapIterator.next(timeout)`,
+  /// for `Executor::imap`), or none once every result has been read. Throws `mpp::TimeoutError`
+  /// when no result arrives in time: the map goes on, and the next call waits for the same
+  /// result. A failed task's exception and the map's own `timeout` end the range as reading it
+  /// does. Use either `next` or the range-for loop on one range, not both.
+  ///
+  /// ```cpp
+  /// auto results = executor.imap(simulate, xs);
+  /// while (auto r = results.next(1s)) use(*r);  // throws mpp::TimeoutError after 1 s without one
+  /// ```
+  template <class Rep, class Period>
+  std::optional<R> next(std::chrono::duration<Rep, Period> timeout) {
+    return next_within(std::chrono::steady_clock::now() +
+                       std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
+  }
+  /// The next result, waiting as long as it takes; none once every result has been read.
+  std::optional<R> next() { return next_within(std::nullopt); }
+
   /// Reads every result into a vector, in the range's order (Python's `list(executor.map(...))`).
   operator std::vector<R>() && {
     std::vector<R> all;
@@ -111,6 +129,15 @@ class MapResults {
     }
   }
 
+  std::optional<R> next_within(std::optional<std::chrono::steady_clock::time_point> limit) {
+    started_ = true;
+    fill(limit);
+    if (done_) return std::nullopt;
+    R value = std::move(chunk_.front());
+    chunk_.pop_front();
+    return value;
+  }
+
   // The next result: the next of the current chunk, or the first of the next chunk to arrive.
   void advance() {
     if (done_) return;
@@ -118,14 +145,15 @@ class MapResults {
     fill();
   }
 
-  // Reads the next chunk's results when the current one is used up.
-  void fill() {
+  // Reads the next chunk's results when the current one is used up. Past `limit` (a call of
+  // next(timeout)), throws TimeoutError and leaves the range as it was.
+  void fill(std::optional<std::chrono::steady_clock::time_point> limit = std::nullopt) {
     while (chunk_.empty()) {
-      if (flight_.empty()) {
+      if (flight_.empty() || done_) {
         done_ = true;
         return;
       }
-      Slot slot = take_next();
+      Slot slot = take_next(limit);
       refill();
       if (slot->state != detail::TaskSlot::State::done || !slot->ok) {
         done_ = true;
@@ -138,10 +166,12 @@ class MapResults {
     }
   }
 
-  // The next task in input order, or the first to finish when unordered; waits for it.
-  Slot take_next() {
+  // The next task in input order, or the first to finish when unordered; waits for it until
+  // the map's deadline, or the call's `limit`, whichever comes first.
+  Slot take_next(std::optional<std::chrono::steady_clock::time_point> limit) {
+    const auto until = !limit ? deadline_ : !deadline_ ? limit : std::min(*limit, *deadline_);
     if (!unordered_) {
-      if (!core_->wait(*flight_.front(), deadline_)) timed_out();
+      if (!core_->wait(*flight_.front(), until)) gave_up();
       Slot slot = std::move(flight_.front());
       flight_.pop_front();
       return slot;
@@ -155,15 +185,23 @@ class MapResults {
           return slot;
         }
       }
-      if (!deadline_) {
+      if (!until) {
         core_->progress();
-      } else if (std::chrono::steady_clock::now() >= *deadline_) {
-        timed_out();
+      } else if (std::chrono::steady_clock::now() >= *until) {
+        gave_up();
       } else {  // a bounded wait, then a look at every task again
         const auto soon = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
-        core_->wait(*flight_.front(), std::min(soon, *deadline_));
+        core_->wait(*flight_.front(), std::min(soon, *until));
       }
     }
+  }
+
+  // The wait ended without a result: the map's own timeout ends it; a call's only that call.
+  [[noreturn]] void gave_up() {
+    if (deadline_ && std::chrono::steady_clock::now() >= *deadline_) timed_out();
+    throw mpp::TimeoutError(
+        "mpi::Executor::map: next(timeout) got no result in time; the map goes on, and the next "
+        "call waits for the same result");
   }
 
   [[noreturn]] void timed_out() {
