@@ -41,6 +41,11 @@ awk -v m="$m" -v p="$p" -v np="$np" 'BEGIN { printf "tiny tasks, chunksize 1, np
 # mpp::as_completed over Executor futures against a get() loop (the ratio is printed).
 mpirun_ -np "$np" "$bin/mpp_bench_as_completed" "$(scaled 20000)" "$reps"
 
+# The root's peak memory while 10^8 items stream through imap at np 3, both cluster types.
+for kind in executor pool; do
+  mpirun_ -np 3 "$bin/mpp_bench_imap_memory" "$(scaled 100000000)" "$kind"
+done
+
 # Executor::map at np 2 with the root only driving (as mpi4py's) and with root_computes.
 mpirun_ -np 2 "$bin/mpp_bench_root_computes" "$(scaled 200)" "$reps"
 
