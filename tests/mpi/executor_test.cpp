@@ -375,3 +375,22 @@ TEST_CASE("executor: any rank can be the root, as MPICommExecutor(comm, root)") 
     }
   }
 }
+
+TEST_CASE("executor: several executors at once, each on its own communicator") {
+  // Every worker serves one executor at a time, so executors that run at once need disjoint
+  // ranks: split the job, as an MPI program splits it for any two concurrent jobs.
+  int world_rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  MPI_Comm half = MPI_COMM_NULL;
+  MPI_Comm_split(MPI_COMM_WORLD, world_rank % 2, world_rank, &half);
+  {
+    mpp::mpi::Executor ex({.threads = 1, .comm = half});
+    register_all(ex);
+    if (!ex.serve()) {
+      const std::vector<int> ranks = ex.map(which_rank, std::views::iota(0, 12));
+      for (int r : ranks) CHECK(r % 2 == world_rank % 2);  // only this half's ranks ran them
+      CHECK(ex.submit(add, 2L, 3L).get() == 5);
+    }
+  }
+  MPI_Comm_free(&half);
+}
