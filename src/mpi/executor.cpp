@@ -16,6 +16,9 @@ namespace {
 
 enum : int { tag_task = 11, tag_result = 12, tag_shutdown = 13 };
 
+// The workers' communicator of the parallel task this thread runs (see comm_workers()).
+thread_local MPI_Comm task_workers = MPI_COMM_NULL;
+
 struct TaskHeader {
   std::uint64_t id = 0;
   std::int64_t first_item = -1;
@@ -140,9 +143,19 @@ ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
   for (std::size_t r = 1; r < capacity_.size(); ++r) {
     if (max_workers && static_cast<int>(r) > *max_workers) capacity_[r] = 0;
   }
+  const bool worker = comm_.size() == 1 ||
+                      (comm_.rank() != 0 && capacity_[static_cast<std::size_t>(comm_.rank())] > 0);
+  auto lock = mpi_guard("mpp::mpi::Executor");
+  check(MPI_Comm_split(comm_.get(), worker ? 0 : MPI_UNDEFINED, comm_.rank(), &workers_),
+        "MPI_Comm_split");
 }
 
 ExecutorCore::~ExecutorCore() {
+  if (workers_ != MPI_COMM_NULL) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized == 0) MPI_Comm_free(&workers_);
+  }
   if (comm_.rank() != 0 || released_) return;
   try {
     shutdown(/*wait=*/true, /*cancel_futures=*/false);
@@ -178,7 +191,7 @@ std::size_t ExecutorCore::find(const std::string& key, const char* what) const {
 }
 
 std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Message args,
-                                               std::int64_t first_item) {
+                                               std::int64_t first_item, int target) {
   if (comm_.rank() != 0) {
     throw_usage(
         "Executor::submit/map: only the root (ExecutorOptions::root, rank 0 by default) "
@@ -210,9 +223,33 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Mess
                           .kind = static_cast<std::uint32_t>(kind)};
   frame(args, header);
   slot->request = std::move(args);
+  slot->target = target;
   queue_.push_back(slot);
-  dispatch();
+  if (target < 0) dispatch();  // submit_parallel dispatches once all are queued
   return slot;
+}
+
+std::vector<std::shared_ptr<TaskSlot>> ExecutorCore::submit_parallel(std::size_t entry,
+                                                                     Message args) {
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  if (level < MPI_THREAD_MULTIPLE) {
+    throw_usage(
+        "Executor::submit_parallel: its tasks call MPI from the workers' pool threads, which "
+        "needs MPI_THREAD_MULTIPLE; this MPI provides less (see mpp::mpi::Environment)");
+  }
+  if (comm_.size() == 1) {
+    return {submit(entry, static_cast<int>(kind_parallel), std::move(args), 0)};
+  }
+  std::vector<std::shared_ptr<TaskSlot>> slots;
+  for (int w = 1; w < comm_.size(); ++w) {
+    if (capacity_[static_cast<std::size_t>(w)] == 0) continue;
+    Message copy = args;
+    auto slot = submit(entry, static_cast<int>(kind_parallel), std::move(copy), w - 1, w);
+    slots.push_back(std::move(slot));
+  }
+  dispatch();
+  return slots;
 }
 
 void ExecutorCore::dispatch_local() {
@@ -245,6 +282,18 @@ void ExecutorCore::dispatch() {
   // worker then gets the tasks meant for it in one message.
   std::vector<Message> batches(static_cast<std::size_t>(comm_.size()));
   while (!queue_.empty()) {
+    if (queue_.front()->target > 0 && queue_.front()->state == TaskSlot::State::queued) {
+      // A parallel task goes to its rank at once, whatever the load: its peers wait for it.
+      auto slot = queue_.front();
+      queue_.pop_front();
+      const auto ut = static_cast<std::size_t>(slot->target);
+      slot->state = TaskSlot::State::running;
+      ++in_flight_[ut];
+      running_[slot->id] = slot;
+      batches[ut].append(std::move(slot->request));
+      slot->request = Message();
+      continue;
+    }
     // The workers first, then the root (when it computes): on a tie a worker gets the task.
     int best = -1;
     for (int i = 1; i <= comm_.size(); ++i) {
@@ -635,6 +684,12 @@ Outcome ExecutorCore::run_task(std::uint32_t entry, std::uint64_t name_hash, std
 
 Outcome ExecutorCore::invoke(const Entry& entry, std::uint32_t kind, std::span<const char> args,
                              std::int64_t first_item, bool borrow) {
+  // A parallel task finds the workers' communicator through comm_workers() while it runs.
+  struct WorkersScope {
+    MPI_Comm previous;
+    explicit WorkersScope(MPI_Comm comm) : previous(task_workers) { task_workers = comm; }
+    ~WorkersScope() { task_workers = previous; }
+  } scope((kind & kind_parallel) != 0 ? workers_ : task_workers);
   std::optional<mpp::detail::ItemPolicy> policy;
   if ((kind & kind_with_policy) != 0) {
     WirePolicy wire;
@@ -748,3 +803,16 @@ bool ExecutorCore::serve() {
 }
 
 }  // namespace mpp::mpi::detail
+
+namespace mpp::mpi {
+
+MPI_Comm comm_workers() {
+  if (detail::task_workers == MPI_COMM_NULL) {
+    detail::throw_usage(
+        "mpp::mpi::comm_workers(): only inside a task sent by Executor::submit_parallel, which "
+        "runs one task on every worker so that they can communicate");
+  }
+  return detail::task_workers;
+}
+
+}  // namespace mpp::mpi

@@ -394,3 +394,43 @@ TEST_CASE("executor: several executors at once, each on its own communicator") {
   }
   MPI_Comm_free(&half);
 }
+
+namespace {
+
+// One part of an MPI-parallel job: the sum of every task's x over the workers' communicator,
+// times 100, plus this task's rank in it.
+long parallel_part(long x) {
+  MPI_Comm workers = mpp::mpi::comm_workers();
+  long sum = 0;
+  MPI_Allreduce(&x, &sum, 1, MPI_LONG, MPI_SUM, workers);
+  int rank = 0;
+  MPI_Comm_rank(workers, &rank);
+  return 100 * sum + rank;
+}
+
+}  // namespace
+
+TEST_CASE("executor: submit_parallel runs one task per worker, which share comm_workers()") {
+  mpp::mpi::Executor ex({.threads = 1});
+  register_all(ex);
+  ex.register_function("parallel_part", parallel_part);
+  if (ex.serve()) return;
+  CHECK_THROWS_AS((void)mpp::mpi::comm_workers(), mpp::mpi::UsageError);  // not in a task
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  if (level < MPI_THREAD_MULTIPLE) {
+    CHECK_THROWS_WITH_AS((void)ex.submit_parallel(parallel_part, 1L),
+                         doctest::Contains("MPI_THREAD_MULTIPLE"), mpp::mpi::UsageError);
+    return;
+  }
+  for (int round = 0; round < 3; ++round) {  // again and again, beside other work
+    std::vector<mpp::mpi::Future<long>> busy;
+    for (int i = 0; i < ex.num_workers(); ++i) busy.push_back(ex.submit(add, 1L, 1L));
+    auto parts = ex.submit_parallel(parallel_part, 1L);
+    REQUIRE(static_cast<int>(parts.size()) == ex.num_workers());
+    for (int i = 0; i < static_cast<int>(parts.size()); ++i) {
+      CHECK(parts[static_cast<std::size_t>(i)].get() == 100L * ex.num_workers() + i);
+    }
+    for (auto& b : busy) CHECK(b.get() == 2);
+  }
+}

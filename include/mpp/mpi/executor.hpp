@@ -138,6 +138,21 @@ struct TaskOptions {
 
 class Executor;
 
+/// mpi4py's `get_comm_workers()`: inside a task sent by `Executor::submit_parallel`, a
+/// communicator of the workers running that call's tasks, one task per worker, so that they can
+/// compute one MPI-parallel job together (collectives, point to point). Rank r of it is the
+/// task of future r. Throws `mpp::mpi::UsageError` anywhere else. The communicator belongs to
+/// the executor: do not free it.
+///
+/// ```cpp
+/// double step(double x) {
+///   double sum = 0;
+///   MPI_Allreduce(&x, &sum, 1, MPI_DOUBLE, MPI_SUM, mpp::mpi::comm_workers());
+///   return sum;
+/// }
+/// ```
+MPI_Comm comm_workers();
+
 /// The result of `Executor::submit`, like `concurrent.futures.Future`. Waiting on it drives the
 /// executor: tasks are sent and results collected while the root waits on a future, submits,
 /// maps or shuts down. Used on the root's driving thread only (not thread-safe). Every member
@@ -404,6 +419,35 @@ class Executor {
       policy = detail::WirePolicy::of(options.retries, options.backoff, options.timeout);
     }
     return submit_with(policy, f, std::forward<Args>(args)...);
+  }
+
+  /// Root: `f(args...)` once on every worker that gets tasks (the root itself with one rank),
+  /// all sent at once whatever their load, for a job that is itself MPI-parallel: inside `f`,
+  /// `mpp::mpi::comm_workers()` is a communicator of exactly these tasks (mpi4py's
+  /// `get_comm_workers()`). Returns one future per worker, in the workers' rank order. Needs
+  /// `MPI_THREAD_MULTIPLE` (the tasks call MPI from pool threads): with less, throws
+  /// `mpp::mpi::UsageError`. Other tasks may run beside them on the workers' pools.
+  ///
+  /// ```cpp
+  /// auto parts = executor.submit_parallel(step, 1.0);  // one per worker
+  /// for (auto& p : parts) total += p.get();
+  /// ```
+  template <class F, class... Args>
+  [[nodiscard]] auto submit_parallel(F f, Args&&... args) {
+    using Traits = detail::callable<F>;
+    using R = std::decay_t<typename Traits::result>;
+    using Params = typename Traits::args;
+    static_assert(Traits::arity == sizeof...(Args),
+                  "mpp::mpi::Executor::submit_parallel: wrong number of arguments for this "
+                  "function");
+    const std::size_t index = core_->find(detail::key_of(f), "submit_parallel");
+    detail::Writer writer(detail::frame_prefix, /*borrow=*/false);  // copied for each worker
+    writer.tuple(Params(std::forward<Args>(args)...));
+    std::vector<Future<R>> futures;
+    for (auto& slot : core_->submit_parallel(index, std::move(writer).take_message())) {
+      futures.emplace_back(core_.get(), std::move(slot));
+    }
+    return futures;
   }
 
   /// Python's `Pool.apply`: `f(args...)` on a worker, waited for (`submit(f, args...).get()`).

@@ -76,6 +76,8 @@ struct WirePolicy {
 };
 // A task kind with this bit carries a WirePolicy right after frame_prefix, before its arguments.
 inline constexpr std::uint32_t kind_with_policy = 0x100;
+// A task kind with this bit is one of Executor::submit_parallel's: comm_workers() works in it.
+inline constexpr std::uint32_t kind_parallel = 0x200;
 // Writes `policy` where a task message made with policy_prefix reserved bytes keeps it.
 inline void write_policy(Message& message, const WirePolicy& policy) {
   std::memcpy(message.bytes.data() + frame_prefix, &policy, sizeof policy);
@@ -99,7 +101,7 @@ struct Entry {
 
   // The invoker of a task of `kind` (0: call, 1: chunk, 2: star), or null for another kind.
   const Invoker* invoker(std::uint32_t kind) const noexcept {
-    switch (kind & ~kind_with_policy) {
+    switch (kind & ~(kind_with_policy | kind_parallel)) {
       case 0:
         return &call;
       case 1:
@@ -130,6 +132,7 @@ struct TaskSlot : std::enable_shared_from_this<TaskSlot> {
   bool ok = false;
   bool broken = false;        // failed because the executor broke (BrokenExecutor)
   bool continuation = false;  // runs on the root's pool once other slots finished
+  int target = -1;            // submit_parallel: the rank it must run on
   std::string bytes;          // the result, or an encoded ErrorRecord, from `offset` on
   std::size_t offset = 0;
   Message request;                                 // the task message until it is sent
@@ -216,7 +219,10 @@ class ExecutorCore {
   // `first_item`) whose arguments are
   // `args` after frame_prefix reserved bytes.
   std::shared_ptr<TaskSlot> submit(std::size_t entry, int kind, Message args,
-                                   std::int64_t first_item);
+                                   std::int64_t first_item, int target = -1);
+  // Root: queues one task of `entry` on `args` for each worker (the root with one rank), sent
+  // whatever their load, so that all run together (Executor::submit_parallel).
+  std::vector<std::shared_ptr<TaskSlot>> submit_parallel(std::size_t entry, Message args);
   // Whether tasks go to other ranks, so that their large arguments are best borrowed (see
   // Writer) rather than copied.
   bool remote() const noexcept { return comm_.size() > 1; }
@@ -287,6 +293,9 @@ class ExecutorCore {
   MPI_Comm root_first_;  // the given communicator, the root first; freed once comm_ has it
   Comm comm_;
   int parent_rank_ = 0;
+  // The workers that get tasks (the root alone with one rank), for submit_parallel's tasks;
+  // MPI_COMM_NULL on the others.
+  MPI_Comm workers_ = MPI_COMM_NULL;
   std::vector<Entry> entries_;
   std::map<std::string, std::size_t> keys_;
   // Per rank: tasks kept in flight (4 x its threads; 0 for a rank that gets none: the root
