@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mpp/mpp.hpp>
 #include <ranges>
 #include <thread>
@@ -18,11 +19,13 @@
 
 namespace {
 
-// Submits n tasks that each wait until all n have arrived; returns how many saw everyone.
+// Submits n tasks that each wait until all n have arrived; returns how many saw everyone. The
+// tasks share the rendezvous, so one still waiting when this gives up never outlives it.
 int meet(mpp::Pool& pool, int n) {
-  mpp_test::Rendezvous all(n);
+  auto all = std::make_shared<mpp_test::Rendezvous>(n);
   std::vector<mpp::AsyncResult<bool>> rs;
-  for (int i = 0; i < n; ++i) rs.push_back(pool.apply_async([&] { return all.arrive_and_wait(); }));
+  for (int i = 0; i < n; ++i)
+    rs.push_back(pool.apply_async([all] { return all->arrive_and_wait(); }));
   int met = 0;
   for (auto& r : rs) {
     if (r.wait(2 * mpp_test::patience) && r.get()) ++met;
@@ -32,9 +35,10 @@ int meet(mpp::Pool& pool, int n) {
 
 // As meet(), but signals `submitted` once all n tasks are queued.
 int meet_later(mpp::Pool& pool, int n, mpp_test::Event& submitted) {
-  mpp_test::Rendezvous all(n);
+  auto all = std::make_shared<mpp_test::Rendezvous>(n);
   std::vector<mpp::AsyncResult<bool>> rs;
-  for (int i = 0; i < n; ++i) rs.push_back(pool.apply_async([&] { return all.arrive_and_wait(); }));
+  for (int i = 0; i < n; ++i)
+    rs.push_back(pool.apply_async([all] { return all->arrive_and_wait(); }));
   submitted.set();
   int met = 0;
   for (auto& r : rs) {
@@ -116,8 +120,8 @@ TEST_CASE("a map uses all n threads: n items can wait for each other") {
 TEST_CASE("map_async and imap chunks also run n at once") {
   mpp::Pool pool(3);
   SUBCASE("map_async") {
-    mpp_test::Rendezvous all(3);
-    auto r = pool.map_async([&](int) { return all.arrive_and_wait(); }, std::views::iota(0, 3),
+    auto all = std::make_shared<mpp_test::Rendezvous>(3);  // outlives a timed-out wait
+    auto r = pool.map_async([all](int) { return all->arrive_and_wait(); }, std::views::iota(0, 3),
                             {.chunksize = 1, .schedule = mpp::schedule::dynamic});
     REQUIRE(r.wait(2 * mpp_test::patience));
     CHECK(std::ranges::all_of(r.get(), [](bool b) { return b; }));
