@@ -151,16 +151,18 @@ ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
 }
 
 ExecutorCore::~ExecutorCore() {
+  if (comm_.rank() == 0 && !released_) {
+    try {
+      shutdown(/*wait=*/true, /*cancel_futures=*/false);
+    } catch (...) {
+      // Destructors must not throw; the workers were released as far as MPI allowed.
+    }
+  }
+  // Freed once no task can use it: the root waited for its tasks above, a worker in serve().
   if (workers_ != MPI_COMM_NULL) {
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (finalized == 0) MPI_Comm_free(&workers_);
-  }
-  if (comm_.rank() != 0 || released_) return;
-  try {
-    shutdown(/*wait=*/true, /*cancel_futures=*/false);
-  } catch (...) {
-    // Destructors must not throw; the workers were released as far as MPI allowed.
   }
 }
 

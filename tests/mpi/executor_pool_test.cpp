@@ -126,7 +126,7 @@ TEST_CASE("executor pool: cancelling a map_async cancels its chunks that have no
   REQUIRE(queued.cancel());
   CHECK(queued.cancelled());
   CHECK_THROWS_AS((void)queued.get(), mpp::CancelledError);
-  for (auto& b : blockers) CHECK(b.get() == 100);
+  for (auto& b : blockers) CHECK(b.get() == 50);
 }
 
 TEST_CASE("executor pool: imap, imap_unordered, istarmap and istarmap_unordered stream") {
@@ -174,7 +174,7 @@ TEST_CASE("executor pool: close refuses new work, join waits, terminate cancels 
   auto queued = ex.apply_async(nap, 1);
   ex.terminate();
   CHECK(queued.cancelled());
-  for (auto& b : blockers) CHECK(b.get() == 100);  // those running finished
+  for (auto& b : blockers) CHECK(b.get() == 50);  // those running finished
 }
 
 TEST_CASE("executor pool: add_done_callback runs once the future is done, on the root's pool") {

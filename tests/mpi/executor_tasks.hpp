@@ -22,12 +22,12 @@ inline int checked(int x) {
   return x;
 }
 
-// Occupies every computing rank's share (4 tasks per thread; executors made with one thread),
-// so that what is submitted next waits in the root's queue, where it can be cancelled. `nap`
-// must be registered.
+// Occupies every computing rank's share (4 tasks of 50 ms per thread; executors made with one
+// thread), so that what is submitted next waits in the root's queue, where it can be
+// cancelled. `nap` must be registered.
 inline std::vector<mpp::mpi::Future<int>> occupy(mpp::mpi::Executor& ex) {
   std::vector<mpp::mpi::Future<int>> blockers;
-  for (int i = 0; i < 4 * ex.num_workers(); ++i) blockers.push_back(ex.submit(nap, 100));
+  for (int i = 0; i < 4 * ex.num_workers(); ++i) blockers.push_back(ex.submit(nap, 50));
   return blockers;
 }
 
