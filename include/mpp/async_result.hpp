@@ -92,9 +92,6 @@ class TaskState {
   bool detach_map() noexcept;
   // Marks the task as one whose function cancel() may stop (map_async); before it is submitted.
   void make_stoppable() noexcept { stoppable_ = true; }
-  // Marks the task as one cancel() leaves alone: a collective call (mpi::Pool::map_async), which
-  // the other ranks make whatever this one does. Before it is submitted.
-  void make_uncancellable() noexcept { uncancellable_ = true; }
   // Runs `hook` once the task completes: at once, on this thread, if it has.
   void on_completion(CompletionHook* hook) noexcept;
   // Runs the task on the calling thread if nobody started it and the thread runs work of the
@@ -110,8 +107,7 @@ class TaskState {
   }
 
  protected:
-  // Starts with two references: the result handle's and the pool queue's. `core` is null for a
-  // task that no pool runs: a thread of its own calls run_from_queue (mpi::Pool::map_async).
+  // Starts with two references: the result handle's and the pool queue's.
   explicit TaskState(PoolCore* core) noexcept : core_(core) {}
   // A task freed unfinished (a pool that never ran it) still fires its hooks, which only read
   // its state: waiters are not left waiting for it.
@@ -167,8 +163,7 @@ class TaskState {
   bool spawned_ = false;  // set before the spawn, by the thread that made the task
   // Written before the result is published, read after (see cancelled()).
   bool cancelled_ = false;
-  bool stoppable_ = false;      // set before the task is submitted (make_stoppable)
-  bool uncancellable_ = false;  // likewise (make_uncancellable)
+  bool stoppable_ = false;  // set before the task is submitted (make_stoppable)
   // The context of the running map of a map_async (attach_map), with flags in its low bits.
   std::atomic<std::uintptr_t> map_context_{0};
   // Hooks to fire on completion; fired_hooks() once they have been.
@@ -403,8 +398,7 @@ class AsyncResult {
     wait();
     return checked_value();
   }
-  /// Moves the value out of the result (see above); get() must not be called on it again, nor
-  /// on a copy of this handle, nor may a continuation still read it.
+  /// Moves the value out of the result (see above); get() must not be called on it again.
   T get() && {
     wait();
     if (state().error()) std::rethrow_exception(state().error());
@@ -424,7 +418,7 @@ class AsyncResult {
   /// Blocks until the result is ready or `timeout` has passed; returns `ready()`. Only sleeps:
   /// never runs the awaited task, so it returns by its deadline.
   template <class Rep, class Period>
-  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) const {
+  bool wait(std::chrono::duration<Rep, Period> timeout) const {
     return state().wait_until(std::chrono::steady_clock::now() +
                               std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
   }
@@ -444,9 +438,7 @@ class AsyncResult {
   /// thread with it, and continuations and `mpp::wait` see it), and `cancel` returns true. A task
   /// that is running or finished is left alone and `cancel` returns false, except a `map_async`
   /// whose map has started: its chunks not yet started are skipped, and the result completes
-  /// with `mpp::CancelledError` once the running ones return (`cancel` returns true). The result
-  /// of a collective call (`mpp::mpi::Pool::map_async`) is never cancelled: the other ranks make
-  /// the call whatever this one does, so `cancel` returns false. Thread-safe,
+  /// with `mpp::CancelledError` once the running ones return (`cancel` returns true). Thread-safe,
   /// also against the task starting at the same moment: then exactly one of the two wins. Throws
   /// `std::logic_error` on an empty handle.
   ///

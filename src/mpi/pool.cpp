@@ -23,20 +23,21 @@ Pool::~Pool() {
 }
 
 void Pool::skip(std::uint64_t ticket) noexcept {
-  // Notified under the lock: once ~Pool sees the last turn end, no thread touches the pool.
-  std::lock_guard lock(turn_mutex_);
-  if (ticket == serving_) {
-    ++serving_;
-  } else {
-    try {
-      skipped_.insert(ticket);
-    } catch (...) {
-      // Out of memory: the later calls on this pool cannot run; nothing better is possible.
+  {
+    std::lock_guard lock(turn_mutex_);
+    if (ticket == serving_) {
+      ++serving_;
+    } else {
+      try {
+        skipped_.insert(ticket);
+      } catch (...) {
+        // Out of memory: the later calls on this pool cannot run; nothing better is possible.
+      }
     }
-  }
-  while (!skipped_.empty() && *skipped_.begin() == serving_) {
-    skipped_.erase(skipped_.begin());
-    ++serving_;
+    while (!skipped_.empty() && *skipped_.begin() == serving_) {
+      skipped_.erase(skipped_.begin());
+      ++serving_;
+    }
   }
   turn_changed_.notify_all();
 }
