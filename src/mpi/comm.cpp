@@ -394,7 +394,10 @@ void Comm::begin_claims(std::int64_t chunks) {
   chunks_ = chunks;
   finished_ = 0;
   ++maps_;
-  if (rank_ != 0) (void)receive_read(0, false);  // drops what earlier maps' roots sent late
+  read_ = 0;
+  // Drops what earlier maps' roots sent late, and keeps what this map's root sent already (a
+  // rank that lags may find the root's release here).
+  if (rank_ != 0) (void)receive_read(0, false);
 }
 
 void Comm::send_read(std::uint64_t read) {
@@ -406,7 +409,7 @@ void Comm::send_read(std::uint64_t read) {
 }
 
 std::uint64_t Comm::receive_read(std::uint64_t known, bool wait) {
-  std::uint64_t latest = known;
+  std::uint64_t latest = std::max(known, read_);
   for (;;) {
     {
       auto lock = mpi_guard(owner_);
@@ -417,6 +420,7 @@ std::uint64_t Comm::receive_read(std::uint64_t known, bool wait) {
         if (message[0] == maps_) latest = std::max(latest, message[1]);
       }
     }
+    read_ = latest;
     if (!wait || latest != known) return latest;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }

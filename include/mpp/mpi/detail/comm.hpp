@@ -210,6 +210,7 @@ class Comm {
   std::int64_t chunks_ = 0;    // of the current map
   int finished_ = 0;           // root: ranks that will claim no more in the current map
   std::uint64_t maps_ = 0;     // maps that claimed chunks so far: the current one's number
+  std::uint64_t read_ = 0;     // not the root: the latest `read` received for the current map
 
   void serve(bool block);
   int rank_ = 0;
