@@ -100,9 +100,17 @@ configure_build() {
 test_all() {
   need_packages "${base_packages[@]}" doctest-dev libbenchmark-dev librapidcheck-dev \
     doxygen pkg-config
-  local openmpi=ON mpich=ON slurm=ON
+  local openmpi=ON mpich=ON slurm=ON twins=ON
   want_packages libopenmpi-dev openmpi-bin ||
     { openmpi=OFF; skip "MPI tests on Open MPI" "libopenmpi-dev/openmpi-bin could not be installed"; }
+  # The Python cluster examples, run beside their C++ twins (Debian's mpi4py is on Open MPI).
+  if [ "$openmpi" = OFF ]; then
+    twins=OFF
+    skip "Python/C++ twin tests" "they run on Open MPI, and Open MPI is missing"
+  elif ! want_packages python3-mpi4py; then
+    twins=OFF
+    skip "Python/C++ twin tests" "python3-mpi4py could not be installed"
+  fi
   want_packages libmpich-dev mpich ||
     { mpich=OFF; skip "MPI tests on MPICH" "libmpich-dev/mpich could not be installed"; }
   if [ "$openmpi" = OFF ]; then
@@ -126,6 +134,7 @@ test_all() {
   if [ "$openmpi" = ON ]; then
     require_label "release" release mpi "MPI on Open MPI"
     if [ "$slurm" = ON ]; then require_label "release" release slurm "real-Slurm"; fi
+    if [ "$twins" = ON ]; then require_label "release" release twin "Python/C++ twin"; fi
   fi
 
   # 2. The MPI layer again, built against MPICH and run under its launcher, Hydra.

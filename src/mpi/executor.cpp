@@ -33,8 +33,15 @@ enum : std::uint64_t { result_failed = 0, result_ok = 1, result_broken = 2 };
 struct ResultHeader {
   std::uint64_t id = 0;
   std::uint64_t ok = result_failed;
-  std::uint64_t unused[2] = {};  // the size of TaskHeader, so both fit frame_prefix
+  std::uint64_t nanos = 0;   // the task's run time on the worker
+  std::uint64_t unused = 0;  // the size of TaskHeader, so both fit frame_prefix
 };
+
+// A worker holds enough tasks to stay busy for this long, so that tiny tasks do not wait on
+// a round trip to the root each; between 4 and 64 per thread.
+constexpr double queued_work_ns = 250e3;
+constexpr int min_tasks_per_thread = 4;
+constexpr int max_tasks_per_thread = 64;
 
 void check(int code, const char* call) {
   if (code != MPI_SUCCESS) throw_mpi_failed(call, code);
@@ -139,6 +146,7 @@ ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
   }
   for (int t : all) capacity_.push_back(4 * std::max(1, t));
   in_flight_.assign(all.size(), 0);
+  task_ns_.assign(all.size(), 0.0);
   if (comm_.size() > 1 && !root_computes) capacity_[0] = 0;
   for (std::size_t r = 1; r < capacity_.size(); ++r) {
     if (max_workers && static_cast<int>(r) > *max_workers) capacity_[r] = 0;
@@ -301,7 +309,7 @@ void ExecutorCore::dispatch() {
     for (int i = 1; i <= comm_.size(); ++i) {
       const int w = i % comm_.size();
       const auto uw = static_cast<std::size_t>(w);
-      if (in_flight_[uw] >= capacity_[uw]) continue;
+      if (in_flight_[uw] >= room(uw)) continue;
       if (best < 0 || in_flight_[uw] < in_flight_[static_cast<std::size_t>(best)]) best = w;
     }
     if (best < 0) break;
@@ -324,6 +332,29 @@ void ExecutorCore::dispatch() {
     if (batch.empty()) continue;
     sends_.emplace_back(std::move(batch)).post({comm_.get(), comm_.side()}, w, tag_task);
   }
+}
+
+int ExecutorCore::room(std::size_t r) const noexcept {
+  // Only workers' tasks cross the network; short ones widen the window (Little's law: the
+  // tasks in flight cover the queued work, so the worker never idles on a round trip).
+  if (r == 0 || capacity_[r] == 0 || task_ns_[r] <= 0) return capacity_[r];
+  const double per_thread = std::clamp(queued_work_ns / task_ns_[r], double(min_tasks_per_thread),
+                                       double(max_tasks_per_thread));
+  return capacity_[r] / min_tasks_per_thread * static_cast<int>(per_thread);
+}
+
+void ExecutorCore::observe(std::size_t r, std::uint64_t nanos) noexcept {
+  // A longer task narrows the window at once (balance and cancellation matter more then);
+  // shorter ones widen it gradually. A rank that has finished all there was starts the next
+  // burst narrow again, so that tiny tasks before do not send long ones after ahead of their
+  // turn.
+  const double sample = std::max(1.0, static_cast<double>(nanos));
+  double& estimate = task_ns_[r];
+  if (in_flight_[r] == 0 && queue_.empty()) {
+    estimate = 0;
+    return;
+  }
+  estimate = estimate <= 0 || sample > estimate ? sample : 0.75 * estimate + 0.25 * sample;
 }
 
 void ExecutorCore::run_on_root(const std::shared_ptr<TaskSlot>& slot) {
@@ -385,6 +416,7 @@ bool ExecutorCore::receive(bool block) {
     ResultHeader header;
     std::memcpy(&header, one.data(), sizeof header);
     --in_flight_[static_cast<std::size_t>(status.MPI_SOURCE)];
+    observe(static_cast<std::size_t>(status.MPI_SOURCE), header.nanos);
     if (header.ok == result_broken && !broken) {
       broken = decode_error(one.data() + sizeof header, one.size() - sizeof header);
     }
@@ -733,7 +765,7 @@ bool ExecutorCore::serve() {
       }
       // Every task gets an answer, so the root's count of tasks in flight stays exact; a task
       // refused because the initializer failed tells the root that this rank is broken.
-      ResultHeader header{it->id, result_ok};
+      ResultHeader header{it->id, result_ok, outcome.nanos};
       Message body;
       if (error) {
         if (auto failure = initializer_failure(error, parent_rank_, comm_.host())) {
@@ -788,7 +820,12 @@ bool ExecutorCore::serve() {
         Job job{header.id, std::nullopt, nullptr};
         try {
           job.result.emplace(local_.apply_async([this, shared, header, args] {
-            return run_task(header.entry, header.name_hash, header.kind, args, header.first_item);
+            const auto start = std::chrono::steady_clock::now();
+            Outcome out =
+                run_task(header.entry, header.name_hash, header.kind, args, header.first_item);
+            out.nanos = static_cast<std::uint64_t>(
+                std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
+            return out;
           }));
         } catch (...) {
           job.error = std::current_exception();

@@ -222,6 +222,30 @@ TEST_CASE("executor: map is lazy, and reads an unbounded input only as far as it
   CHECK(ex.submit(add, 1L, 2L).get() == 3);  // still usable after the early stop
 }
 
+TEST_CASE("executor: tiny tasks widen each worker's window, and a burst after them starts narrow") {
+  mpp::mpi::Executor ex({.threads = 1});
+  register_all(ex);
+  if (ex.serve()) return;
+  std::size_t read = 0;
+  auto counted = std::views::iota(0) | std::views::transform([&read](int x) {
+                   ++read;
+                   return x;
+                 });
+  int seen = 0;
+  for (const int r : ex.map(square, counted)) {
+    CHECK(r == seen * seen);
+    if (++seen == 5000) break;
+  }
+  // The default buffer is twice the window, at most 64 tasks per worker thread.
+  CHECK(read <= 5000 + 2 * 64 * static_cast<std::size_t>(std::max(1, ex.num_workers())));
+  // Once the workers have finished everything, long tasks go out 4 per thread again, so a task
+  // behind them still waits on the root, where it can be cancelled.
+  auto blockers = mpp_test::occupy(ex);
+  auto queued = ex.submit(nap, 1);
+  CHECK(queued.cancel());
+  for (auto& b : blockers) CHECK(b.get() == 50);
+}
+
 TEST_CASE("executor: map yields the results before a failing item, then its exception") {
   mpp::mpi::Executor ex({.threads = 2});
   register_all(ex);

@@ -101,7 +101,8 @@ struct ExecutorMapOptions {
   /// Return the results in completion order instead of input order.
   bool unordered = false;
   /// Tasks (chunks) in flight at most; the input is read only as far as they reach. Unset: twice
-  /// what the workers take at once (4 × their threads each). Must be at least 1.
+  /// what the workers take at once (4 × their threads each, up to 64 × while tasks take under
+  /// 60 µs, so that tiny tasks do not wait on round trips). Must be at least 1.
   std::optional<std::size_t> buffersize = std::nullopt;
   /// Reading a result throws `mpp::TimeoutError` once this long has passed since `map` was
   /// called (mpi4py's `timeout`); the range then ends and the tasks not sent are cancelled.
@@ -199,8 +200,8 @@ class Future {
     return slot().state == detail::TaskSlot::State::done || cancelled();
   }
   /// Cancels the task if it has not started yet, i.e. still waits in the root's queue (each
-  /// rank takes at most 4 x its threads tasks at a time, with one rank as with several); true if
-  /// it is cancelled.
+  /// rank takes 4 × its threads tasks at a time, up to 64 × while its tasks are tiny, with one
+  /// rank as with several); true if it is cancelled.
   bool cancel() { return core_->cancel(slot()); }
   /// Whether the task was cancelled.
   [[nodiscard]] bool cancelled() const {
@@ -311,9 +312,9 @@ class Future {
 /// `mpi4py.futures.MPIPoolExecutor` in the shape of `srun python -m mpi4py.futures prog.py`:
 /// every rank starts the same program and registers the same functions by name; the root
 /// (rank 0) submits tasks and maps, the other ranks serve them until the root shuts down, each
-/// running the tasks it receives on its local `mpp::Pool` (up to 4 × its threads in flight).
-/// Functions are not shipped, only their registered index and their encoded arguments, which
-/// (like the results) must be `mpp::mpi::transferable`.
+/// running the tasks it receives on its local `mpp::Pool` (4 × its threads in flight, up to 64 ×
+/// for tasks under 60 µs). Functions are not shipped, only their registered index and their encoded
+/// arguments, which (like the results) must be `mpp::mpi::transferable`.
 ///
 /// ```cpp
 /// mpp::mpi::Environment env(argc, argv);
@@ -856,9 +857,8 @@ class Executor {
       deadline = std::chrono::steady_clock::now() +
                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(*options.timeout);
     }
-    return MapResults<R>(core_.get(), entry, chunk_kind(kind, options),
-                         options.buffersize.value_or(2 * core_->capacity()), options.unordered,
-                         deadline, std::move(next_chunk));
+    return MapResults<R>(core_.get(), entry, chunk_kind(kind, options), options.buffersize,
+                         options.unordered, deadline, std::move(next_chunk));
   }
 
   template <class Tuple>

@@ -55,8 +55,9 @@ class MapResults {
   /// index; it returns false at the end of the input.
   /// `kind` is the task kind of the chunks (see `detail::ExecutorCore::submit`); reading a
   /// result after `deadline` throws `mpp::TimeoutError`.
-  MapResults(detail::ExecutorCore* core, std::size_t entry, int kind, std::size_t buffersize,
-             bool unordered, std::optional<std::chrono::steady_clock::time_point> deadline,
+  MapResults(detail::ExecutorCore* core, std::size_t entry, int kind,
+             std::optional<std::size_t> buffersize, bool unordered,
+             std::optional<std::chrono::steady_clock::time_point> deadline,
              std::function<bool(detail::Message&, std::int64_t&)> next_chunk)
       : core_(core),
         entry_(entry),
@@ -116,9 +117,11 @@ class MapResults {
   bool at_end() const noexcept { return done_; }
   R& current() { return chunk_.front(); }
 
-  // Keeps `buffersize` tasks in flight while the input lasts.
+  // Keeps `buffersize` tasks in flight while the input lasts; by default twice what the ranks
+  // take now, which grows while the tasks are short.
   void refill() {
-    while (!input_over_ && flight_.size() < buffersize_) {
+    const std::size_t window = buffersize_.value_or(2 * core_->capacity());
+    while (!input_over_ && flight_.size() < window) {
       detail::Message args;
       std::int64_t first = 0;
       if (!next_chunk_(args, first)) {
@@ -223,7 +226,7 @@ class MapResults {
   detail::ExecutorCore* core_;
   std::size_t entry_;
   int kind_;
-  std::size_t buffersize_;
+  std::optional<std::size_t> buffersize_;
   bool unordered_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::function<bool(detail::Message&, std::int64_t&)> next_chunk_;

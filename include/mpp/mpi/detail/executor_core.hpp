@@ -39,6 +39,7 @@ struct Outcome {
   Message bytes;
   std::exception_ptr error;
   std::int64_t item = -1;
+  std::uint64_t nanos = 0;  // how long the task ran on its worker, for the root's window
 };
 
 // The retries, backoff and time limit of a task or of each item of a map, as they travel ahead
@@ -197,10 +198,10 @@ class ExecutorCore {
   // Whether this rank drives (rank 0 of comm_, which puts the chosen root first).
   bool is_root() const noexcept { return comm_.rank() == 0; }
   int size() const noexcept { return comm_.size(); }
-  // Tasks the ranks that compute take at once.
+  // Tasks the ranks that compute take at once now (see room()).
   std::size_t capacity() const noexcept {
     std::size_t total = 0;
-    for (const int c : capacity_) total += static_cast<std::size_t>(c);
+    for (std::size_t r = 0; r < capacity_.size(); ++r) total += static_cast<std::size_t>(room(r));
     return total;
   }
   // The ranks that get tasks (the root alone with one rank).
@@ -298,9 +299,16 @@ class ExecutorCore {
   MPI_Comm workers_ = MPI_COMM_NULL;
   std::vector<Entry> entries_;
   std::map<std::string, std::size_t> keys_;
-  // Per rank: tasks kept in flight (4 x its threads; 0 for a rank that gets none: the root
-  // when there are workers, unless it computes, and the workers past max_workers).
+  // Tasks rank `r` may hold at once: capacity_[r], more while its tasks are short (see .cpp).
+  int room(std::size_t r) const noexcept;
+  // Root: rank `r` reported a task that ran `nanos`.
+  void observe(std::size_t r, std::uint64_t nanos) noexcept;
+
+  // Per rank: the fewest tasks kept in flight (4 x its threads; 0 for a rank that gets none:
+  // the root when there are workers, unless it computes, and the workers past max_workers).
   std::vector<int> capacity_;
+  // Per rank: the estimated run time of one task in ns, 0 until a result reports one.
+  std::vector<double> task_ns_;
   std::vector<int> in_flight_;  // per rank; the root's only when it computes beside workers
   std::deque<std::shared_ptr<TaskSlot>> queue_;
   std::map<std::uint64_t, std::shared_ptr<TaskSlot>> running_;  // on workers
