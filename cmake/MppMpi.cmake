@@ -17,6 +17,7 @@ find_package(MPI REQUIRED COMPONENTS CXX)
 find_package(cereal CONFIG REQUIRED)
 
 add_library(mpp_mpi
+  src/mpi/call_thread.cpp
   src/mpi/comm.cpp
   src/mpi/environment.cpp
   src/mpi/errors.cpp

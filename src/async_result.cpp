@@ -90,7 +90,7 @@ void TaskState::execute() noexcept {
     ~Restore() { stoppable_here = outer; }
   } restore{outer};
   try {
-    core_->check_may_run();
+    if (core_ != nullptr) core_->check_may_run();
     invoke();
   } catch (const CancelledError&) {  // terminate(), or a cancelled antecedent (continuations)
     error_ = std::current_exception();
@@ -151,6 +151,7 @@ void TaskState::on_completion(CompletionHook* hook) noexcept {
 // the error callback and the hooks, as if it had run and raised mpp::CancelledError; its function
 // is destroyed unrun. The queue's copy of the task, popped later, finds it taken.
 bool TaskState::cancel() noexcept {
+  if (uncancellable_) return false;
   std::uint32_t word = word_.load(std::memory_order_relaxed);
   do {
     if (status(word) == running && stoppable_) return stop_map();
@@ -241,7 +242,7 @@ bool TaskState::try_run() noexcept {
 // A thread of the same pool that waits without a timeout runs the task itself if nobody has
 // started it, so nested waits never need a free worker.
 void TaskState::help() {
-  if (current_core() == core_) try_run();
+  if (core_ != nullptr && current_core() == core_) try_run();
 }
 
 // A waiter yields a few times before it sleeps: short tasks often finish within microseconds,

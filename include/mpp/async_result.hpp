@@ -92,6 +92,11 @@ class TaskState {
   bool detach_map() noexcept;
   // Marks the task as one whose function cancel() may stop (map_async); before it is submitted.
   void make_stoppable() noexcept { stoppable_ = true; }
+  // Marks the task as one cancel() leaves alone: a collective call (mpi::Pool::map_async), which
+  // the other ranks make whatever this one does. Before it is submitted.
+  void make_uncancellable() noexcept { uncancellable_ = true; }
+  // Whether a handle, a continuation or a queue other than the caller's holds the task too.
+  bool shared() const noexcept { return refs(word_.load(std::memory_order_acquire)) > 1; }
   // Runs `hook` once the task completes: at once, on this thread, if it has.
   void on_completion(CompletionHook* hook) noexcept;
   // Runs the task on the calling thread if nobody started it and the thread runs work of the
@@ -107,7 +112,8 @@ class TaskState {
   }
 
  protected:
-  // Starts with two references: the result handle's and the pool queue's.
+  // Starts with two references: the result handle's and the pool queue's. `core` is null for a
+  // task that no pool runs: a thread of its own calls run_from_queue (mpi::Pool::map_async).
   explicit TaskState(PoolCore* core) noexcept : core_(core) {}
   // A task freed unfinished (a pool that never ran it) still fires its hooks, which only read
   // its state: waiters are not left waiting for it.
@@ -163,7 +169,8 @@ class TaskState {
   bool spawned_ = false;  // set before the spawn, by the thread that made the task
   // Written before the result is published, read after (see cancelled()).
   bool cancelled_ = false;
-  bool stoppable_ = false;  // set before the task is submitted (make_stoppable)
+  bool stoppable_ = false;      // set before the task is submitted (make_stoppable)
+  bool uncancellable_ = false;  // likewise (make_uncancellable)
   // The context of the running map of a map_async (attach_map), with flags in its low bits.
   std::atomic<std::uintptr_t> map_context_{0};
   // Hooks to fire on completion; fired_hooks() once they have been.
@@ -398,10 +405,15 @@ class AsyncResult {
     wait();
     return checked_value();
   }
-  /// Moves the value out of the result (see above); get() must not be called on it again.
+  /// Moves the value out of the result (see above) when nothing else shares it: no copy of this
+  /// handle, no continuation and no `mpp::wait` still reads it. Otherwise it copies the value
+  /// (a move-only value is moved all the same). get() must not be called on it again.
   T get() && {
     wait();
     if (state().error()) std::rethrow_exception(state().error());
+    if constexpr (std::is_copy_constructible_v<T>) {
+      if (state().shared()) return state().value();
+    }
     if constexpr (!std::is_void_v<T>) return std::move(state().value());
   }
   /// As `get()`, but throws `mpp::TimeoutError` if the result is not ready within `timeout`.
@@ -438,7 +450,9 @@ class AsyncResult {
   /// thread with it, and continuations and `mpp::wait` see it), and `cancel` returns true. A task
   /// that is running or finished is left alone and `cancel` returns false, except a `map_async`
   /// whose map has started: its chunks not yet started are skipped, and the result completes
-  /// with `mpp::CancelledError` once the running ones return (`cancel` returns true). Thread-safe,
+  /// with `mpp::CancelledError` once the running ones return (`cancel` returns true). The result
+  /// of a collective call (`mpp::mpi::Pool::map_async`) is never cancelled: the other ranks make
+  /// the call whatever this one does, so `cancel` returns false. Thread-safe,
   /// also against the task starting at the same moment: then exactly one of the two wins. Throws
   /// `std::logic_error` on an empty handle.
   ///

@@ -23,21 +23,20 @@ Pool::~Pool() {
 }
 
 void Pool::skip(std::uint64_t ticket) noexcept {
-  {
-    std::lock_guard lock(turn_mutex_);
-    if (ticket == serving_) {
-      ++serving_;
-    } else {
-      try {
-        skipped_.insert(ticket);
-      } catch (...) {
-        // Out of memory: the later calls on this pool cannot run; nothing better is possible.
-      }
+  // Notified under the lock: once ~Pool sees the last turn end, no thread touches the pool.
+  std::lock_guard lock(turn_mutex_);
+  if (ticket == serving_) {
+    ++serving_;
+  } else {
+    try {
+      skipped_.insert(ticket);
+    } catch (...) {
+      // Out of memory: the later calls on this pool cannot run; nothing better is possible.
     }
-    while (!skipped_.empty() && *skipped_.begin() == serving_) {
-      skipped_.erase(skipped_.begin());
-      ++serving_;
-    }
+  }
+  while (!skipped_.empty() && *skipped_.begin() == serving_) {
+    skipped_.erase(skipped_.begin());
+    ++serving_;
   }
   turn_changed_.notify_all();
 }

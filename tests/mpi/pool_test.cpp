@@ -364,6 +364,29 @@ TEST_CASE("map_async callbacks run before the future is ready, where results arr
   CHECK(product_sum == (cluster().is_root() ? 14 : 0));
 }
 
+TEST_CASE("map_async returns the local pool's handle, which mpp::wait takes and cancel leaves") {
+  int provided = 0;
+  MPI_Query_thread(&provided);
+  if (provided < MPI_THREAD_MULTIPLE) return;  // map_async needs it (see above)
+  mpp::AsyncResult<std::vector<int>> a = cluster().map_async(square, std::views::iota(0, 100));
+  auto b = cluster().map_async(square, std::views::iota(0, 10));
+  CHECK_FALSE(b.cancel());  // a collective call runs on every rank: never cancelled on one
+  std::vector<mpp::AsyncResult<std::vector<int>>> both{a, b};
+  const auto [done, not_done] =
+      mpp::wait(both, mpp::wait_for::all_completed, std::chrono::seconds(60));
+  CHECK(done.size() == 2);
+  CHECK(not_done.empty());
+  CHECK(a.ready());
+  CHECK(a.successful());
+  CHECK_FALSE(b.cancelled());
+  check_result(a.get(), reference(100));
+  check_result(b.get(std::chrono::seconds(1)), reference(10));
+  // A continuation on the local pool, as for any local result.
+  mpp::Pool local(1);
+  auto count = b.then(local, [](const std::vector<int>& r) { return r.size(); });
+  CHECK(count.get() == (cluster().is_root() ? 10u : 0u));
+}
+
 TEST_CASE("an Environment inside an initialized MPI is a no-op") {
   {
     mpp::mpi::Environment inner;

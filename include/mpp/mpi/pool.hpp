@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
-#include <future>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -29,6 +28,7 @@
 #include "mpp/detail/journal.hpp"
 #include "mpp/detail/progress.hpp"
 #include "mpp/errors.hpp"
+#include "mpp/mpi/detail/call_thread.hpp"
 #include "mpp/mpi/detail/comm.hpp"
 #include "mpp/mpi/detail/outcome_wire.hpp"
 #include "mpp/mpi/detail/stream.hpp"
@@ -257,10 +257,13 @@ class Pool {
     return rooted("starmap", unpack, input.items, options, where);
   }
 
-  /// `map` that returns at once; the collective call runs on a thread of its own and its
-  /// result (the vector on the root, empty elsewhere) arrives in the `std::future` (Python's
-  /// `map_async`; `get()` rethrows as `map` throws). Every rank calls it, like `map`. Calls on
-  /// one pool run one after the other in the order they were made, so several may be in flight.
+  /// `map` that returns at once (Python's `map_async`); the collective call runs on the pool's
+  /// call thread and its result (the vector on the root, empty elsewhere) arrives in the
+  /// `mpp::AsyncResult`, the handle of the local pool's `map_async`: `get()` rethrows as `map`
+  /// throws, and `mpp::wait`, `mpp::as_completed` and `then` take it. `cancel()` returns false:
+  /// the other ranks make the call whatever this one does. Every rank calls it, like `map`.
+  /// Calls on one pool run one after the other in the order they were made, so several may be
+  /// in flight.
   /// `f` and `items` are copied or moved into the call; pass `std::views::all(items)` to share
   /// `items` instead, keeping it alive until the result is ready; a copy that throws throws
   /// here, before the call takes its place in the pool's order, so later calls still run.
@@ -274,7 +277,7 @@ class Pool {
   /// ```
   template <class F, class Range>
   requires sized_input<Range> && mappable<F, Range>
-  [[nodiscard]] std::future<std::vector<mpp::detail::map_result_t<F, Range>>> map_async(
+  [[nodiscard]] mpp::AsyncResult<std::vector<mpp::detail::map_result_t<F, Range>>> map_async(
       F&& f, Range&& items, const MapOptions& options = {}, results where = results::on_root) {
     return map_async(std::forward<F>(f), std::forward<Range>(items), options,
                      mpp::callbacks(NoCallback{}), where);
@@ -283,8 +286,8 @@ class Pool {
   /// `map_async` with Python's `callback` and `error_callback` (see `mpp::callbacks`): on each
   /// rank, after its part of the call, the callback gets the results where they are delivered
   /// (the root, or every rank with `results::on_every_rank`), or the error callback gets the
-  /// exception the future will rethrow; either runs before the future is ready, on the call's
-  /// thread. If the callback throws, the future rethrows that.
+  /// exception the result will rethrow; either runs before the result is ready, on the call
+  /// thread. If the callback throws, the result rethrows that.
   ///
   /// ```cpp
   /// auto done = cluster.map_async(simulate, params, {},
@@ -292,7 +295,7 @@ class Pool {
   /// ```
   template <class F, class Range, class C, class E>
   requires sized_input<Range> && mappable<F, Range>
-  [[nodiscard]] std::future<std::vector<mpp::detail::map_result_t<F, Range>>> map_async(
+  [[nodiscard]] mpp::AsyncResult<std::vector<mpp::detail::map_result_t<F, Range>>> map_async(
       F&& f, Range&& items, const MapOptions& options, Callbacks<C, E> on_done,
       results where = results::on_root) {
     check_async("map_async");
@@ -301,31 +304,26 @@ class Pool {
     // turn: if one throws, no turn is left that nobody would ever end.
     auto call = std::make_shared<AsyncCall<std::decay_t<F>, std::decay_t<Range>>>(
         std::forward<F>(f), std::forward<Range>(items), options, where);
-    const std::uint64_t ticket = next_ticket_++;
-    try {
-      return std::async(
-          std::launch::async, [this, ticket, call, on_done = std::move(on_done)]() mutable {
-            Turn turn(*this, ticket);
-            decltype(everywhere("map_async", call->f, call->items, call->options, call->where)) out;
-            try {
-              out = everywhere("map_async", call->f, call->items, call->options, call->where);
-            } catch (...) {
-              if constexpr (!std::is_same_v<E, NoCallback>) {
-                on_done.error_callback(std::current_exception());
-              }
-              throw;
-            }
-            if constexpr (!std::is_same_v<C, NoCallback>) {
-              if (is_root() || call->where == results::on_every_rank) {
-                on_done.callback(std::as_const(out));
-              }
-            }
-            return out;
-          });
-    } catch (...) {
-      skip(ticket);  // no thread to run the call (std::system_error): its turn passes
-      throw;
-    }
+    using Out = std::vector<mpp::detail::map_result_t<F, Range>>;
+    auto run = [this, ticket = next_ticket_++, call, on_done = std::move(on_done)]() mutable {
+      Turn turn(*this, ticket);
+      Out out;
+      try {
+        out = everywhere("map_async", call->f, call->items, call->options, call->where);
+      } catch (...) {
+        if constexpr (!std::is_same_v<E, NoCallback>) {
+          on_done.error_callback(std::current_exception());
+        }
+        throw;
+      }
+      if constexpr (!std::is_same_v<C, NoCallback>) {
+        if (is_root() || call->where == results::on_every_rank)
+          on_done.callback(std::as_const(out));
+      }
+      return out;
+    };
+    const std::uint64_t ticket = next_ticket_ - 1;
+    return start_async<Out>(std::move(run), ticket);
   }
 
   /// `starmap` that returns at once (Python's `starmap_async`); see `map_async`.
@@ -570,6 +568,30 @@ class Pool {
     MapOptions options;
     results where;
   };
+
+  // The result of `run`, which the call thread runs: a task that no pool runs and that
+  // cancel() leaves alone (see map_async).
+  template <class Out, class Run>
+  mpp::AsyncResult<Out> start_async(Run run, std::uint64_t ticket) {
+    using Task = mpp::detail::FunctionTask<Out, Run>;
+    Task* task = nullptr;
+    try {
+      task = Task::create(nullptr, std::move(run), {});
+    } catch (...) {
+      skip(ticket);  // no task to run the call: its turn passes
+      throw;
+    }
+    task->make_uncancellable();
+    mpp::AsyncResult<Out> result(mpp::detail::TaskRef<mpp::detail::ResultState<Out>>{task});
+    try {
+      calls_.post([task] { task->run_from_queue(); });  // the second reference, the queue's
+    } catch (...) {
+      task->drop_ref();
+      skip(ticket);  // no thread to run the call (std::system_error): its turn passes
+      throw;
+    }
+    return result;
+  }
 
   // Ends the turn of `ticket`, now or, if earlier calls still run, as soon as its turn comes,
   // so a call that never ran (its thread could not start) does not stop every later one.
@@ -1181,6 +1203,8 @@ class Pool {
   std::uint64_t serving_ = 0;                  // guarded by turn_mutex_
   std::set<std::uint64_t> skipped_;            // ended turns not yet served; turn_mutex_
   detail::OpenStream* open_stream_ = nullptr;  // an imap whose collective part may still run
+  // Runs the map_async calls; declared after what they use, so it is joined before that goes.
+  detail::CallThread calls_;
 };
 
 }  // namespace mpp::mpi
