@@ -10,6 +10,7 @@
 #include "mpp/outcome.hpp"
 #include "mpp/pool.hpp"
 #include "mpp/progress.hpp"
+#include "mpp/result_handle.hpp"
 #include "mpp/stream.hpp"
 #include "mpp/version.hpp"
 #include "mpp/wait.hpp"

@@ -59,7 +59,35 @@ long pipeline(AnyPool& pool) {
   return total + std::accumulate(later.begin(), later.end(), 0L);
 }
 
+// Both pools' handles share one interface (mpp::result_handle), so code that handles results
+// is written once too.
+static_assert(mpp::result_handle<mpp::mpi::Future<long>>);
+static_assert(mpp::result_handle<mpp::AsyncResult<long>>);
+
+template <class AnyPool>
+int failed_of_ten(AnyPool& pool) {
+  std::vector<decltype(pool.apply_async(checked, 0))> results;
+  for (int i = 0; i < 10; ++i) results.push_back(pool.apply_async(checked, i % 4 == 0 ? -i : i));
+  int failed = 0;
+  for (auto& r : results) {
+    CHECK(r.wait(60s));
+    CHECK(r.done());
+    CHECK_FALSE(r.cancelled());
+    failed += r.successful() ? 0 : 1;
+  }
+  return failed;
+}
+
 }  // namespace
+
+TEST_CASE("executor pool: the results of both pools are handled by one piece of code") {
+  mpp::mpi::Executor ex({.threads = 1});
+  register_all(ex);
+  if (ex.serve()) return;
+  mpp::Pool local(2);
+  CHECK(failed_of_ten(local) == 2);  // checked(-4), checked(-8) throw; checked(0) does not
+  CHECK(failed_of_ten(ex) == 2);
+}
 
 TEST_CASE("executor pool: a program written for mpp::Pool runs on the executor unchanged") {
   mpp::mpi::Executor ex({.threads = 1});

@@ -166,6 +166,9 @@ MPI_Comm comm_workers();
 template <class T>
 class Future {
  public:
+  /// The type of the task's value.
+  using value_type = T;
+
   /// An empty future; `valid()` is false.
   Future() = default;
 
