@@ -165,7 +165,7 @@ struct TimedWait : Command {
     if (sut.tasks.empty()) return;
     auto& entry = sut.tasks[pick % sut.tasks.size()];
     const auto start = std::chrono::steady_clock::now();
-    entry.result.wait(std::chrono::milliseconds(millis));
+    (void)entry.result.wait(std::chrono::milliseconds(millis));
     // A timed wait returns by its deadline (give the machine 2 s of slack).
     RC_ASSERT(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(millis) + 2s);
   }

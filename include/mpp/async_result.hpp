@@ -430,7 +430,7 @@ class AsyncResult {
   /// Blocks until the result is ready or `timeout` has passed; returns `ready()`. Only sleeps:
   /// never runs the awaited task, so it returns by its deadline.
   template <class Rep, class Period>
-  bool wait(std::chrono::duration<Rep, Period> timeout) const {
+  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) const {
     return state().wait_until(std::chrono::steady_clock::now() +
                               std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
   }

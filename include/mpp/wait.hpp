@@ -61,7 +61,7 @@ class AnyResult {
   void wait() const { state().wait(); }
   /// Blocks until the result is ready or `timeout` passed; returns `ready()`.
   template <class Rep, class Period>
-  bool wait(std::chrono::duration<Rep, Period> timeout) const {
+  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) const {
     return state().wait_until(std::chrono::steady_clock::now() +
                               std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
   }

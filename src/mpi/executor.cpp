@@ -835,7 +835,7 @@ bool ExecutorCore::serve() {
     }
     if (!busy && !jobs.empty() && jobs.front().result) {
       lock = {};
-      jobs.front().result->wait(std::chrono::microseconds(100));
+      (void)jobs.front().result->wait(std::chrono::microseconds(100));
       lock = mpi_guard("mpp::mpi::Executor::serve");
     }
   }

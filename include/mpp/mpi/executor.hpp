@@ -192,7 +192,7 @@ class Future {
   void wait() { core_->wait(slot(), std::nullopt); }
   /// Waits at most `timeout`; returns `done()`.
   template <class Rep, class Period>
-  bool wait(std::chrono::duration<Rep, Period> timeout) {
+  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) {
     return core_->wait(slot(), std::chrono::steady_clock::now() +
                                    std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
   }
