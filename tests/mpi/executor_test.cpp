@@ -202,20 +202,32 @@ TEST_CASE("executor: map with a timeout throws TimeoutError, and the executor go
   CHECK_THROWS_AS((void)ex.map(nap, std::vector<int>{1}, {.timeout = -1s}), std::invalid_argument);
 }
 
-TEST_CASE("executor: map is lazy, and reads an unbounded input only as far as its buffer") {
-  mpp::mpi::Executor ex({.threads = 2});
-  register_all(ex);
-  if (ex.serve()) return;
-  std::size_t read = 0;
+namespace {
+
+// Maps square over 0, 1, 2, ... and leaves the loop after `stop` results (which cancels the
+// tasks not sent yet); counts the items the map read in `read`. Returns the results seen.
+int squares_until(mpp::mpi::Executor& ex, int stop, std::size_t& read,
+                  const mpp::mpi::ExecutorMapOptions& options = {}) {
   auto counted = std::views::iota(0) | std::views::transform([&read](int x) {
                    ++read;
                    return x;
                  });
   int seen = 0;
-  for (const int r : ex.map(square, counted, {.chunksize = 3, .buffersize = 4})) {
+  for (const int r : ex.map(square, counted, options)) {
     CHECK(r == seen * seen);
-    if (++seen == 1000) break;  // cancels the tasks not sent yet
+    if (++seen == stop) break;
   }
+  return seen;
+}
+
+}  // namespace
+
+TEST_CASE("executor: map is lazy, and reads an unbounded input only as far as its buffer") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  std::size_t read = 0;
+  const int seen = squares_until(ex, 1000, read, {.chunksize = 3, .buffersize = 4});
   CHECK(seen == 1000);
   // What the loop used, and at most `buffersize` chunks of `chunksize` items beyond it.
   CHECK(read <= 1000 + 3 * 4 + 3);
@@ -227,15 +239,7 @@ TEST_CASE("executor: tiny tasks widen each worker's window, and a burst after th
   register_all(ex);
   if (ex.serve()) return;
   std::size_t read = 0;
-  auto counted = std::views::iota(0) | std::views::transform([&read](int x) {
-                   ++read;
-                   return x;
-                 });
-  int seen = 0;
-  for (const int r : ex.map(square, counted)) {
-    CHECK(r == seen * seen);
-    if (++seen == 5000) break;
-  }
+  CHECK(squares_until(ex, 5000, read) == 5000);
   // The default buffer is twice the window, at most 64 tasks per worker thread.
   CHECK(read <= 5000 + 2 * 64 * static_cast<std::size_t>(std::max(1, ex.num_workers())));
   // Once the workers have finished everything, long tasks go out 4 per thread again, so a task
