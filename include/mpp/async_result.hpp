@@ -95,8 +95,6 @@ class TaskState {
   // Marks the task as one cancel() leaves alone: a collective call (mpi::Pool::map_async), which
   // the other ranks make whatever this one does. Before it is submitted.
   void make_uncancellable() noexcept { uncancellable_ = true; }
-  // Whether a handle, a continuation or a queue other than the caller's holds the task too.
-  bool shared() const noexcept { return refs(word_.load(std::memory_order_acquire)) > 1; }
   // Runs `hook` once the task completes: at once, on this thread, if it has.
   void on_completion(CompletionHook* hook) noexcept;
   // Runs the task on the calling thread if nobody started it and the thread runs work of the
@@ -405,15 +403,11 @@ class AsyncResult {
     wait();
     return checked_value();
   }
-  /// Moves the value out of the result (see above) when nothing else shares it: no copy of this
-  /// handle, no continuation and no `mpp::wait` still reads it. Otherwise it copies the value
-  /// (a move-only value is moved all the same). get() must not be called on it again.
+  /// Moves the value out of the result (see above); get() must not be called on it again, nor
+  /// on a copy of this handle, nor may a continuation still read it.
   T get() && {
     wait();
     if (state().error()) std::rethrow_exception(state().error());
-    if constexpr (std::is_copy_constructible_v<T>) {
-      if (state().shared()) return state().value();
-    }
     if constexpr (!std::is_void_v<T>) return std::move(state().value());
   }
   /// As `get()`, but throws `mpp::TimeoutError` if the result is not ready within `timeout`.
