@@ -146,7 +146,6 @@ ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
   }
   for (int t : all) capacity_.push_back(4 * std::max(1, t));
   in_flight_.assign(all.size(), 0);
-  task_ns_.assign(all.size(), 0.0);
   if (comm_.size() > 1 && !root_computes) capacity_[0] = 0;
   for (std::size_t r = 1; r < capacity_.size(); ++r) {
     if (max_workers && static_cast<int>(r) > *max_workers) capacity_[r] = 0;
@@ -183,6 +182,7 @@ std::size_t ExecutorCore::add(Entry entry) {
   }
   entry.name_hash = signature({entry.name.c_str()});
   entries_.push_back(std::move(entry));
+  task_ns_.push_back(0.0);
   return entries_.size() - 1;
 }
 
@@ -215,6 +215,7 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Mess
   }
   auto slot = std::make_shared<TaskSlot>();
   slot->id = next_id_++;
+  slot->entry = entry;
   if (comm_.size() == 1) {
     // Queued as with workers (and started by dispatch_local), so that Future::cancel and
     // shutdown(cancel_futures) work with one rank too.
@@ -309,7 +310,7 @@ void ExecutorCore::dispatch() {
     for (int i = 1; i <= comm_.size(); ++i) {
       const int w = i % comm_.size();
       const auto uw = static_cast<std::size_t>(w);
-      if (in_flight_[uw] >= room(uw)) continue;
+      if (in_flight_[uw] >= room(uw, queue_.front()->entry)) continue;
       if (best < 0 || in_flight_[uw] < in_flight_[static_cast<std::size_t>(best)]) best = w;
     }
     if (best < 0) break;
@@ -334,26 +335,29 @@ void ExecutorCore::dispatch() {
   }
 }
 
-int ExecutorCore::room(std::size_t r) const noexcept {
+int ExecutorCore::room(std::size_t r, std::size_t entry) const noexcept {
   // Only workers' tasks cross the network; short ones widen the window (Little's law: the
   // tasks in flight cover the queued work, so the worker never idles on a round trip).
-  if (r == 0 || capacity_[r] == 0 || task_ns_[r] <= 0) return capacity_[r];
-  const double per_thread = std::clamp(queued_work_ns / task_ns_[r], double(min_tasks_per_thread),
+  const double estimate = entry < task_ns_.size() ? task_ns_[entry] : 0.0;
+  if (r == 0 || capacity_[r] == 0 || estimate <= 0) return capacity_[r];
+  const double per_thread = std::clamp(queued_work_ns / estimate, double(min_tasks_per_thread),
                                        double(max_tasks_per_thread));
   return capacity_[r] / min_tasks_per_thread * static_cast<int>(per_thread);
 }
 
-void ExecutorCore::observe(std::size_t r, std::uint64_t nanos) noexcept {
-  // A longer task narrows the window at once (balance and cancellation matter more then);
-  // shorter ones widen it gradually. A rank that has finished all there was starts the next
-  // burst narrow again, so that tiny tasks before do not send long ones after ahead of their
-  // turn.
-  const double sample = std::max(1.0, static_cast<double>(nanos));
-  double& estimate = task_ns_[r];
-  if (in_flight_[r] == 0 && queue_.empty()) {
-    estimate = 0;
+void ExecutorCore::observe(std::size_t entry, std::uint64_t nanos) noexcept {
+  // The window follows the function about to be sent: a function not yet seen goes out narrow,
+  // so that long tasks after tiny ones of another function are not sent ahead of their turn
+  // (where they could no longer be cancelled). A longer task narrows it at once (balance and
+  // cancellation matter more then); shorter ones widen it gradually. Once the executor has
+  // finished all it had, every function starts narrow again: its arguments may have changed.
+  if (queue_.empty() && std::ranges::all_of(in_flight_, [](int n) { return n == 0; })) {
+    std::ranges::fill(task_ns_, 0.0);
     return;
   }
+  if (entry >= task_ns_.size()) return;
+  const double sample = std::max(1.0, static_cast<double>(nanos));
+  double& estimate = task_ns_[entry];
   estimate = estimate <= 0 || sample > estimate ? sample : 0.75 * estimate + 0.25 * sample;
 }
 
@@ -416,11 +420,11 @@ bool ExecutorCore::receive(bool block) {
     ResultHeader header;
     std::memcpy(&header, one.data(), sizeof header);
     --in_flight_[static_cast<std::size_t>(status.MPI_SOURCE)];
-    observe(static_cast<std::size_t>(status.MPI_SOURCE), header.nanos);
     if (header.ok == result_broken && !broken) {
       broken = decode_error(one.data() + sizeof header, one.size() - sizeof header);
     }
     const auto it = running_.find(header.id);
+    observe(it != running_.end() ? it->second->entry : task_ns_.size(), header.nanos);
     if (it != running_.end()) {
       TaskSlot& slot = *it->second;
       slot.ok = header.ok == result_ok;

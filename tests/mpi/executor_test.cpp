@@ -234,7 +234,9 @@ TEST_CASE("executor: map is lazy, and reads an unbounded input only as far as it
   CHECK(ex.submit(add, 1L, 2L).get() == 3);  // still usable after the early stop
 }
 
-TEST_CASE("executor: tiny tasks widen each worker's window, and a burst after them starts narrow") {
+TEST_CASE(
+    "executor: tiny tasks widen each worker's window, and another function after them starts "
+    "narrow") {
   mpp::mpi::Executor ex({.threads = 1});
   register_all(ex);
   if (ex.serve()) return;
@@ -242,8 +244,8 @@ TEST_CASE("executor: tiny tasks widen each worker's window, and a burst after th
   CHECK(squares_until(ex, 5000, read) == 5000);
   // The default buffer is twice the window, at most 64 tasks per worker thread.
   CHECK(read <= 5000 + 2 * 64 * static_cast<std::size_t>(std::max(1, ex.num_workers())));
-  // Once the workers have finished everything, long tasks go out 4 per thread again, so a task
-  // behind them still waits on the root, where it can be cancelled.
+  // Long tasks of another function go out 4 per thread, even while the last tiny ones are still
+  // on their way back, so a task behind them still waits on the root, where it can be cancelled.
   auto blockers = mpp_test::occupy(ex);
   auto queued = ex.submit(nap, 1);
   CHECK(queued.cancel());

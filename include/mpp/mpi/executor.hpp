@@ -316,8 +316,9 @@ class Future {
 /// every rank starts the same program and registers the same functions by name; the root
 /// (rank 0) submits tasks and maps, the other ranks serve them until the root shuts down, each
 /// running the tasks it receives on its local `mpp::Pool` (4 × its threads in flight, up to 64 ×
-/// for tasks under 60 µs). Functions are not shipped, only their registered index and their encoded
-/// arguments, which (like the results) must be `mpp::mpi::transferable`.
+/// for a function whose tasks have taken under 60 µs). Functions are not shipped, only their
+/// registered index and their encoded arguments, which (like the results) must be
+/// `mpp::mpi::transferable`.
 ///
 /// ```cpp
 /// mpp::mpi::Environment env(argc, argv);

@@ -120,7 +120,7 @@ class MapResults {
   // Keeps `buffersize` tasks in flight while the input lasts; by default twice what the ranks
   // take now, which grows while the tasks are short.
   void refill() {
-    const std::size_t window = buffersize_.value_or(2 * core_->capacity());
+    const std::size_t window = buffersize_.value_or(2 * core_->capacity(entry_));
     while (!input_over_ && flight_.size() < window) {
       detail::Message args;
       std::int64_t first = 0;

@@ -134,6 +134,7 @@ struct TaskSlot : std::enable_shared_from_this<TaskSlot> {
   bool broken = false;        // failed because the executor broke (BrokenExecutor)
   bool continuation = false;  // runs on the root's pool once other slots finished
   int target = -1;            // submit_parallel: the rank it must run on
+  std::size_t entry = 0;      // the registered function it calls
   std::string bytes;          // the result, or an encoded ErrorRecord, from `offset` on
   std::size_t offset = 0;
   Message request;                                 // the task message until it is sent
@@ -198,10 +199,12 @@ class ExecutorCore {
   // Whether this rank drives (rank 0 of comm_, which puts the chosen root first).
   bool is_root() const noexcept { return comm_.rank() == 0; }
   int size() const noexcept { return comm_.size(); }
-  // Tasks the ranks that compute take at once now (see room()).
-  std::size_t capacity() const noexcept {
+  // Tasks of function `entry` the ranks that compute take at once now (see room()).
+  std::size_t capacity(std::size_t entry) const noexcept {
     std::size_t total = 0;
-    for (std::size_t r = 0; r < capacity_.size(); ++r) total += static_cast<std::size_t>(room(r));
+    for (std::size_t r = 0; r < capacity_.size(); ++r) {
+      total += static_cast<std::size_t>(room(r, entry));
+    }
     return total;
   }
   // The ranks that get tasks (the root alone with one rank).
@@ -299,15 +302,17 @@ class ExecutorCore {
   MPI_Comm workers_ = MPI_COMM_NULL;
   std::vector<Entry> entries_;
   std::map<std::string, std::size_t> keys_;
-  // Tasks rank `r` may hold at once: capacity_[r], more while its tasks are short (see .cpp).
-  int room(std::size_t r) const noexcept;
-  // Root: rank `r` reported a task that ran `nanos`.
-  void observe(std::size_t r, std::uint64_t nanos) noexcept;
+  // Tasks rank `r` may hold at once when the next calls function `entry`: capacity_[r], more
+  // while that function's tasks are short (see .cpp).
+  int room(std::size_t r, std::size_t entry) const noexcept;
+  // Root: a task of function `entry` reported that it ran `nanos`.
+  void observe(std::size_t entry, std::uint64_t nanos) noexcept;
 
   // Per rank: the fewest tasks kept in flight (4 x its threads; 0 for a rank that gets none:
   // the root when there are workers, unless it computes, and the workers past max_workers).
   std::vector<int> capacity_;
-  // Per rank: the estimated run time of one task in ns, 0 until a result reports one.
+  // Per registered function: the estimated run time of one task in ns, 0 until a result
+  // reports one, and again once the executor has finished all it had.
   std::vector<double> task_ns_;
   std::vector<int> in_flight_;  // per rank; the root's only when it computes beside workers
   std::deque<std::shared_ptr<TaskSlot>> queue_;
