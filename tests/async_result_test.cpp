@@ -98,6 +98,32 @@ TEST_CASE("get on an rvalue moves the value out, so move-only results work") {
   CHECK(taken.data() == data);  // moved, not copied
 }
 
+TEST_CASE("get on an rvalue copies while a copy of the handle or a continuation still reads it") {
+  mpp::Pool pool(2);
+  auto r = pool.apply_async([] { return std::string(100, 'x'); });
+  const auto copy = r;
+  const auto length = r.then(pool, [](const std::string& s) { return s.size(); });
+  CHECK(std::move(r).get() == std::string(100, 'x'));
+  CHECK(copy.get() == std::string(100, 'x'));  // not emptied by the move above
+  CHECK(length.get() == 100);
+
+  // The last handle moves: a temporary's value is never copied.
+  struct Counted {
+    int copies = 0;
+    Counted() = default;
+    Counted(const Counted& other) : copies(other.copies + 1) {}
+    Counted(Counted&&) noexcept = default;
+    Counted& operator=(const Counted&) = default;
+    Counted& operator=(Counted&&) noexcept = default;
+  };
+  CHECK(pool.apply_async([] { return Counted{}; }).get().copies == 0);
+  auto shared = pool.apply_async([] { return Counted{}; });
+  auto second = shared;
+  CHECK(std::move(shared).get().copies == 1);
+  shared = {};
+  CHECK(std::move(second).get().copies == 0);  // the last handle now
+}
+
 TEST_CASE("several threads may wait for and get one result") {
   mpp::Pool pool(2);
   mpp_test::Event release;

@@ -104,6 +104,12 @@ class TaskState {
   bool wait_until(std::chrono::steady_clock::time_point deadline);
   const std::exception_ptr& error() const noexcept { return error_; }
 
+  // The result handles (AsyncResult copies, continuations' included) that may still read the
+  // value: get() on an rvalue moves it out only when its own handle is the last.
+  void add_handle() noexcept { handles_.fetch_add(1, std::memory_order_relaxed); }
+  void drop_handle() noexcept { handles_.fetch_sub(1, std::memory_order_acq_rel); }
+  bool sole_handle() const noexcept { return handles_.load(std::memory_order_acquire) == 1; }
+
   void add_ref() noexcept { word_.fetch_add(one_ref, std::memory_order_relaxed); }
   void drop_ref() noexcept {
     if (refs(word_.fetch_sub(one_ref, std::memory_order_acq_rel)) == 1) destroy();
@@ -164,7 +170,8 @@ class TaskState {
 
   PoolCore* core_;
   std::atomic<std::uint32_t> word_{2 * one_ref};
-  bool spawned_ = false;  // set before the spawn, by the thread that made the task
+  std::atomic<std::uint32_t> handles_{1};  // kept apart from the references: see add_handle
+  bool spawned_ = false;                   // set before the spawn, by the thread that made the task
   // Written before the result is published, read after (see cancelled()).
   bool cancelled_ = false;
   bool stoppable_ = false;      // set before the task is submitted (make_stoppable)
@@ -394,21 +401,42 @@ class AsyncResult {
 
   /// An empty handle; every call but `valid()` throws `std::logic_error`.
   AsyncResult() = default;
+  /// A handle to the same task: copies share the task and its value.
+  AsyncResult(const AsyncResult& other) noexcept : state_(other.state_) {
+    if (state_.get()) state_.get()->add_handle();
+  }
+  /// Takes over `other`'s task; `other` becomes empty.
+  AsyncResult(AsyncResult&& other) noexcept = default;
+  /// Refers to `other`'s task instead (copied or moved in).
+  AsyncResult& operator=(AsyncResult other) noexcept {
+    std::swap(state_, other.state_);
+    return *this;
+  }
+  /// Lets go of the task; a task still running goes on (its pool keeps it).
+  ~AsyncResult() {
+    if (state_.get()) state_.get()->drop_handle();
+  }
 
   /// Waits for the task and returns its value, or rethrows its exception with its type intact
   /// (`mpp::CancelledError` if it was cancelled by `cancel()` or `terminate()`). Returns a
-  /// reference to the stored value on lvalues, and moves the value out on rvalues
+  /// reference to the stored value on lvalues, and the value itself on rvalues
   /// (`pool.apply_async(f).get()`).
   std::add_lvalue_reference_t<const T> get() const& {
     wait();
     return checked_value();
   }
-  /// Moves the value out of the result (see above); get() must not be called on it again, nor
-  /// on a copy of this handle, nor may a continuation still read it.
+  /// The value, moved out when this is the last handle to it (no copy of it, and no
+  /// continuation, still reads it) and copied otherwise, so that copies never see it emptied.
+  /// A value that cannot be copied is always moved: then only one handle may take it.
   T get() && {
     wait();
     if (state().error()) std::rethrow_exception(state().error());
-    if constexpr (!std::is_void_v<T>) return std::move(state().value());
+    if constexpr (!std::is_void_v<T>) {
+      if constexpr (std::is_copy_constructible_v<T>) {
+        if (!state().sole_handle()) return state().value();
+      }
+      return std::move(state().value());
+    }
   }
   /// As `get()`, but throws `mpp::TimeoutError` if the result is not ready within `timeout`.
   template <class Rep, class Period>
