@@ -1,11 +1,8 @@
-# Install rules and the package config, so that find_package(mpp CONFIG) gives mpp::mpp.
+# The headers, the export set of the targets (each installed beside its definition) and the
+# package config, so that find_package(mpp CONFIG) gives mpp::mpp (and mpp::mpi, mpp::benchmark).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS mpp EXPORT mppTargets
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT mppTargets NAMESPACE mpp:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/mpp)
 

@@ -88,12 +88,13 @@ require_label() {
   summary+=("$(printf '  %-24s %4d tests' "$4" "$count")")
 }
 
-# configure_build NAME PRESET [cmake args...]: configures the preset afresh and builds it.
+# configure_build NAME PRESET [cmake args...]: configures the preset afresh, with warnings as
+# errors (MPP_WERROR), and builds it.
 configure_build() {
   local name=$1 preset=$2
   shift 2
   echo "=== mpp: $name: configure and build (build/$preset)"
-  cmake --preset "$preset" --fresh "$@"
+  cmake --preset "$preset" --fresh -DMPP_WERROR=ON "$@"
   cmake --build --preset "$preset" -j "$jobs"
 }
 
@@ -140,7 +141,7 @@ test_all() {
   # 2. The MPI layer again, built against MPICH and run under its launcher, Hydra.
   if [ "$mpich" = ON ]; then
     echo "=== mpp: MPICH: configure and build (build/mpich)"
-    cmake --preset mpich --fresh -DMPI_CXX_COMPILER="$(command -v mpicxx.mpich)" \
+    cmake --preset mpich --fresh -DMPP_WERROR=ON -DMPI_CXX_COMPILER="$(command -v mpicxx.mpich)" \
       -DMPIEXEC_EXECUTABLE="$(command -v mpiexec.hydra)"
     cmake --build --preset mpich -j "$jobs"
     run_stage "MPI on MPICH" mpich

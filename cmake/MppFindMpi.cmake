@@ -1,41 +1,10 @@
-# mpp's MPI layer: the target mpp::mpi (library mpp_mpi), its install rules, tests and
-# examples. Built when MPI (C++ bindings of the MPI library, e.g. Open MPI) and cereal are found;
-# MPP_WITH_MPI=OFF leaves it out. The local pool (mpp::mpp) never depends on it.
-find_package(MPI QUIET COMPONENTS CXX)
-find_package(cereal CONFIG QUIET)
-if(MPI_CXX_FOUND AND cereal_FOUND)
-  set(_mpp_mpi_default ON)
-else()
-  set(_mpp_mpi_default OFF)
-endif()
-option(MPP_WITH_MPI "Build mpp's MPI layer, target mpp::mpi (needs MPI and cereal)" ${_mpp_mpi_default})
-if(NOT MPP_WITH_MPI)
-  message(STATUS "mpp: MPI layer not built (MPI found: ${MPI_CXX_FOUND}, cereal found: ${cereal_FOUND})")
-  return()
-endif()
+# Included when the MPI layer is built (MPP_WITH_MPI): finds MPI and tells which one it is, picks
+# its own launcher, and sets how mpp's MPI tests and examples start it:
+#   MPP_MPI_IMPLEMENTATION     "Open MPI", "MPICH" or "unknown"
+#   MPP_MPI_CXX_WRAPPER        the compiler wrapper by full path (for the installed package)
+#   MPP_MPIEXEC_FLAGS          launcher flags of the tests (cache; default per implementation)
+#   MPP_MPI_TEST_ENVIRONMENT   environment of the tests (Open MPI's run-as-root settings)
 find_package(MPI REQUIRED COMPONENTS CXX)
-find_package(cereal CONFIG REQUIRED)
-
-add_library(mpp_mpi
-  src/mpi/call_thread.cpp
-  src/mpi/comm.cpp
-  src/mpi/environment.cpp
-  src/mpi/errors.cpp
-  src/mpi/executor.cpp
-  src/mpi/message.cpp
-  src/mpi/pool.cpp
-  src/mpi/wait.cpp)
-add_library(mpp::mpi ALIAS mpp_mpi)
-set_target_properties(mpp_mpi PROPERTIES EXPORT_NAME mpi VERSION ${PROJECT_VERSION})
-target_link_libraries(mpp_mpi PUBLIC mpp::mpp MPI::MPI_CXX cereal::cereal)
-mpp_warnings(mpp_mpi)
-
-if(MPP_INSTALL)
-  install(TARGETS mpp_mpi EXPORT mppTargets
-    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-endif()
 
 # Which MPI this is, read from its mpi.h: Open MPI or MPICH (and its derivatives: Intel MPI,
 # Cray MPICH, MVAPICH define MPICH_VERSION too). The launcher must belong to the same MPI: with
@@ -119,14 +88,3 @@ if(DEFINED _MPP_MPIEXEC_FLAGS_FOR AND NOT _MPP_MPIEXEC_FLAGS_FOR STREQUAL MPP_MP
     "mpiexec flags of mpp's MPI tests (default: those of the MPI found)" FORCE)
 endif()
 set(_MPP_MPIEXEC_FLAGS_FOR "${MPP_MPI_IMPLEMENTATION}" CACHE INTERNAL "")
-
-if(MPP_BUILD_TESTS)
-  enable_testing()
-  add_subdirectory(tests/mpi)
-endif()
-if(MPP_BUILD_EXAMPLES)
-  add_subdirectory(examples/mpi)
-endif()
-if(MPP_BUILD_BENCHMARKS)
-  add_subdirectory(bench/mpi)
-endif()
