@@ -14,6 +14,7 @@
 #include <mpp/mpp.hpp>
 #include <numeric>
 #include <optional>
+#include <ranges>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
@@ -36,7 +37,15 @@ using mpp_test::checked;
 using mpp_test::nap;
 using mpp_test::occupy;
 
+// The rank of MPI_COMM_WORLD that runs it.
+int rank_of(int) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
 void register_all(mpp::mpi::Executor& ex) {
+  ex.register_function("rank_of", rank_of);
   ex.register_function("square", square);
   ex.register_function("add", add);
   ex.register_function("checked", checked);
@@ -143,6 +152,26 @@ TEST_CASE("executor pool: map_async and starmap_async give one future of every r
   // The first failure is the future's, naming the item.
   auto failed = ex.map_async(checked, std::vector<int>{1, 2, -3, 4}, {.chunksize = 1});
   CHECK_THROWS_WITH(failed.get(), doctest::Contains("negative input -3"));
+}
+
+TEST_CASE("executor pool: map_async without a chunksize cuts Python's chunks of a sized input") {
+  mpp::mpi::Executor ex({.threads = 1});
+  register_all(ex);
+  if (ex.serve()) return;
+  // Python's Pool.map: about four chunks per thread, here one thread per rank that computes.
+  const int computing = std::max(1, ex.num_workers());
+  const auto ranks = ex.map_async(rank_of, std::views::iota(0, 1000)).get();
+  REQUIRE(ranks.size() == 1000);
+  // A chunk runs on one rank, so the results change rank at most once per chunk.
+  int runs = 1;
+  for (std::size_t i = 1; i < ranks.size(); ++i) runs += ranks[i] != ranks[i - 1] ? 1 : 0;
+  CHECK(runs <= 4 * computing);
+  // An input without a size goes in chunks of one; the results are the same.
+  auto unsized = std::views::iota(0L, 100L) | std::views::filter([](long) { return true; });
+  const auto squares = ex.map_async(square, unsized).get();
+  REQUIRE(squares.size() == 100);
+  for (std::size_t i = 0; i < squares.size(); ++i) CHECK(squares[i] == long(i * i));
+  CHECK_THROWS_AS((void)ex.map_async(square, unsized, {.chunksize = 0}), std::invalid_argument);
 }
 
 TEST_CASE("executor pool: cancelling a map_async cancels its chunks that have not started") {

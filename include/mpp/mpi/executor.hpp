@@ -96,8 +96,11 @@ struct ExecutorOptions {
 /// Options of `Executor::map`, as in `MPIPoolExecutor.map(fn, iterable, chunksize=1,
 /// buffersize=..., unordered=False)`.
 struct ExecutorMapOptions {
-  /// Items per task message. Must be at least 1.
-  std::size_t chunksize = 1;
+  /// Items per task message. Must be at least 1. Unset: 1 for `map`, `imap` and their kin
+  /// (mpi4py.futures' default, so that results come as soon as each item is done); for
+  /// `map_async` and `starmap_async` over a sized input, Python's `Pool.map` default:
+  /// ceil(n / (4 × the threads of the ranks that compute)).
+  std::optional<std::size_t> chunksize = std::nullopt;
   /// Return the results in completion order instead of input order.
   bool unordered = false;
   /// Tasks (chunks) in flight at most; the input is read only as far as they reach. Unset: twice
@@ -505,8 +508,9 @@ class Executor {
     static_assert(Traits::arity == 1, "mpp::mpi::Executor::map_async: f must take one argument");
     using A = std::tuple_element_t<0, typename Traits::args>;
     check(options, "map_async");
+    const std::size_t chunksize = whole_map_chunksize(items, options);
     return gather<R>(core_->find(detail::key_of(f), "map_async"), chunk_kind(1, options),
-                     chunk_reader<A>(std::forward<Range>(items), options));
+                     chunk_reader<A>(std::forward<Range>(items), options, chunksize));
   }
   /// `map_async` with Python's `callback` / `error_callback`, which gets the whole vector.
   template <class F, class Range, class C, class E>
@@ -525,8 +529,9 @@ class Executor {
     static_assert(Traits::arity >= 1 && !std::is_void_v<R>,
                   "mpp::mpi::Executor::starmap_async: f must take arguments and return a value");
     check(options, "starmap_async");
+    const std::size_t chunksize = whole_map_chunksize(items, options);
     return gather<R>(core_->find(detail::key_of(f), "starmap_async"), chunk_kind(2, options),
-                     chunk_reader<Args>(std::forward<Range>(items), options));
+                     chunk_reader<Args>(std::forward<Range>(items), options, chunksize));
   }
   /// `starmap_async` with Python's `callback` / `error_callback`.
   template <class F, class Range, class C, class E>
@@ -714,7 +719,7 @@ class Executor {
   }
 
   static void check(const ExecutorMapOptions& options, const char* what) {
-    if (options.chunksize == 0) {
+    if (options.chunksize && *options.chunksize == 0) {
       mpp::detail::throw_invalid_argument(std::string("mpi::Executor::") + what +
                                           ": chunksize must be at least 1 (as in "
                                           "MPIPoolExecutor.map)");
@@ -824,11 +829,25 @@ class Executor {
                                    std::move(message), static_cast<std::int64_t>(next_task_++)));
   }
 
+  // The chunksize of map_async and starmap_async: the one given, else Python's Pool.map default
+  // for a sized input (about four chunks per computing thread), else 1.
+  template <class Range>
+  std::size_t whole_map_chunksize(const Range& items, const ExecutorMapOptions& options) const {
+    if (options.chunksize) return *options.chunksize;
+    if constexpr (std::ranges::sized_range<const Range>) {
+      const auto n = static_cast<std::size_t>(std::ranges::size(items));
+      const auto chunks = 4 * static_cast<std::size_t>(core_->computing_threads());
+      return std::max<std::size_t>(1, (n + chunks - 1) / chunks);
+    }
+    return 1;
+  }
+
   // Reads `items` a chunk at a time as the results make room: each call encodes the next chunk
-  // (converted to Item) into `args` and sets `first` to its first item's index, or returns
-  // false at the end of the input.
+  // of `chunksize` items (converted to Item; default: the options' chunksize, else 1) into
+  // `args` and sets `first` to its first item's index, or returns false at the end of the input.
   template <class Item, class Range>
-  auto chunk_reader(Range&& items, const ExecutorMapOptions& options) const {
+  auto chunk_reader(Range&& items, const ExecutorMapOptions& options,
+                    std::optional<std::size_t> chunksize = std::nullopt) const {
     struct Input {
       std::views::all_t<Range> view;
       std::ranges::iterator_t<std::views::all_t<Range>> at;
@@ -837,7 +856,8 @@ class Executor {
           : view(std::views::all(std::forward<Range>(items))), at(std::ranges::begin(view)) {}
     };
     auto input = std::make_shared<Input>(std::forward<Range>(items));
-    return [input, chunksize = options.chunksize, policy = policy_of(options),
+    return [input, chunksize = chunksize.value_or(options.chunksize.value_or(1)),
+            policy = policy_of(options),
             borrow = core_->remote()](detail::Message& args, std::int64_t& first) {
       std::vector<Item> chunk;
       for (; chunk.size() < chunksize && input->at != std::ranges::end(input->view); ++input->at) {

@@ -207,6 +207,12 @@ class ExecutorCore {
     }
     return total;
   }
+  // The threads of the ranks that get tasks (capacity_ keeps 4 tasks per thread).
+  int computing_threads() const noexcept {
+    int threads = 0;
+    for (const int c : capacity_) threads += c / 4;
+    return std::max(1, threads);
+  }
   // The ranks that get tasks (the root alone with one rank).
   int computing_ranks() const noexcept {
     return static_cast<int>(
