@@ -64,19 +64,22 @@ run_stage() {
   local total skipped
   total=$(sed -n 's/.* tests \(passed\|failed\).* out of \([0-9]*\)$/\2/p' "$log" | tail -1)
   [ -n "$total" ] && [ "$total" -gt 0 ] || fail "$name: no test ran"
-  skipped=$(sed -n '/The following tests did not run:/,/^$/s/^[[:space:]]*[0-9]* - \([^ ]*\) (Skipped)$/\1/p' "$log")
-  local test reason
-  for test in $skipped; do
-    reason=$(sed -n "/^[0-9]*\/[0-9]* Test: $test\$/,/^Test time/p" "$dir/Testing/Temporary/LastTest.log" |
-      grep -m1 -E 'SKIP|skip' || echo "no reason printed")
-    skip "$name: $test" "$reason"
-  done
-  local passed=$((total - $(wc -w <<<"$skipped")))
+  # Test names may hold spaces (doctest's): one per line.
+  skipped=$(sed -n '/The following tests did not run:/,/^$/s/^[[:space:]]*[0-9]* - \(.*\) (Skipped)$/\1/p' "$log")
+  local test reason nskipped=0
+  while IFS= read -r test; do
+    [ -n "$test" ] || continue
+    nskipped=$((nskipped + 1))
+    reason=$(awk -v t="$test" '$0 ~ /^[0-9]+\/[0-9]+ Test: / && substr($0, index($0, "Test: ") + 6) == t {on = 1}
+      on && /SKIP|skip/ {print; exit} on && /^Test time/ {exit}' "$dir/Testing/Temporary/LastTest.log")
+    skip "$name: $test" "${reason:-no reason printed}"
+  done <<<"$skipped"
+  local passed=$((total - nskipped))
   local failed
   failed=$(sed -n 's/.* tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
   passed=$((passed - ${failed:-0}))
   summary+=("$(printf '%-26s %4d passed  %2d failed  %2d skipped  %5d s' "$name" "$passed" \
-    "${failed:-0}" "$(wc -w <<<"$skipped")" $((SECONDS - t0)))")
+    "${failed:-0}" "$nskipped" $((SECONDS - t0)))")
 }
 
 # require_label NAME PRESET LABEL WHAT: fails unless tests labelled LABEL were built in the

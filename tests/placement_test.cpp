@@ -85,7 +85,7 @@ TEST_CASE("a drainer that shares its CPU with another moves to a CPU where none 
   RestoreAffinity restore;
   const cpu_set_t allowed = restore.mask;
   if (CPU_COUNT(&allowed) < 2) {
-    MESSAGE("skipped: this process may use only one CPU");
+    MESSAGE("mpp-test-skipped: this process may use only one CPU");
     return;
   }
   const int shared = first_cpu(allowed);
