@@ -6,13 +6,10 @@
 
 #include <mpi.h>
 
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <functional>
-#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,14 +21,14 @@
 #include <utility>
 #include <vector>
 
-#include "mpp/detail/checkpoint.hpp"
-#include "mpp/detail/journal.hpp"
-#include "mpp/detail/progress.hpp"
 #include "mpp/errors.hpp"
 #include "mpp/mpi/detail/call_thread.hpp"
 #include "mpp/mpi/detail/comm.hpp"
+#include "mpp/mpi/detail/distribute.hpp"
+#include "mpp/mpi/detail/gathered_map.hpp"
 #include "mpp/mpi/detail/outcome_wire.hpp"
 #include "mpp/mpi/detail/stream.hpp"
+#include "mpp/mpi/detail/streamed_map.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
 #include "mpp/mpi/stream.hpp"
@@ -629,7 +626,7 @@ class Pool {
     }
     if (from_root) {
       plan.dynamic = true;  // every rank may compute any item
-      broadcast_items<T>(inputs->access, inputs->items, plan, inputs->received);
+      detail::broadcast_items<T>(*comm_, inputs->access, inputs->items, plan, inputs->received);
       inputs->use_received = !root;
     }
     std::size_t k = plan.k;
@@ -696,12 +693,12 @@ class Pool {
         comm_->plan(header(signature_of<F, R, T>(call), static_cast<std::int64_t>(access.size()),
                            options, where, false),
                     call);
+    const auto get = [&](std::size_t i) -> R { return std::invoke(f, access[i]); };
+    const bool every_rank = where == results::on_every_rank;
     if (plan.streamed) {
-      return streamed<R>([&](std::size_t i) -> R { return std::invoke(f, access[i]); }, access,
-                         plan, options, where);
+      return detail::streamed_map<R>(*comm_, local_, get, access, plan, options, every_rank);
     }
-    return run<R>([&](std::size_t i) -> R { return std::invoke(f, access[i]); }, plan, options,
-                  where);
+    return detail::gathered_map<R>(*comm_, local_, get, plan, options, every_rank);
   }
 
   template <class F, class View>
@@ -721,478 +718,19 @@ class Pool {
     std::size_t offset = 0;
     if (!plan.dynamic) {
       offset = plan.block(rank()).first;
-      scatter_items<T>(access, items, plan, mine);
+      detail::scatter_items<T>(*comm_, access, items, plan, mine);
     } else {
-      broadcast_items<T>(access, items, plan, mine);
+      detail::broadcast_items<T>(*comm_, access, items, plan, mine);
     }
     const auto get = [&](std::size_t i) -> R {
       if (root) return std::invoke(f, access[i]);
       return std::invoke(f, mine[i - offset]);
     };
-    if (plan.streamed) return streamed<R>(get, access, plan, options, where);
-    return run<R>(get, plan, options, where);
-  }
-
-  // Root: sends each rank its block of the items; others: receive theirs into `mine`.
-  template <class T, class Access, class View>
-  void scatter_items(const Access& access, View& items, const detail::Plan& plan,
-                     std::vector<T>& mine) {
-    const auto ranks = static_cast<std::size_t>(size());
-    const auto [lo, hi] = plan.block(rank());
-    if constexpr (bytes_transferable<T>) {
-      std::vector<std::size_t> counts(ranks), at(ranks);
-      for (std::size_t r = 0; r < ranks; ++r) {
-        const auto [a, b] = plan.block(static_cast<int>(r));
-        counts[r] = (b - a) * sizeof(T);
-        at[r] = a * sizeof(T);
-      }
-      if (is_root()) {
-        if constexpr (std::ranges::contiguous_range<View>) {
-          comm_->scatter(reinterpret_cast<const char*>(std::ranges::data(items)), counts, at,
-                         nullptr, 0);
-        } else {
-          std::vector<T> copy;
-          copy.reserve(access.size());
-          for (std::size_t i = 0; i < access.size(); ++i) copy.push_back(access[i]);
-          comm_->scatter(reinterpret_cast<const char*>(copy.data()), counts, at, nullptr, 0);
-        }
-      } else {
-        mine.resize(hi - lo);
-        comm_->scatter(nullptr, {}, {}, reinterpret_cast<char*>(mine.data()),
-                       (hi - lo) * sizeof(T));
-      }
-    } else {
-      // A size of `unsendable` tells every rank that the root could not serialize an item;
-      // the root's error record follows, and every rank throws as for an item that fails.
-      constexpr std::uint64_t unsendable = ~std::uint64_t{0};
-      if (is_root()) {
-        std::string blobs;
-        std::vector<std::uint64_t> sizes(ranks, 0);
-        std::vector<std::size_t> counts(ranks, 0), at(ranks, 0);
-        std::int64_t item = -1;
-        try {
-          for (std::size_t r = 1; r < ranks; ++r) {
-            const auto [a, b] = plan.block(static_cast<int>(r));
-            detail::Writer writer;
-            writer.count(b - a);
-            for (std::size_t i = a; i < b; ++i) {
-              item = static_cast<std::int64_t>(i);
-              writer.value(static_cast<const T&>(T(access[i])));
-            }
-            at[r] = blobs.size();
-            blobs += std::move(writer).take();
-            counts[r] = sizes[r] = blobs.size() - at[r];
-          }
-        } catch (...) {
-          const std::exception_ptr error = std::current_exception();
-          comm_->scatter_size(std::vector<std::uint64_t>(ranks, unsendable));
-          (void)comm_->broadcast_string(
-              detail::encode(detail::describe(error, rank(), host(), item)));
-          std::rethrow_exception(error);
-        }
-        comm_->scatter_size(sizes);
-        comm_->scatter(blobs.data(), counts, at, nullptr, 0);
-      } else {
-        const std::uint64_t bytes = comm_->scatter_size({});
-        if (bytes == unsendable) {
-          const std::string record = comm_->broadcast_string({});
-          detail::throw_remote(detail::decode_error(record.data(), record.size()));
-        }
-        std::string blob(bytes, '\0');
-        comm_->scatter(nullptr, {}, {}, blob.data(), bytes);
-        detail::decode_all(std::span<const char>(blob.data(), blob.size()), mine);
-      }
+    const bool every_rank = where == results::on_every_rank;
+    if (plan.streamed) {
+      return detail::streamed_map<R>(*comm_, local_, get, access, plan, options, every_rank);
     }
-  }
-
-  // Root: sends all items to every rank; others: receive them into `mine`.
-  template <class T, class Access, class View>
-  void broadcast_items(const Access& access, View& items, const detail::Plan& plan,
-                       std::vector<T>& mine) {
-    if constexpr (bytes_transferable<T>) {
-      if (is_root()) {
-        if constexpr (std::ranges::contiguous_range<View>) {
-          comm_->broadcast(const_cast<void*>(static_cast<const void*>(std::ranges::data(items))),
-                           plan.n * sizeof(T));
-        } else {
-          std::vector<T> copy;
-          copy.reserve(plan.n);
-          for (std::size_t i = 0; i < plan.n; ++i) copy.push_back(access[i]);
-          comm_->broadcast(copy.data(), plan.n * sizeof(T));
-        }
-      } else {
-        mine.resize(plan.n);
-        comm_->broadcast(mine.data(), plan.n * sizeof(T));
-      }
-    } else {
-      const std::string blob = broadcast_blob([&] {
-        detail::Writer writer;
-        writer.count(plan.n);
-        for (std::size_t i = 0; i < plan.n; ++i) writer.value(static_cast<const T&>(T(access[i])));
-        return std::move(writer).take();
-      });
-      if (!is_root()) detail::decode_all(std::span<const char>(blob.data(), blob.size()), mine);
-    }
-  }
-
-  // The collective part shared by every map (see gather_results). std::vector<bool> packs bits,
-  // so bool results are computed, sent and placed as bytes, and packed once at the end.
-  template <class R, class Get>
-  std::vector<R> run(const Get& get, const detail::Plan& plan, const MapOptions& options,
-                     results where) {
-    if constexpr (std::is_same_v<R, bool>) {
-      const auto bytes = gather_results<unsigned char>(
-          [&get](std::size_t i) -> unsigned char { return get(i) ? 1 : 0; }, plan, options, where);
-      return std::vector<bool>(bytes.begin(), bytes.end());
-    } else {
-      return gather_results<R>(get, plan, options, where);
-    }
-  }
-
-  // Computes this rank's share as `plan` says, gathers the results on the root, and settles
-  // failures on every rank.
-  template <class R, class Get>
-  std::vector<R> gather_results(const Get& get, const detail::Plan& plan, const MapOptions& options,
-                                results where) {
-    const int me = rank();
-    detail::FirstFailure failure;
-    const mpp::detail::ItemPolicy policy = item_policy(options, "map");
-    const auto body = [&](std::size_t i) -> R {
-      try {
-        return mpp::detail::run_item(policy, i, [&] { return get(i); });
-      } catch (...) {
-        failure.record(static_cast<std::int64_t>(i), std::current_exception());
-        throw;
-      }
-    };
-    std::vector<R> mine;
-    std::vector<std::uint64_t> ids;
-    // Runs items [lo, hi) on the local pool; false if one failed. The calling thread works as
-    // one of the pool's threads, except on a root that serves claims as messages: it waits
-    // apart and answers claims while the pool computes.
-    const auto compute = [&](std::size_t lo, std::size_t hi, const MapOptions& local_options) {
-      if (lo >= hi) return true;
-      try {
-        std::vector<R> part;
-        if (plan.dynamic && comm_->serves_claims()) {
-          auto pending = local_.map_async(body, std::views::iota(lo, hi), local_options);
-          while (!pending.wait(std::chrono::microseconds(200))) comm_->progress();
-          part = std::move(pending).get();
-        } else {
-          part = local_.map(body, std::views::iota(lo, hi), local_options);
-        }
-        if (mine.empty()) {
-          mine = std::move(part);
-        } else {
-          mine.insert(mine.end(), std::make_move_iterator(part.begin()),
-                      std::make_move_iterator(part.end()));
-        }
-        return true;
-      } catch (...) {
-        failure.record(-1, std::current_exception());
-        return false;
-      }
-    };
-
-    if (!plan.dynamic) {
-      const auto [lo, hi] = plan.block(me);
-      compute(lo, hi, {.chunksize = options.chunksize, .schedule = options.schedule});
-      ids.push_back(static_cast<std::uint64_t>(me));
-    } else {
-      MapOptions local_options{.chunksize = plan.k, .schedule = mpp::schedule::dynamic};
-      if (options.schedule == mpp::schedule::adaptive) {
-        local_options = {.chunksize = options.chunksize, .schedule = mpp::schedule::adaptive};
-      }
-      const auto chunks = static_cast<std::int64_t>(plan.chunks);
-      const auto step = static_cast<std::int64_t>(plan.threads[static_cast<std::size_t>(me)]);
-      comm_->begin_claims(chunks);
-      for (std::int64_t c = comm_->claim(step); c < chunks; c = comm_->claim(step)) {
-        ids.push_back(static_cast<std::uint64_t>(c));
-        const auto [lo, hi] = plan.batch(me, static_cast<std::uint64_t>(c));
-        if (!compute(lo, hi, local_options)) {
-          comm_->stop_claims();  // the others stop claiming too
-          break;
-        }
-      }
-      comm_->end_claims();
-    }
-
-    const bool direct = bytes_transferable<R> && !plan.dynamic;
-    std::string storage, error;
-    std::span<const char> payload;
-    if (!failure.failed() && (direct || !is_root())) {  // the root places its own results itself
-      try {
-        payload = detail::encode_all(mine, storage);
-      } catch (...) {
-        // A result that cannot be serialized fails the map like its item would: this rank must
-        // still take part in the gather, or the root would wait for it forever.
-        failure.record(unencodable_item(mine, ids, plan), std::current_exception());
-        payload = {};
-      }
-    }
-    if (failure.failed()) {
-      ids.clear();
-      error = detail::encode(detail::describe(failure.error(), me, host(), failure.item()));
-    }
-    const detail::RankReport report{.failed = failure.failed() ? 1 : 0,
-                                    .error_item = failure.item(),
-                                    .ids = ids.size(),
-                                    .payload_bytes = payload.size(),
-                                    .error_bytes = error.size()};
-    std::vector<R> out;
-    std::vector<std::size_t> displacements;
-    if (is_root()) {
-      out.resize(plan.n);
-      if (direct) {
-        for (int r = 0; r < size(); ++r) displacements.push_back(plan.block(r).first * sizeof(R));
-      }
-    }
-    char* in_place = nullptr;
-    if constexpr (bytes_transferable<R>) {
-      if (direct && is_root()) in_place = reinterpret_cast<char*>(out.data());
-    }
-    const detail::Gathered gathered =
-        comm_->gather(report, ids, payload, {error.data(), error.size()}, in_place, displacements);
-    if (plan.dynamic && is_root()) comm_->reset_counter();
-    comm_->settle(gathered, failure.error());
-
-    if (is_root() && !direct) assemble(gathered, plan, mine, out);
-    if (where == results::on_every_rank) share(out, plan.n);
-    return out;
-  }
-
-  // The index in the map's input of the first of this rank's results `mine` (computed in the
-  // batches `ids`) that cannot be serialized, or -1 if each can alone.
-  template <class R>
-  std::int64_t unencodable_item(const std::vector<R>& mine, const std::vector<std::uint64_t>& ids,
-                                const detail::Plan& plan) const {
-    std::size_t j = 0;
-    for (std::uint64_t id : ids) {
-      const auto [lo, hi] = plan.batch(rank(), id);
-      for (std::size_t i = lo; i < hi && j < mine.size(); ++i, ++j) {
-        try {
-          detail::Writer writer;
-          writer.value(mine[j]);
-        } catch (...) {
-          return static_cast<std::int64_t>(i);
-        }
-      }
-    }
-    return -1;
-  }
-
-  // A map whose chunks reach the root as they finish (see detail::Streamer): the root journals
-  // them (a checkpoint) and reports cluster-wide progress. `access` is read on the root only.
-  template <class R, class Get, class Access>
-  std::vector<R> streamed(const Get& get, const Access& access, const detail::Plan& plan,
-                          const MapOptions& options, results where) {
-    const bool root = is_root();
-    std::vector<R> out(root ? plan.n : 0);
-    detail::StreamPlan chunks{.n = plan.n,
-                              .k = plan.k,
-                              .todo = {},
-                              .step = plan.threads[static_cast<std::size_t>(rank())]};
-    std::unique_ptr<mpp::detail::JournalFile> journal;
-    std::uint64_t journaled = 0;  // chunks in the journal (root)
-    if (plan.checkpoint) {
-      journal = resume<Get>(access, chunks, out, journaled, options);
-    } else {
-      for (std::uint64_t c = 0; c < chunks.chunks(); ++c) chunks.todo.push_back(c);
-    }
-    // The root reports progress; a callback that throws fails the map at the next chunk (every
-    // rank must still finish the protocol, so the exception waits until then).
-    std::exception_ptr progress_error;
-    const std::function<void(std::size_t, std::size_t)> report = [&](std::size_t done,
-                                                                     std::size_t total) {
-      if (progress_error) return;
-      try {
-        options.progress(done, total);
-      } catch (...) {
-        progress_error = std::current_exception();
-      }
-    };
-    static const std::function<void(std::size_t, std::size_t)> no_progress;
-    mpp::detail::ProgressReporter progress(root && options.progress ? report : no_progress, plan.n);
-    std::size_t left = 0;
-    for (std::uint64_t c : chunks.todo) left += chunks.items(c).second - chunks.items(c).first;
-    progress.add(plan.n - left);  // resumed from the journal
-
-    const auto deliver = [&](std::uint64_t c, std::vector<R>& values) {
-      const auto [lo, hi] = chunks.items(c);
-      if constexpr (mpp::detail::journalable<R>) {
-        if (journal) journal->append(c, mpp::detail::to_record(values));
-      }
-      for (std::size_t j = 0; j < values.size(); ++j) out[lo + j] = std::move(values[j]);
-      ++journaled;
-      progress.add(hi - lo);
-      if (progress_error) std::rethrow_exception(progress_error);
-    };
-    detail::Streamer<R> streamer(
-        *comm_, local_, chunks, [&get](std::size_t i) -> R { return get(i); },
-        item_policy(options, "map"), deliver);
-    {
-      // Watched until every rank knows the outcome: a batch system signals all ranks at once,
-      // and one that had already finished its share must not die of it while the root flushes.
-      std::optional<mpp::detail::SignalWatch> watch;
-      if (plan.checkpoint) watch.emplace([&](int signo) { streamer.interrupt(signo); });
-      if (root) {
-        while (streamer.pump()) {
-        }
-      } else {
-        streamer.run_share();
-      }
-      if (journal) journal->flush();
-      if (root && streamer.complete()) progress.finish();
-      streamer.settle(options.checkpoint, journaled);
-    }
-    if (progress_error) std::rethrow_exception(progress_error);  // thrown by the final report
-    if (where == results::on_every_rank) share(out, plan.n);
-    return out;
-  }
-
-  // Collective: the root opens the journal and reads back its chunks into `out`; every rank
-  // learns the chunk size and which chunks are left (`chunks.todo`), or throws
-  // mpp::CheckpointError with the root's message. `Fn` names the computation in the journal.
-  template <class Fn, class R, class Access>
-  std::unique_ptr<mpp::detail::JournalFile> resume(const Access& access, detail::StreamPlan& chunks,
-                                                   std::vector<R>& out, std::uint64_t& journaled,
-                                                   const MapOptions& options) {
-    using Item = std::remove_cvref_t<decltype(access[0])>;
-    if constexpr (!mpp::detail::journalable<R> || !mpp::detail::fingerprintable<Item>) {
-      mpp::detail::throw_invalid_argument(
-          "mpp::mpi::Pool::map: checkpoint needs results and inputs that cereal can serialize "
-          "(arithmetic types, std::string, std::vector, ... or types with a serialize() member); "
-          "drop .checkpoint or make the types serializable");
-    } else {
-      std::unique_ptr<mpp::detail::JournalFile> journal;
-      std::exception_ptr error;
-      std::string message;
-      std::vector<char> done;
-      std::uint64_t k = chunks.k;
-      if (is_root()) {
-        try {
-          journal = std::make_unique<mpp::detail::JournalFile>(mpp::detail::JournalSpec{
-              .path = options.checkpoint,
-              .items = chunks.n,
-              .fingerprint = mpp::detail::fingerprint(access),
-              .chunksize = chunks.k,
-              .identity = mpp::detail::journal_identity<R, Fn>(options.checkpoint_tag)});
-          k = chunks.k = journal->chunksize();
-          done = recover(*journal, chunks, out);
-        } catch (const std::exception& e) {
-          error = std::current_exception();
-          message = e.what();
-        }
-      }
-      message = comm_->broadcast_string(std::move(message));
-      if (!message.empty()) {
-        if (error) std::rethrow_exception(error);
-        detail::throw_checkpoint_of_root(message);
-      }
-      comm_->broadcast(&k, sizeof k);
-      chunks.k = k;
-      done.resize(chunks.chunks());
-      comm_->broadcast(done.data(), done.size());
-      for (std::uint64_t c = 0; c < done.size(); ++c) {
-        if (done[c]) {
-          ++journaled;
-        } else {
-          chunks.todo.push_back(c);
-        }
-      }
-      return journal;
-    }
-  }
-
-  // Root: the results of the chunks in `journal`, put into `out`; returns which are done.
-  template <class R>
-  static std::vector<char> recover(mpp::detail::JournalFile& journal,
-                                   const detail::StreamPlan& chunks, std::vector<R>& out) {
-    std::vector<char> done(chunks.chunks(), 0);
-    for (auto& [c, payload] : journal.recovered()) {
-      if (c >= done.size() || done[c]) continue;
-      auto values = mpp::detail::from_record<R>(payload);
-      const auto [lo, hi] = chunks.items(c);
-      if (values.size() != hi - lo) continue;
-      for (std::size_t j = 0; j < values.size(); ++j) out[lo + j] = std::move(values[j]);
-      done[c] = 1;
-    }
-    journal.recovered().clear();
-    return done;
-  }
-
-  // Root: puts every rank's results at their items' places; its own, `own`, were not sent.
-  template <class R>
-  void assemble(const detail::Gathered& g, const detail::Plan& plan, std::vector<R>& own,
-                std::vector<R>& out) {
-    for (std::size_t r = 0; r < static_cast<std::size_t>(size()); ++r) {
-      const char* bytes = g.payload.data() + g.payload_offsets[r];
-      const std::size_t length = g.reports[r].payload_bytes;
-      const auto rank_ids = std::span<const std::uint64_t>(g.ids).subspan(
-          g.id_offsets[r], g.id_offsets[r + 1] - g.id_offsets[r]);
-      if constexpr (bytes_transferable<R>) {
-        if (r == 0) bytes = reinterpret_cast<const char*>(own.data());  // never sent
-        for (std::uint64_t id : rank_ids) {
-          const auto [lo, hi] = plan.batch(static_cast<int>(r), id);
-          std::memcpy(static_cast<void*>(out.data() + lo), bytes, (hi - lo) * sizeof(R));
-          bytes += (hi - lo) * sizeof(R);
-        }
-      } else {
-        std::vector<R> part;
-        if (r == 0) {
-          part = std::move(own);
-        } else {
-          detail::decode_all(std::span<const char>(bytes, length), part);
-        }
-        std::size_t j = 0;
-        for (std::uint64_t id : rank_ids) {
-          const auto [lo, hi] = plan.batch(static_cast<int>(r), id);
-          for (std::size_t i = lo; i < hi; ++i) out[i] = std::move(part[j++]);
-        }
-      }
-    }
-  }
-
-  // Sends the root's results to every rank.
-  template <class R>
-  void share(std::vector<R>& out, std::size_t n) {
-    if constexpr (bytes_transferable<R>) {
-      out.resize(n);
-      comm_->broadcast(out.data(), n * sizeof(R));
-    } else {
-      const std::string blob = broadcast_blob([&] {
-        std::string bytes;
-        detail::encode_all(out, bytes);
-        return bytes;
-      });
-      if (!is_root()) detail::decode_all(std::span<const char>(blob.data(), blob.size()), out);
-    }
-  }
-
-  // Root: makes bytes with `make`; every rank returns them. If `make` throws (a value cereal
-  // cannot save), every rank throws instead, as for an item that fails: the root its own
-  // exception, the others RemoteError; none is left waiting for bytes that never come.
-  template <class Make>
-  std::string broadcast_blob(Make make) {
-    std::string blob;
-    std::exception_ptr error;
-    if (is_root()) {
-      try {
-        blob = make();
-      } catch (...) {
-        error = std::current_exception();
-        blob = detail::encode(detail::describe(error, rank(), host(), -1));
-      }
-    }
-    std::uint64_t head[2] = {blob.size(), error ? 1u : 0u};
-    comm_->broadcast(head, sizeof head);
-    blob.resize(head[0]);
-    comm_->broadcast(blob.data(), head[0]);
-    if (head[1] != 0) {
-      if (error) std::rethrow_exception(error);
-      detail::throw_remote(detail::decode_error(blob.data(), blob.size()));
-    }
-    return blob;
+    return detail::gathered_map<R>(*comm_, local_, get, plan, options, every_rank);
   }
 
   mpp::Pool local_;
