@@ -28,6 +28,7 @@
 #include "mpp/mpi/detail/gathered_map.hpp"
 #include "mpp/mpi/detail/outcome_wire.hpp"
 #include "mpp/mpi/detail/stream.hpp"
+#include "mpp/mpi/detail/stream_start.hpp"
 #include "mpp/mpi/detail/streamed_map.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
@@ -320,7 +321,7 @@ class Pool {
       return out;
     };
     const std::uint64_t ticket = next_ticket_ - 1;
-    return start_async<Out>(std::move(run), ticket);
+    return detail::start_call<Out>(calls_, std::move(run), [this, ticket] { skip(ticket); });
   }
 
   /// `starmap` that returns at once (Python's `starmap_async`); see `map_async`.
@@ -456,29 +457,12 @@ class Pool {
   }
 
  private:
-  // A collecting map: `run(each, inner)` maps `each` (see collecting) with `inner`.
+  // A collecting map: `run(each, inner)` maps `each` (see detail::collecting) with `inner`.
   template <class R, class F, class Run>
   std::vector<mpp::Outcome<R>> collected(F& f, const MapOptions& options, Run run) {
-    auto each = collecting<R>([&f](auto&& item) -> R { return std::invoke(f, item); },
-                              item_policy(options, "map"));
-    return detail::outcomes_of(run(each, without_policy(options)));
-  }
-
-  // The call a collecting map or imap maps instead of `call`: it applies `policy` (retries,
-  // deadline) to `call` and turns an exception into the item's error outcome. It owns what it
-  // uses, as a stream may outlive the pool's call.
-  template <class R, class Call>
-  auto collecting(Call call, mpp::detail::ItemPolicy policy) {
-    return [call = std::move(call), policy = std::move(policy), me = rank(),
-            where = host()](auto&& item) mutable -> detail::WireOutcome<R> {
-      try {
-        return {
-            mpp::detail::run_item(policy, std::nullopt, [&]() -> R { return call(item); }), {}, {}};
-      } catch (...) {
-        const std::exception_ptr error = std::current_exception();
-        return {std::nullopt, detail::encode(detail::describe(error, me, where, -1)), error};
-      }
-    };
+    auto each = detail::collecting<R>([&f](auto&& item) -> R { return std::invoke(f, item); },
+                                      item_policy(options, "map"), rank(), host());
+    return detail::outcomes_of(run(each, detail::without_policy(options)));
   }
 
   // The collecting imap and imap_unordered.
@@ -488,20 +472,11 @@ class Pool {
                                                                        const MapOptions& options,
                                                                        bool ordered) {
     using R = mpp::detail::map_result_t<F, Range>;
-    auto each = collecting<R>(
+    auto each = detail::collecting<R>(
         [f = std::forward<F>(f)](auto&& item) mutable -> R { return std::invoke(f, item); },
-        item_policy(options, call));
+        item_policy(options, call), rank(), host());
     return OutcomeStream<R>(stream_everywhere(call, std::move(each), std::forward<Range>(items),
-                                              without_policy(options), ordered));
-  }
-
-  // `options` without the item policy, which the collecting call applies itself (only once).
-  static MapOptions without_policy(MapOptions options) {
-    options.retries = 0;
-    options.retry_if = {};
-    options.backoff = {};
-    options.task_timeout.reset();
-    return options;
+                                              detail::without_policy(options), ordered));
   }
 
   // imap and imap_unordered over items on every rank.
@@ -511,8 +486,8 @@ class Pool {
                                                                 const MapOptions& options,
                                                                 bool ordered) {
     using R = mpp::detail::map_result_t<F, Range>;
-    using Inputs =
-        StreamInputs<std::decay_t<F>, std::views::all_t<Range>, std::ranges::range_value_t<Range>>;
+    using Inputs = detail::StreamInputs<std::decay_t<F>, std::views::all_t<Range>,
+                                        std::ranges::range_value_t<Range>>;
     Turn turn(*this);
     auto inputs =
         std::make_shared<Inputs>(std::forward<F>(f), std::views::all(std::forward<Range>(items)));
@@ -529,8 +504,8 @@ class Pool {
     using T = std::ranges::range_value_t<View>;
     detail::require_transferable<T>();
     Turn turn(*this);
-    auto inputs = std::make_shared<StreamInputs<std::decay_t<F>, View, T>>(std::forward<F>(f),
-                                                                           std::move(input.items));
+    auto inputs = std::make_shared<detail::StreamInputs<std::decay_t<F>, View, T>>(
+        std::forward<F>(f), std::move(input.items));
     return open_stream<R, T>(inputs, call, options, true, ordered);
   }
 
@@ -566,45 +541,9 @@ class Pool {
     results where;
   };
 
-  // The result of `run`, which the call thread runs: a task that no pool runs and that
-  // cancel() leaves alone (see map_async).
-  template <class Out, class Run>
-  mpp::AsyncResult<Out> start_async(Run run, std::uint64_t ticket) {
-    using Task = mpp::detail::FunctionTask<Out, Run>;
-    Task* task = nullptr;
-    try {
-      task = Task::create(nullptr, std::move(run), {});
-    } catch (...) {
-      skip(ticket);  // no task to run the call: its turn passes
-      throw;
-    }
-    task->make_uncancellable();
-    mpp::AsyncResult<Out> result(mpp::detail::TaskRef<mpp::detail::ResultState<Out>>{task});
-    try {
-      calls_.post([task] { task->run_from_queue(); });  // the second reference, the queue's
-    } catch (...) {
-      task->drop_ref();
-      skip(ticket);  // no thread to run the call (std::system_error): its turn passes
-      throw;
-    }
-    return result;
-  }
-
   // Ends the turn of `ticket`, now or, if earlier calls still run, as soon as its turn comes,
   // so a call that never ran (its thread could not start) does not stop every later one.
   void skip(std::uint64_t ticket) noexcept;
-
-  // What an imap reads, kept alive by its stream: the function, the items (on the root only
-  // with from_root, when every other rank gets a copy in `received`).
-  template <class F, class View, class T>
-  struct StreamInputs {
-    StreamInputs(F function, View view) : f(std::move(function)), items(std::move(view)) {}
-    F f;
-    View items;
-    mpp::detail::ItemAccess<View> access{items};
-    std::vector<T> received;
-    bool use_received = false;
-  };
 
   // Plans an imap on every rank and starts its stream (the other ranks compute their share).
   template <class R, class T, class Inputs>
@@ -624,42 +563,8 @@ class Pool {
           ": checkpoint works with map and starmap, whose results are complete at the end; not "
           "with streams");
     }
-    if (from_root) {
-      plan.dynamic = true;  // every rank may compute any item
-      detail::broadcast_items<T>(*comm_, inputs->access, inputs->items, plan, inputs->received);
-      inputs->use_received = !root;
-    }
-    std::size_t k = plan.k;
-    if (!plan.dynamic) {
-      std::size_t threads = 0;
-      for (int t : plan.threads) threads += static_cast<std::size_t>(t);
-      k = options.chunksize.value_or(std::max<std::size_t>(1, (plan.n + threads - 1) / threads));
-    }
-    detail::StreamPlan chunks{
-        .n = plan.n, .k = k, .todo = {}, .step = plan.threads[static_cast<std::size_t>(rank())]};
-    for (std::uint64_t c = 0; c < chunks.chunks(); ++c) chunks.todo.push_back(c);
-    const std::size_t window = stream_window(plan, options, call);
-    Inputs* in = inputs.get();
-    return Stream<R>(std::make_unique<detail::StreamState<R>>(
-        *comm_, local_, std::move(chunks),
-        [in](std::size_t i) -> R {
-          if (in->use_received) return std::invoke(in->f, in->received[i]);
-          return std::invoke(in->f, in->access[i]);
-        },
-        policy, window, inputs, &open_stream_, options.progress, ordered));
-  }
-
-  // How many chunks past the root's loop the ranks may compute: `buffersize` (default 4 x the
-  // threads of all ranks), and at least two batches of the largest rank.
-  static std::size_t stream_window(const detail::Plan& plan, const MapOptions& options,
-                                   const char* call) {
-    int threads = 0, widest = 1;
-    for (int t : plan.threads) {
-      threads += t;
-      widest = std::max(widest, t);
-    }
-    return std::max(mpp::detail::checked_buffersize(options, threads, call),
-                    2 * static_cast<std::size_t>(widest));
+    return detail::start_stream<R, T>(*comm_, local_, inputs, std::move(plan), options, policy,
+                                      call, &open_stream_, from_root, ordered);
   }
 
   // The pool's next collective call first completes a stream still open, so calls stay in step.
@@ -693,12 +598,8 @@ class Pool {
         comm_->plan(header(signature_of<F, R, T>(call), static_cast<std::int64_t>(access.size()),
                            options, where, false),
                     call);
-    const auto get = [&](std::size_t i) -> R { return std::invoke(f, access[i]); };
-    const bool every_rank = where == results::on_every_rank;
-    if (plan.streamed) {
-      return detail::streamed_map<R>(*comm_, local_, get, access, plan, options, every_rank);
-    }
-    return detail::gathered_map<R>(*comm_, local_, get, plan, options, every_rank);
+    return run<R>([&](std::size_t i) -> R { return std::invoke(f, access[i]); }, access, plan,
+                  options, where);
   }
 
   template <class F, class View>
@@ -726,6 +627,14 @@ class Pool {
       if (root) return std::invoke(f, access[i]);
       return std::invoke(f, mine[i - offset]);
     };
+    return run<R>(get, access, plan, options, where);
+  }
+
+  // Runs a planned map on every rank: streamed to the root (checkpoint, progress), or gathered
+  // at the end. `access` is read on the root only.
+  template <class R, class Get, class Access>
+  std::vector<R> run(const Get& get, const Access& access, const detail::Plan& plan,
+                     const MapOptions& options, results where) {
     const bool every_rank = where == results::on_every_rank;
     if (plan.streamed) {
       return detail::streamed_map<R>(*comm_, local_, get, access, plan, options, every_rank);

@@ -10,8 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "mpp/detail/policy.hpp"
 #include "mpp/mpi/errors.hpp"
 #include "mpp/mpi/transfer.hpp"
+#include "mpp/options.hpp"
 #include "mpp/outcome.hpp"
 
 namespace mpp::mpi::detail {
@@ -65,6 +67,32 @@ std::vector<mpp::Outcome<R>> outcomes_of(std::vector<WireOutcome<R>>&& wire) {
     }
   }
   return out;
+}
+
+// The call a collecting map or imap maps instead of `call`: it applies `policy` (retries,
+// deadline) to `call` and turns an exception into the item's error outcome, naming rank `me`
+// on `where`. It owns what it uses, as a stream may outlive the pool's call.
+template <class R, class Call>
+auto collecting(Call call, mpp::detail::ItemPolicy policy, int me, std::string where) {
+  return [call = std::move(call), policy = std::move(policy), me,
+          where = std::move(where)](auto&& item) mutable -> WireOutcome<R> {
+    try {
+      return {
+          mpp::detail::run_item(policy, std::nullopt, [&]() -> R { return call(item); }), {}, {}};
+    } catch (...) {
+      const std::exception_ptr error = std::current_exception();
+      return {std::nullopt, detail::encode(detail::describe(error, me, where, -1)), error};
+    }
+  };
+}
+
+// `options` without the item policy, which the collecting call applies itself (only once).
+inline MapOptions without_policy(MapOptions options) {
+  options.retries = 0;
+  options.retry_if = {};
+  options.backoff = {};
+  options.task_timeout.reset();
+  return options;
 }
 
 }  // namespace mpp::mpi::detail
