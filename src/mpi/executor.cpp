@@ -345,13 +345,16 @@ int ExecutorCore::room(std::size_t r, std::size_t entry) const noexcept {
   return capacity_[r] / min_tasks_per_thread * static_cast<int>(per_thread);
 }
 
-void ExecutorCore::observe(std::size_t entry, std::uint64_t nanos) noexcept {
+void ExecutorCore::observe(std::size_t r, std::size_t entry, std::uint64_t nanos) noexcept {
   // The window follows the function about to be sent: a function not yet seen goes out narrow,
   // so that long tasks after tiny ones of another function are not sent ahead of their turn
   // (where they could no longer be cancelled). A longer task narrows it at once (balance and
   // cancellation matter more then); shorter ones widen it gradually. Once the executor has
   // finished all it had, every function starts narrow again: its arguments may have changed.
-  if (queue_.empty() && std::ranges::all_of(in_flight_, [](int n) { return n == 0; })) {
+  // (Only a rank that has just drained can be the last: the scan over every rank stays off the
+  // path of a busy executor.)
+  if (queue_.empty() && in_flight_[r] == 0 &&
+      std::ranges::all_of(in_flight_, [](int n) { return n == 0; })) {
     std::ranges::fill(task_ns_, 0.0);
     return;
   }
@@ -424,7 +427,8 @@ bool ExecutorCore::receive(bool block) {
       broken = decode_error(one.data() + sizeof header, one.size() - sizeof header);
     }
     const auto it = running_.find(header.id);
-    observe(it != running_.end() ? it->second->entry : task_ns_.size(), header.nanos);
+    observe(static_cast<std::size_t>(status.MPI_SOURCE),
+            it != running_.end() ? it->second->entry : task_ns_.size(), header.nanos);
     if (it != running_.end()) {
       TaskSlot& slot = *it->second;
       slot.ok = header.ok == result_ok;

@@ -311,8 +311,8 @@ class ExecutorCore {
   // Tasks rank `r` may hold at once when the next calls function `entry`: capacity_[r], more
   // while that function's tasks are short (see .cpp).
   int room(std::size_t r, std::size_t entry) const noexcept;
-  // Root: a task of function `entry` reported that it ran `nanos`.
-  void observe(std::size_t entry, std::uint64_t nanos) noexcept;
+  // Root: a task of function `entry` reported from rank `r` that it ran `nanos`.
+  void observe(std::size_t r, std::size_t entry, std::uint64_t nanos) noexcept;
 
   // Per rank: the fewest tasks kept in flight (4 x its threads; 0 for a rank that gets none:
   // the root when there are workers, unless it computes, and the workers past max_workers).
