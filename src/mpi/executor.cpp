@@ -43,10 +43,6 @@ constexpr double queued_work_ns = 250e3;
 constexpr int min_tasks_per_thread = 4;
 constexpr int max_tasks_per_thread = 64;
 
-void check(int code, const char* call) {
-  if (code != MPI_SUCCESS) throw_mpi_failed(call, code);
-}
-
 // A message is [u64 length][header][body], and travels in batches of messages, so that many
 // tiny tasks (or results) cost one MPI message. `bytes` holds the body after frame_prefix
 // reserved bytes, where the length and header are written.
@@ -101,18 +97,18 @@ MPI_Comm root_first(MPI_Comm parent, int root) {
   if (root == 0 || parent == MPI_COMM_NULL) return parent;
   auto lock = mpi_guard("mpp::mpi::Executor");
   int inter = 0;
-  check(MPI_Comm_test_inter(parent, &inter), "MPI_Comm_test_inter");
+  check_mpi(MPI_Comm_test_inter(parent, &inter), "MPI_Comm_test_inter");
   if (inter != 0) return parent;
   int rank = 0, size = 0;
-  check(MPI_Comm_rank(parent, &rank), "MPI_Comm_rank");
-  check(MPI_Comm_size(parent, &size), "MPI_Comm_size");
+  check_mpi(MPI_Comm_rank(parent, &rank), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(parent, &size), "MPI_Comm_size");
   if (root < 0 || root >= size) {
     mpp::detail::throw_invalid_argument(
         "mpi::Executor: ExecutorOptions::root = " + std::to_string(root) +
         " is not a rank of the communicator (0 to " + std::to_string(size - 1) + ")");
   }
   MPI_Comm ordered = MPI_COMM_NULL;
-  check(MPI_Comm_split(parent, 0, rank == root ? 0 : rank + 1, &ordered), "MPI_Comm_split");
+  check_mpi(MPI_Comm_split(parent, 0, rank == root ? 0 : rank + 1, &ordered), "MPI_Comm_split");
   return ordered;
 }
 
@@ -136,13 +132,14 @@ ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
   }
   {
     auto lock = mpi_guard("mpp::mpi::Executor");
-    check(MPI_Comm_rank(parent, &parent_rank_), "MPI_Comm_rank");
+    check_mpi(MPI_Comm_rank(parent, &parent_rank_), "MPI_Comm_rank");
   }
   const int mine = local_.threads();
   std::vector<int> all(static_cast<std::size_t>(comm_.size()));
   {
     auto lock = mpi_guard("mpp::mpi::Executor");
-    check(MPI_Allgather(&mine, 1, MPI_INT, all.data(), 1, MPI_INT, comm_.get()), "MPI_Allgather");
+    check_mpi(MPI_Allgather(&mine, 1, MPI_INT, all.data(), 1, MPI_INT, comm_.get()),
+              "MPI_Allgather");
   }
   for (int t : all) capacity_.push_back(4 * std::max(1, t));
   in_flight_.assign(all.size(), 0);
@@ -153,8 +150,8 @@ ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
   const bool worker = comm_.size() == 1 ||
                       (comm_.rank() != 0 && capacity_[static_cast<std::size_t>(comm_.rank())] > 0);
   auto lock = mpi_guard("mpp::mpi::Executor");
-  check(MPI_Comm_split(comm_.get(), worker ? 0 : MPI_UNDEFINED, comm_.rank(), &workers_),
-        "MPI_Comm_split");
+  check_mpi(MPI_Comm_split(comm_.get(), worker ? 0 : MPI_UNDEFINED, comm_.rank(), &workers_),
+            "MPI_Comm_split");
 }
 
 ExecutorCore::~ExecutorCore() {
@@ -403,7 +400,7 @@ bool ExecutorCore::receive(bool block) {
   // Polled rather than MPI_Probe, so that a worker that let go of the executor ends the job
   // instead of leaving the root waiting for its results forever.
   for (int spins = 0;; ++spins) {
-    check(MPI_Iprobe(MPI_ANY_SOURCE, tag_result, comm_.get(), &flag, &status), "MPI_Iprobe");
+    check_mpi(MPI_Iprobe(MPI_ANY_SOURCE, tag_result, comm_.get(), &flag, &status), "MPI_Iprobe");
     if (flag || !block) break;
     comm_.check_departures("get");
     // A large send in flight moves only while MPI is called: no sleeping until it is gone.
@@ -807,10 +804,10 @@ bool ExecutorCore::serve() {
     MPI_Status status;
     int flag = 0;
     if (jobs.empty() && !stop) {
-      check(MPI_Probe(0, MPI_ANY_TAG, comm_.get(), &status), "MPI_Probe");
+      check_mpi(MPI_Probe(0, MPI_ANY_TAG, comm_.get(), &status), "MPI_Probe");
       flag = 1;
     } else if (!stop) {
-      check(MPI_Iprobe(0, MPI_ANY_TAG, comm_.get(), &flag, &status), "MPI_Iprobe");
+      check_mpi(MPI_Iprobe(0, MPI_ANY_TAG, comm_.get(), &flag, &status), "MPI_Iprobe");
     }
     if (flag) {
       busy = true;

@@ -11,10 +11,6 @@ namespace mpp::mpi::detail {
 
 namespace {
 
-void check(int code, const char* call) {
-  if (code != MPI_SUCCESS) throw_mpi_failed(call, code);
-}
-
 std::size_t read_piece_bytes() {
   constexpr std::size_t gib = std::size_t{1} << 30;
   const char* text = std::getenv("MPP_MPI_PIECE_BYTES");
@@ -53,7 +49,7 @@ void post_send(MPI_Comm comm, int dest, int tag, const char* data, std::size_t b
                std::vector<MPI_Request>& requests) {
   for_each_piece(bytes, [&](std::size_t at, int count) {
     MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Isend(data + at, count, MPI_BYTE, dest, tag, comm, &request), "MPI_Isend");
+    check_mpi(MPI_Isend(data + at, count, MPI_BYTE, dest, tag, comm, &request), "MPI_Isend");
     requests.push_back(request);
   });
 }
@@ -62,15 +58,15 @@ void post_receive(MPI_Comm comm, int source, int tag, char* data, std::size_t by
                   std::vector<MPI_Request>& requests) {
   for_each_piece(bytes, [&](std::size_t at, int count) {
     MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Irecv(data + at, count, MPI_BYTE, source, tag, comm, &request), "MPI_Irecv");
+    check_mpi(MPI_Irecv(data + at, count, MPI_BYTE, source, tag, comm, &request), "MPI_Irecv");
     requests.push_back(request);
   });
 }
 
 void wait_all(std::vector<MPI_Request>& requests) {
   if (!requests.empty()) {
-    check(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE),
-          "MPI_Waitall");
+    check_mpi(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE),
+              "MPI_Waitall");
   }
   requests.clear();
 }
@@ -135,7 +131,7 @@ void post_pieces(Channel channel, int dest, int tag,
                  std::vector<std::uint64_t>& layout, std::vector<MPI_Request>& requests) {
   const auto post = [&](const void* data, int count, MPI_Datatype type, MPI_Comm comm) {
     requests.push_back(MPI_REQUEST_NULL);
-    check(MPI_Isend(data, count, type, dest, tag, comm, &requests.back()), "MPI_Isend");
+    check_mpi(MPI_Isend(data, count, type, dest, tag, comm, &requests.back()), "MPI_Isend");
   };
   if (pieces.size() != 1) {
     layout.clear();
@@ -164,9 +160,9 @@ void Outgoing::post(Channel channel, int dest, int tag) {
 bool Outgoing::test() {
   int done = 1;
   if (!requests_.empty()) {
-    check(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done,
-                      MPI_STATUSES_IGNORE),
-          "MPI_Testall");
+    check_mpi(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done,
+                          MPI_STATUSES_IGNORE),
+              "MPI_Testall");
   }
   if (done) requests_.clear();
   return done != 0;
@@ -186,21 +182,23 @@ void send_message(Channel channel, int dest, int tag, std::span<const char> byte
 std::string receive_message(Channel channel, const MPI_Status& first) {
   const int source = first.MPI_SOURCE, tag = first.MPI_TAG;
   int count = 0;
-  check(MPI_Get_count(&first, MPI_BYTE, &count), "MPI_Get_count");
+  check_mpi(MPI_Get_count(&first, MPI_BYTE, &count), "MPI_Get_count");
   if (count != 0) {  // the whole message
     std::string bytes(static_cast<std::size_t>(count), '\0');
-    check(MPI_Recv(bytes.data(), count, MPI_BYTE, source, tag, channel.data, MPI_STATUS_IGNORE),
-          "MPI_Recv");
+    check_mpi(MPI_Recv(bytes.data(), count, MPI_BYTE, source, tag, channel.data, MPI_STATUS_IGNORE),
+              "MPI_Recv");
     return bytes;
   }
   // A marker: the piece sizes are on the side communicator.
-  check(MPI_Recv(nullptr, 0, MPI_BYTE, source, tag, channel.data, MPI_STATUS_IGNORE), "MPI_Recv");
+  check_mpi(MPI_Recv(nullptr, 0, MPI_BYTE, source, tag, channel.data, MPI_STATUS_IGNORE),
+            "MPI_Recv");
   MPI_Status status;
-  check(MPI_Probe(source, tag, channel.side, &status), "MPI_Probe");
-  check(MPI_Get_count(&status, MPI_UINT64_T, &count), "MPI_Get_count");
+  check_mpi(MPI_Probe(source, tag, channel.side, &status), "MPI_Probe");
+  check_mpi(MPI_Get_count(&status, MPI_UINT64_T, &count), "MPI_Get_count");
   std::vector<std::uint64_t> layout(static_cast<std::size_t>(count));
-  check(MPI_Recv(layout.data(), count, MPI_UINT64_T, source, tag, channel.side, MPI_STATUS_IGNORE),
-        "MPI_Recv");
+  check_mpi(
+      MPI_Recv(layout.data(), count, MPI_UINT64_T, source, tag, channel.side, MPI_STATUS_IGNORE),
+      "MPI_Recv");
   std::uint64_t total = 0;
   for (const std::uint64_t size : layout) total += size;
   std::string bytes(static_cast<std::size_t>(total), '\0');
@@ -208,9 +206,9 @@ std::string receive_message(Channel channel, const MPI_Status& first) {
   std::size_t at = 0;
   for (const std::uint64_t size : layout) {
     requests.push_back(MPI_REQUEST_NULL);
-    check(MPI_Irecv(bytes.data() + at, static_cast<int>(size), MPI_BYTE, source, tag, channel.data,
-                    &requests.back()),
-          "MPI_Irecv");
+    check_mpi(MPI_Irecv(bytes.data() + at, static_cast<int>(size), MPI_BYTE, source, tag,
+                        channel.data, &requests.back()),
+              "MPI_Irecv");
     at += static_cast<std::size_t>(size);
   }
   wait_all(requests);

@@ -3,6 +3,8 @@
 /// The exceptions of mpp's MPI layer: failures on other ranks, and collective calls that the
 /// ranks did not make alike.
 
+#include <mpi.h>
+
 #include <cstdint>
 #include <exception>
 #include <optional>
@@ -133,6 +135,10 @@ ErrorRecord decode_error(const char* data, std::size_t size);
 [[noreturn]] void throw_broken(const ErrorRecord& record);
 [[noreturn]] void throw_mismatch(const std::string& what);
 [[noreturn]] void throw_mpi_failed(const char* call, int code);
+// Throws as throw_mpi_failed unless `code` is MPI_SUCCESS.
+inline void check_mpi(int code, const char* call) {
+  if (code != MPI_SUCCESS) throw_mpi_failed(call, code);
+}
 
 // Ends the whole job: prints `message` (one line) on stderr, gives the launcher a moment to
 // forward it (Hydra loses a rank's last output when MPI_Abort tears the job down at once), then

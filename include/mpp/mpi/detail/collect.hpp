@@ -133,7 +133,7 @@ std::vector<R> collect_results(Comm& comm, const Plan& plan, FirstFailure& failu
   }
   const Gathered gathered =
       comm.gather(report, ids, payload, {error.data(), error.size()}, in_place, displacements);
-  if (plan.dynamic && root) comm.reset_counter();
+  if (plan.dynamic && root) comm.claims().reset();
   comm.settle(gathered, failure.error());
 
   if (root && !direct) assemble(gathered, plan, comm.size(), mine, out);

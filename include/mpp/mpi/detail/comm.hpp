@@ -1,6 +1,7 @@
 #pragma once
-// The compiled MPI side of the layer: a duplicated communicator, the shared chunk counter, the
-// collectives a map needs (on bytes), and how a map is planned and settled across ranks.
+// The compiled MPI side of the layer: a duplicated communicator that knows when another rank
+// lets go of it, with the chunk counter (claim_counter.hpp) and the stream pacer
+// (stream_pacer.hpp) of its maps, and the collectives a map needs, on bytes (collectives.cpp).
 
 #include <mpi.h>
 
@@ -8,13 +9,16 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "mpp/mpi/detail/claim_counter.hpp"
+#include "mpp/mpi/detail/plan.hpp"
+#include "mpp/mpi/detail/stream_pacer.hpp"
 #include "mpp/mpi/errors.hpp"
-#include "mpp/options.hpp"
 
 namespace mpp::mpi::detail {
 
@@ -22,49 +26,6 @@ namespace mpp::mpi::detail {
 // MPI_THREAD_MULTIPLE, nothing otherwise. Throws UsageError if MPI is not active or, with
 // MPI_THREAD_FUNNELED or less, when called off the main thread.
 std::unique_lock<std::recursive_mutex> mpi_guard(const char* call);
-
-// What each rank says about a collective map call; compared across ranks before any work.
-struct MapHeader {
-  std::uint64_t signature = 0;  // call name and types
-  std::int64_t n = 0;           // items, or -1 on the non-root ranks of a from_root map
-  std::uint64_t chunksize = 0;
-  std::int32_t has_chunksize = 0;
-  std::int32_t schedule = 0;
-  std::int32_t threads = 0;
-  std::int32_t from_root = 0;
-  std::int32_t every_rank = 0;
-  std::int32_t checkpoint = 0;  // MapOptions::checkpoint given
-  std::int32_t progress = 0;    // MapOptions::progress given
-};
-
-// How a map runs across ranks, the same on every rank.
-struct Plan {
-  std::size_t n = 0;
-  bool dynamic = false;
-  std::size_t k = 1;         // dynamic: items per chunk; ranks claim `threads` chunks at a time
-  std::size_t chunks = 0;    // dynamic: ceil(n / k)
-  std::vector<int> threads;  // per rank
-  int size = 1;
-  // The root's chunks stream to it as they finish (a checkpoint or progress on the root): every
-  // schedule is then dynamic, in chunks of `k` items.
-  bool streamed = false;
-  bool checkpoint = false;  // the root journals the chunks
-
-  // Static: the block of rank r, [first, second).
-  std::pair<std::size_t, std::size_t> block(int r) const noexcept {
-    const auto ur = static_cast<std::size_t>(r), us = static_cast<std::size_t>(size);
-    return {n * ur / us, n * (ur + 1) / us};
-  }
-  // The items of a batch claimed or owned by rank r, starting at chunk c (static: c = r).
-  std::pair<std::size_t, std::size_t> batch(int r, std::uint64_t c) const noexcept {
-    if (!dynamic) return block(r);
-    const std::size_t first = static_cast<std::size_t>(c) * k;
-    const std::size_t last = (static_cast<std::size_t>(c) +
-                              static_cast<std::size_t>(threads[static_cast<std::size_t>(r)])) *
-                             k;
-    return {std::min(n, first), std::min(n, last)};
-  }
-};
 
 // How a rank's part of a streamed map ended: the last message it sends the root.
 struct StreamEnd {
@@ -135,37 +96,11 @@ class Comm {
   // every rank otherwise) and returns the plan.
   Plan plan(const MapHeader& mine, const char* call);
 
-  // The chunk counter of dynamic self-scheduling, on the root. Where it is safe (a communicator
-  // congruent with MPI_COMM_WORLD) it is an MPI window (MPI_Win_allocate, claims are
-  // MPI_Fetch_and_op); otherwise the root serves claims as messages whenever it waits, since
-  // Open MPI 4.1's one-sided segments collide between windows on disjoint communicators of the
-  // same node (they are named by communicator id). MPP_MPI_COUNTER=window|messages forces one.
-  //
-  // Every rank: begin_claims, then claim until a value >= chunks (or stop_claims after a
-  // failure), then end_claims, which on the root serves until every rank has finished.
-  void begin_claims(std::int64_t chunks);
-  // Adds `increment` to the counter and returns its previous value.
-  std::int64_t claim(std::int64_t increment);
-  // This rank stops claiming after a failure, and makes the others stop too.
-  void stop_claims();
-  void end_claims();
-  // Root, once every rank has finished claiming: the counter starts again from zero.
-  void reset_counter();
-
-  // imap's bound on what the root holds: the root tells every other rank how many chunks its
-  // loop has read, or `no_limit` once nobody waits for the loop any more, and a rank waits
-  // before computing a batch that ends more than its window past that. Messages carry the map's
-  // number (counted by begin_claims, in step on every rank), so a late one of an earlier map is
-  // dropped.
-  static constexpr std::uint64_t no_limit = ~std::uint64_t{0};
-  // Root: sends `read` to every other rank.
-  void send_read(std::uint64_t read);
-  // Not the root: the latest `read` of the current map, at least `known`; with `wait`, waits
-  // until it has grown past `known`.
-  std::uint64_t receive_read(std::uint64_t known, bool wait);
-  // Whether this rank answers the others' claims while it computes (the root, when the counter
-  // is served as messages).
-  bool serves_claims() const noexcept { return serve_claims_ && rank_ == 0; }
+  // The chunk counter of dynamic self-scheduling (see claim_counter.hpp), and imap's pacing.
+  ClaimCounter& claims() noexcept { return *claims_; }
+  StreamPacer& pacer() noexcept { return pacer_; }
+  // Every rank, as a map that claims chunks begins: `chunks` chunks to claim.
+  void begin_map(std::int64_t chunks);
   // Lets MPI progress (and the root serve claims) while the calling thread waits for local work.
   void progress();
 
@@ -203,24 +138,25 @@ class Comm {
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
   MPI_Comm side_ = MPI_COMM_NULL;
-  MPI_Win window_ = MPI_WIN_NULL;
-  std::int64_t* counter_ = nullptr;
-  bool serve_claims_ = false;  // the counter is served by the root as messages
-  std::int64_t served_ = 0;    // root: the counter when served as messages
-  std::int64_t chunks_ = 0;    // of the current map
-  int finished_ = 0;           // root: ranks that will claim no more in the current map
-  std::uint64_t maps_ = 0;     // maps that claimed chunks so far: the current one's number
-  std::uint64_t read_ = 0;     // not the root: the latest `read` received for the current map
-
-  void serve(bool block);
   int rank_ = 0;
   int size_ = 1;
   std::string host_;
   const char* owner_;
+  std::unique_ptr<ClaimCounter> claims_;
+  StreamPacer pacer_;
 };
 
-// FNV-1a over strings, the same in every process of one program.
-std::uint64_t signature(std::initializer_list<const char*> parts) noexcept;
+// The tags of a Comm's messages, one per kind, so that a probe for one never takes another.
+namespace comm_tag {
+inline constexpr int claim = 1;
+inline constexpr int grant = 2;
+inline constexpr int stop = 3;
+inline constexpr int stream = 4;
+inline constexpr int read = 5;
+inline constexpr int gather = 6;     // on the side communicator
+inline constexpr int scatter = 7;    // on the side communicator
+inline constexpr int departure = 8;  // on the side communicator
+}  // namespace comm_tag
 
 // The first failure of a rank's items: the lowest item index seen.
 class FirstFailure {

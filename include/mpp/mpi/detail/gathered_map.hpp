@@ -47,7 +47,7 @@ std::vector<R> gather_results(Comm& comm, mpp::Pool& local, const Get& get, cons
     if (lo >= hi) return true;
     try {
       std::vector<R> part;
-      if (plan.dynamic && comm.serves_claims()) {
+      if (plan.dynamic && comm.claims().serves_claims()) {
         auto pending = local.map_async(body, std::views::iota(lo, hi), local_options);
         while (!pending.wait(std::chrono::microseconds(200))) comm.progress();
         part = std::move(pending).get();
@@ -78,16 +78,16 @@ std::vector<R> gather_results(Comm& comm, mpp::Pool& local, const Get& get, cons
     }
     const auto chunks = static_cast<std::int64_t>(plan.chunks);
     const auto step = static_cast<std::int64_t>(plan.threads[static_cast<std::size_t>(me)]);
-    comm.begin_claims(chunks);
-    for (std::int64_t c = comm.claim(step); c < chunks; c = comm.claim(step)) {
+    comm.begin_map(chunks);
+    for (std::int64_t c = comm.claims().claim(step); c < chunks; c = comm.claims().claim(step)) {
       ids.push_back(static_cast<std::uint64_t>(c));
       const auto [lo, hi] = plan.batch(me, static_cast<std::uint64_t>(c));
       if (!compute(lo, hi, local_options)) {
-        comm.stop_claims();  // the others stop claiming too
+        comm.claims().stop();  // the others stop claiming too
         break;
       }
     }
-    comm.end_claims();
+    comm.claims().end();
   }
   return collect_results(comm, plan, failure, mine, ids, every_rank);
 }

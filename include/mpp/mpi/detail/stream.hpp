@@ -65,7 +65,7 @@ class Streamer {
         policy_(std::move(policy)),
         deliver_(std::move(deliver)),
         window_(window) {
-    comm_.begin_claims(static_cast<std::int64_t>(plan_.todo.size()));
+    comm_.begin_map(static_cast<std::int64_t>(plan_.todo.size()));
     if (comm_.rank() == 0) {
       ends_.resize(static_cast<std::size_t>(comm_.size()));
       errors_.resize(ends_.size());
@@ -86,7 +86,7 @@ class Streamer {
     if (window_ == 0 || released_ || chunks < told_ + std::max<std::size_t>(1, window_ / 4)) {
       return;
     }
-    comm_.send_read(chunks);
+    comm_.pacer().send_read(chunks);
     told_ = chunks;
   }
 
@@ -95,7 +95,7 @@ class Streamer {
   void release() {
     if (window_ == 0 || released_) return;
     released_ = true;
-    comm_.send_read(Comm::no_limit);
+    comm_.pacer().send_read(StreamPacer::no_limit);
   }
 
   // Not the root: computes this rank's share, sending each batch as it finishes, then the end.
@@ -136,8 +136,8 @@ class Streamer {
       busy = true;
     }
     if (claims_over_ && !pending_.valid() && ended_ == comm_.size() - 1) {
-      comm_.end_claims();
-      comm_.reset_counter();
+      comm_.claims().end();
+      comm_.claims().reset();
       return false;
     }
     if (!busy && !pending_.valid()) std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -190,12 +190,12 @@ class Streamer {
   // The next batch of `todo` indices [first, second) this rank computes, if any.
   std::optional<std::pair<std::size_t, std::size_t>> claim() {
     if (failure_.failed() || signal_.load() != 0 || abandoned_) {
-      comm_.stop_claims();  // the other ranks stop claiming too
+      comm_.claims().stop();  // the other ranks stop claiming too
       claims_over_ = true;
       return std::nullopt;
     }
     const auto todo = static_cast<std::int64_t>(plan_.todo.size());
-    const std::int64_t c = comm_.claim(plan_.step);
+    const std::int64_t c = comm_.claims().claim(plan_.step);
     if (c >= todo) {
       claims_over_ = true;
       return std::nullopt;
@@ -207,8 +207,8 @@ class Streamer {
   // Not the root: waits until the root's loop has read enough for the batch ending at `end`.
   void wait_for_room(std::size_t end) {
     if (window_ == 0) return;
-    while (read_ != Comm::no_limit && end > read_ + window_)
-      read_ = comm_.receive_read(read_, true);
+    while (read_ != StreamPacer::no_limit && end > read_ + window_)
+      read_ = comm_.pacer().receive_read(read_, true);
   }
 
   // The root claims only while the furthest batch it knows of ends within the window (the
