@@ -25,122 +25,15 @@
 #include "mpp/errors.hpp"
 #include "mpp/mpi/detail/continuation.hpp"
 #include "mpp/mpi/detail/executor_core.hpp"
+#include "mpp/mpi/detail/registry.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
+#include "mpp/mpi/executor_options.hpp"
+#include "mpp/mpi/future.hpp"
 #include "mpp/mpi/map_results.hpp"
 #include "mpp/mpi/transfer.hpp"
 
 namespace mpp::mpi {
-
-/// @cond MPP_INTERNAL
-namespace detail {
-struct FutureAccess;  // for mpp::wait and mpp::as_completed (mpi/wait.hpp)
-
-// The result and parameter types of a function pointer or a non-generic lambda / functor.
-template <class F>
-struct callable : callable<decltype(&F::operator())> {};
-template <class R, class... A>
-struct callable<R (*)(A...)> {
-  using result = R;
-  using args = std::tuple<std::decay_t<A>...>;
-  static constexpr std::size_t arity = sizeof...(A);
-};
-template <class R, class... A>
-struct callable<R (*)(A...) noexcept> : callable<R (*)(A...)> {};
-template <class R, class C, class... A>
-struct callable<R (C::*)(A...)> : callable<R (*)(A...)> {};
-template <class R, class C, class... A>
-struct callable<R (C::*)(A...) const> : callable<R (*)(A...)> {};
-template <class R, class C, class... A>
-struct callable<R (C::*)(A...) noexcept> : callable<R (*)(A...)> {};
-template <class R, class C, class... A>
-struct callable<R (C::*)(A...) const noexcept> : callable<R (*)(A...)> {};
-
-// How submit/map find a registered function: its address, or its type for lambdas/functors.
-template <class F>
-std::string key_of(const F& f) {
-  if constexpr (std::is_pointer_v<F>) {
-    return "fn:" + std::to_string(reinterpret_cast<std::uintptr_t>(f));
-  } else {
-    return std::string("type:") + typeid(F).name();
-  }
-}
-}  // namespace detail
-/// @endcond
-
-/// Options of `mpp::mpi::Executor`.
-struct ExecutorOptions {
-  /// Threads of each rank's local pool, which runs the tasks a worker receives; unset means
-  /// `mpp::mpi::node_threads()`: the rank's share of its node's CPUs (`MPP_NUM_THREADS` wins).
-  std::optional<int> threads = std::nullopt;
-  /// The ranks taking part; mpp duplicates it. Rank 0 of it drives. An intercommunicator or
-  /// `MPI_COMM_NULL` is refused with `std::invalid_argument` (on every rank given it).
-  MPI_Comm comm = MPI_COMM_WORLD;
-  /// Runs once on each worker thread before its first task (see `mpp::PoolOptions`). If it
-  /// throws, the executor is broken: pending and later tasks fail with `BrokenExecutor`.
-  std::function<void()> initializer = {};
-  /// mpi4py's `max_workers`: only ranks 1 to `max_workers` get tasks (the others serve idle
-  /// until shutdown). Unset: the `MPP_MAX_WORKERS` environment variable (as
-  /// `MPI4PY_FUTURES_MAX_WORKERS`), else every rank but the root. Must be at least 1; a number
-  /// past the ranks there are means all of them.
-  std::optional<int> max_workers = std::nullopt;
-  /// Whether the root runs tasks too when there are workers (on its own pool, taking its share
-  /// like a worker), instead of only driving them, which is all mpi4py's root can do. A task
-  /// the root ran fails with a `RemoteError` naming rank 0, as it would on a worker.
-  bool root_computes = false;
-  /// The rank of `comm` that drives (mpi4py's `MPICommExecutor(comm, root)`); the others
-  /// serve. Must be a rank of `comm`, else `std::invalid_argument` on every rank.
-  int root = 0;
-};
-
-/// Options of `Executor::map`, as in `MPIPoolExecutor.map(fn, iterable, chunksize=1,
-/// buffersize=..., unordered=False)`.
-struct ExecutorMapOptions {
-  /// Items per task message. Must be at least 1. Unset: 1 for `map`, `imap` and their kin
-  /// (mpi4py.futures' default, so that results come as soon as each item is done); for
-  /// `map_async` and `starmap_async` over a sized input, Python's `Pool.map` default:
-  /// ceil(n / (4 × the threads of the ranks that compute)).
-  std::optional<std::size_t> chunksize = std::nullopt;
-  /// Return the results in completion order instead of input order.
-  bool unordered = false;
-  /// Tasks (chunks) in flight at most; the input is read only as far as they reach. Unset: twice
-  /// what the workers take at once (4 × their threads each, up to 64 × while tasks take under
-  /// 60 µs, so that tiny tasks do not wait on round trips). Must be at least 1.
-  std::optional<std::size_t> buffersize = std::nullopt;
-  /// Reading a result throws `mpp::TimeoutError` once this long has passed since `map` was
-  /// called (mpi4py's `timeout`); the range then ends and the tasks not sent are cancelled.
-  /// Unset: no limit.
-  std::optional<std::chrono::duration<double>> timeout = std::nullopt;
-  /// Calls of an item that throws again on its worker before the item fails, as
-  /// `mpp::MapOptions::retries` (every exception is retried: a predicate cannot be sent).
-  std::size_t retries = 0;
-  /// The delay before each retry, as `mpp::MapOptions::backoff`.
-  Backoff backoff = {};
-  /// A time limit for each item on its worker, as `mpp::MapOptions::task_timeout`: its stop
-  /// token is set then, and it fails with `mpp::TaskTimeoutError` (a `RemoteError` naming that
-  /// type on the root). Unset: no limit. Must be positive.
-  std::optional<std::chrono::nanoseconds> task_timeout = std::nullopt;
-};
-
-/// Retries and a time limit for a task of `Executor::submit`, as in `mpp::ApplyOptions`: the
-/// worker retries it and watches its deadline. `retry_if` has no counterpart, since a predicate
-/// cannot cross ranks: every exception is retried.
-///
-/// ```cpp
-/// auto f = executor.submit({.retries = 2, .timeout = 30s}, simulate, params);
-/// ```
-struct TaskOptions {
-  /// Calls of the task that throws again before it fails.
-  std::size_t retries = 0;
-  /// The delay before each retry, as `mpp::ApplyOptions::backoff`.
-  Backoff backoff = {};
-  /// The task's time limit, counted on its worker from its start and covering its retries: its
-  /// stop token is set then (`mpp::this_task::stop_requested()`), and it fails with
-  /// `mpp::TaskTimeoutError` (a `RemoteError` naming that type on the root). Must be positive.
-  std::optional<std::chrono::nanoseconds> timeout = std::nullopt;
-};
-
-class Executor;
 
 /// mpi4py's `get_comm_workers()`: inside a task sent by `Executor::submit_parallel`, a
 /// communicator of the workers running that call's tasks, one task per worker, so that they can
@@ -156,164 +49,6 @@ class Executor;
 /// }
 /// ```
 MPI_Comm comm_workers();
-
-/// The result of `Executor::submit`, like `concurrent.futures.Future`. Waiting on it drives the
-/// executor: tasks are sent and results collected while the root waits on a future, submits,
-/// maps or shuts down. Used on the root's driving thread only (not thread-safe). Every member
-/// but `valid()` throws `std::logic_error` on an empty (default-constructed) future.
-///
-/// ```cpp
-/// auto f = executor.submit(count_primes, 0L, 1000000L);
-/// long n = f.get();
-/// ```
-template <class T>
-class Future {
- public:
-  /// The type of the task's value.
-  using value_type = T;
-
-  /// An empty future; `valid()` is false.
-  Future() = default;
-
-  /// Waits for the task and returns its value; throws `mpp::mpi::RemoteError` if it threw on a
-  /// worker (with one rank: the task's own exception), `mpp::CancelledError` if it was cancelled.
-  T get() {
-    wait();
-    if (!slot().ok) core_->rethrow(slot());
-    if constexpr (!std::is_void_v<T>) {
-      detail::Reader reader(slot().result());
-      return reader.template value<T>();
-    }
-  }
-  /// As `get()`, but throws `mpp::TimeoutError` if the result is not there within `timeout`.
-  template <class Rep, class Period>
-  T get(std::chrono::duration<Rep, Period> timeout) {
-    if (!wait(timeout)) mpp::detail::throw_timeout(std::chrono::duration<double>(timeout).count());
-    return get();
-  }
-  /// Waits until the task is done or cancelled.
-  void wait() { core_->wait(slot(), std::nullopt); }
-  /// Waits at most `timeout`; returns `done()`.
-  template <class Rep, class Period>
-  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) {
-    return core_->wait(slot(), std::chrono::steady_clock::now() +
-                                   std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
-  }
-  /// Whether the task finished or was cancelled; lets the executor progress (unless it is done
-  /// already), never blocks.
-  [[nodiscard]] bool done() {
-    if (!slot().finished()) core_->poll();
-    return slot().state == detail::TaskSlot::State::done || cancelled();
-  }
-  /// Cancels the task if it has not started yet, i.e. still waits in the root's queue (each
-  /// rank takes 4 × its threads tasks at a time, up to 64 × while its tasks are tiny, with one
-  /// rank as with several); true if it is cancelled.
-  bool cancel() { return core_->cancel(slot()); }
-  /// Whether the task was cancelled.
-  [[nodiscard]] bool cancelled() const {
-    return slot().state == detail::TaskSlot::State::cancelled;
-  }
-  /// `multiprocessing`'s `ready()`: the same as `done()`.
-  [[nodiscard]] bool ready() { return done(); }
-  /// Whether the task finished with a value (not an exception, not cancelled); throws
-  /// `mpp::NotReadyError` if it has not finished, as Python's `AsyncResult.successful()`.
-  [[nodiscard]] bool successful() {
-    if (!done()) mpp::detail::throw_not_ready();
-    return slot().state == detail::TaskSlot::State::done && slot().ok;
-  }
-  /// Whether this future refers to a task.
-  [[nodiscard]] bool valid() const noexcept { return slot_ != nullptr; }
-
-  /// mpi4py's `then`: a future of `f(value)`, computed on the root's own pool once this future
-  /// is done (also when it is done already); `f` gets the value as `const T&` (nothing for
-  /// `void`). If this future failed or was cancelled, `f` is not called and the new one fails
-  /// with the same exception (`cancelled()` then holds for it too). `f` never runs on the
-  /// thread that waits: waiting on any future of the executor starts it on the pool. Its value
-  /// is kept encoded like a task's result, so it must be `mpp::mpi::transferable`. Cancelling
-  /// the new future does not cancel this one. Root only; throws `std::logic_error` on an empty
-  /// future.
-  ///
-  /// ```cpp
-  /// auto energy = executor.submit(simulate, params).then([](const State& s) { return s.e; });
-  /// ```
-  template <class F>
-  [[nodiscard]] auto then(F f) const {
-    using U = typename detail::composed_value<T, F>::type;
-    return Future<U>(core_, detail::compose_slot<T>(*core_, checked_slot(), std::move(f),
-                                                    NoCallback{}, /*cancel_source=*/false));
-  }
-
-  /// Python's `Future.add_done_callback(fn)`: calls `fn(future)` (with a `Future<T>&` equal to
-  /// this one) once the future is done, failed or cancelled, also when it is already. It runs as
-  /// a task of the root's pool, once the root drives the executor (waits, submits, maps or shuts
-  /// down), and must not drive it in turn: read the future with `get()`, `done()` or
-  /// `successful()`, but do not submit or wait on others there. A callback that throws is
-  /// reported on stderr and otherwise ignored, as Python logs it. Root only.
-  ///
-  /// ```cpp
-  /// f.add_done_callback([](mpp::mpi::Future<double>& done) { log(done.get()); });
-  /// ```
-  template <class Fn>
-  requires std::invocable < Fn&, Future<T>
-  & > void add_done_callback(Fn fn) {
-    detail::ExecutorCore& core = *core_;
-    slot().when_finished(
-        [&core, fn = std::move(fn), self = *this](const std::shared_ptr<detail::TaskSlot>&) {
-          auto task = core.make_continuation();
-          task->run = [fn, self]() mutable {
-            try {
-              std::invoke(fn, self);
-            } catch (const std::exception& e) {
-              std::fprintf(stderr, "mpp: a done callback of an mpi::Future threw (ignored): %s\n",
-                           e.what());
-            } catch (...) {
-              std::fprintf(stderr, "mpp: a done callback of an mpi::Future threw (ignored)\n");
-            }
-            auto nothing = [] {};
-            return detail::encoded_outcome<void>(nothing);
-          };
-          core.start_local(std::move(task));
-        });
-    core_->poll();  // starts it now if the future is done already
-  }
-
-  /// A `try`/`except` around this future: a future equal to this one, except that an exception
-  /// (not a cancellation) becomes the value `g(std::exception_ptr)` returns, computed on the
-  /// root's pool (mpi4py's `compose` with only an `excepthook`). `g` may rethrow to keep a
-  /// failure. Root only.
-  ///
-  /// ```cpp
-  /// auto safe = executor.submit(parse, text).on_error([](std::exception_ptr) { return 0; });
-  /// ```
-  template <class G>
-  requires std::invocable<G&, std::exception_ptr>
-  [[nodiscard]] Future<T> on_error(G g) const {
-    return Future<T>(core_, detail::compose_slot<T>(*core_, checked_slot(), NoCallback{},
-                                                    std::move(g), /*cancel_source=*/false));
-  }
-
-  /// Used by `Executor`.
-  Future(detail::ExecutorCore* core, std::shared_ptr<detail::TaskSlot> slot)
-      : core_(core), slot_(std::move(slot)) {}
-
- private:
-  friend struct detail::FutureAccess;
-  friend class Executor;
-
-  // The slot; an empty future throws std::logic_error rather than crash.
-  const std::shared_ptr<detail::TaskSlot>& checked_slot() const {
-    if (!slot_) {
-      throw std::logic_error(
-          "mpp::mpi::Future: this future holds no task (default-constructed); use one returned "
-          "by Executor::submit");
-    }
-    return slot_;
-  }
-  detail::TaskSlot& slot() const { return *checked_slot(); }
-
-  detail::ExecutorCore* core_ = nullptr;
-  std::shared_ptr<detail::TaskSlot> slot_;
-};
 
 /// `mpi4py.futures.MPIPoolExecutor` in the shape of `srun python -m mpi4py.futures prog.py`:
 /// every rank starts the same program and registers the same functions by name; the root
@@ -363,47 +98,7 @@ class Executor {
   /// Throws `std::invalid_argument` if `name` is taken.
   template <class F>
   void register_function(const std::string& name, F f) {
-    using Traits = detail::callable<F>;
-    using R = typename Traits::result;
-    using Args = typename Traits::args;
-    detail::Entry entry;
-    entry.name = name;
-    entry.call = [f](std::span<const char> bytes, std::int64_t item, mpp::Pool&, bool borrow,
-                     const mpp::detail::ItemPolicy* policy) {
-      detail::Outcome outcome;
-      try {
-        detail::Reader reader(bytes);
-        Args args = read_tuple<Args>(reader);
-        detail::Writer writer(detail::frame_prefix, borrow);
-        // With a policy the arguments are passed as lvalues, so that each retry gets them whole.
-        const auto once = [&]() -> R {
-          return policy != nullptr ? std::apply(f, args) : std::apply(f, std::move(args));
-        };
-        const auto call = [&]() -> R {
-          return policy != nullptr ? mpp::detail::run_item(*policy, std::nullopt, once) : once();
-        };
-        if constexpr (std::is_void_v<R>) {
-          call();
-        } else {
-          writer.value(call());
-        }
-        outcome.bytes = std::move(writer).take_message();
-      } catch (...) {
-        outcome.error = std::current_exception();
-        outcome.item = item;
-      }
-      return outcome;
-    };
-    if constexpr (!std::is_void_v<R>) {
-      if constexpr (Traits::arity == 1) {
-        using A = std::tuple_element_t<0, Args>;
-        entry.chunk = chunk_invoker<A>([f](A& item) { return f(item); });
-      }
-      if constexpr (Traits::arity >= 1 && mpp::mpi::transferable<Args>) {
-        entry.star = chunk_invoker<Args>([f](Args& item) { return std::apply(f, item); });
-      }
-    }
-    core_->bind_key(detail::key_of(f), core_->add(std::move(entry)));
+    core_->bind_key(detail::key_of(f), core_->add(detail::make_entry(name, f)));
   }
 
   /// On a worker: serves tasks until the root shuts the executor down, then returns true. On the
@@ -679,45 +374,6 @@ class Executor {
   }
 
  private:
-  // The invoker of a chunk of items of type Item: `call(item)` for each, on the rank's local
-  // pool when the chunk is large enough to share.
-  template <class Item, class Call>
-  static detail::Invoker chunk_invoker(Call call) {
-    return [call](std::span<const char> bytes, std::int64_t first, mpp::Pool& local, bool borrow,
-                  const mpp::detail::ItemPolicy* policy) {
-      using R = std::decay_t<std::invoke_result_t<const Call&, Item&>>;
-      detail::Outcome outcome;
-      std::vector<Item> items;
-      detail::decode_all(bytes, items);
-      detail::FirstFailure failure;
-      try {
-        std::vector<R> results;
-        const auto body = [&](std::size_t i) -> R {
-          const auto index = first + static_cast<std::int64_t>(i);
-          try {
-            if (policy == nullptr) return call(items[i]);
-            return mpp::detail::run_item(*policy, static_cast<std::size_t>(index),
-                                         [&] { return call(items[i]); });
-          } catch (...) {
-            failure.record(index, std::current_exception());
-            throw;
-          }
-        };
-        if (items.size() >= 2 * static_cast<std::size_t>(local.threads())) {
-          results = local.map(body, std::views::iota(std::size_t{0}, items.size()));
-        } else {
-          results.reserve(items.size());
-          for (std::size_t i = 0; i < items.size(); ++i) results.push_back(body(i));
-        }
-        outcome.bytes = detail::encode_message(std::move(results), detail::frame_prefix, borrow);
-      } catch (...) {
-        outcome.error = failure.failed() ? failure.error() : std::current_exception();
-        outcome.item = failure.item();
-      }
-      return outcome;
-    };
-  }
-
   static void check(const ExecutorMapOptions& options, const char* what) {
     if (options.chunksize && *options.chunksize == 0) {
       mpp::detail::throw_invalid_argument(std::string("mpi::Executor::") + what +
@@ -883,13 +539,6 @@ class Executor {
     }
     return MapResults<R>(core_.get(), entry, chunk_kind(kind, options), options.buffersize,
                          options.unordered, deadline, std::move(next_chunk));
-  }
-
-  template <class Tuple>
-  static Tuple read_tuple(detail::Reader& reader) {
-    Tuple t;
-    std::apply([&](auto&... xs) { (reader.value(xs), ...); }, t);
-    return t;
   }
 
   std::unique_ptr<detail::ExecutorCore> core_;
