@@ -9,87 +9,17 @@
 #include "mpp/mpi/environment.hpp"
 #include "mpp/mpi/errors.hpp"
 #include "mpp/wait.hpp"
+#include "task_wire.hpp"
 
 namespace mpp::mpi::detail {
 
 namespace {
-
-enum : int { tag_task = 11, tag_result = 12, tag_shutdown = 13 };
-
-// The workers' communicator of the parallel task this thread runs (see comm_workers()).
-thread_local MPI_Comm task_workers = MPI_COMM_NULL;
-
-struct TaskHeader {
-  std::uint64_t id = 0;
-  std::int64_t first_item = -1;
-  std::uint64_t name_hash = 0;
-  std::uint32_t entry = 0;
-  std::uint32_t kind = 0;
-};
-
-// ResultHeader::ok: the task's result, its failure, or the initializer's failure on that rank.
-enum : std::uint64_t { result_failed = 0, result_ok = 1, result_broken = 2 };
-
-struct ResultHeader {
-  std::uint64_t id = 0;
-  std::uint64_t ok = result_failed;
-  std::uint64_t nanos = 0;   // the task's run time on the worker
-  std::uint64_t unused = 0;  // the size of TaskHeader, so both fit frame_prefix
-};
 
 // A worker holds enough tasks to stay busy for this long, so that tiny tasks do not wait on
 // a round trip to the root each; between 4 and 64 per thread.
 constexpr double queued_work_ns = 250e3;
 constexpr int min_tasks_per_thread = 4;
 constexpr int max_tasks_per_thread = 64;
-
-// A message is [u64 length][header][body], and travels in batches of messages, so that many
-// tiny tasks (or results) cost one MPI message. `bytes` holds the body after frame_prefix
-// reserved bytes, where the length and header are written.
-template <class Header>
-void frame(Message& message, const Header& header) {
-  static_assert(sizeof(std::uint64_t) + sizeof(Header) == frame_prefix);
-  const std::uint64_t length = message.size() - sizeof length;
-  std::memcpy(message.bytes.data(), &length, sizeof length);
-  std::memcpy(message.bytes.data() + sizeof length, &header, sizeof header);
-}
-
-// `body` after frame_prefix reserved bytes.
-Message with_prefix(const std::string& body) {
-  std::string out(frame_prefix, '\0');
-  out.append(body);
-  return Message(std::move(out));
-}
-
-template <class Visit>
-void for_each_framed(const std::string& batch, Visit visit) {
-  std::size_t at = 0;
-  while (at + sizeof(std::uint64_t) <= batch.size()) {
-    std::uint64_t length = 0;
-    std::memcpy(&length, batch.data() + at, sizeof length);
-    at += sizeof length;
-    visit(std::span<const char>(batch.data() + at, static_cast<std::size_t>(length)));
-    at += static_cast<std::size_t>(length);
-  }
-}
-
-// If `error` is the local pool's InitializerError, what the initializer threw (nested in it),
-// described as happening on `rank`; nullopt for any other error.
-std::optional<ErrorRecord> initializer_failure(const std::exception_ptr& error, int rank,
-                                               const std::string& host) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const mpp::InitializerError& e) {
-    try {
-      std::rethrow_if_nested(e);
-    } catch (...) {
-      return describe(std::current_exception(), rank, host, -1);
-    }
-    return describe(std::current_exception(), rank, host, -1);
-  } catch (...) {
-  }
-  return std::nullopt;
-}
 
 // `parent` with its ranks reordered so that `root` is rank 0 (a new communicator), or `parent`
 // itself for root 0 and for a communicator Comm refuses anyway, saying why.
@@ -361,26 +291,6 @@ void ExecutorCore::observe(std::size_t r, std::size_t entry, std::uint64_t nanos
   estimate = estimate <= 0 || sample > estimate ? sample : 0.75 * estimate + 0.25 * sample;
 }
 
-void ExecutorCore::run_on_root(const std::shared_ptr<TaskSlot>& slot) {
-  std::string bytes = std::move(slot->request).flatten();
-  slot->request = Message();
-  TaskHeader header;
-  std::memcpy(&header, bytes.data() + sizeof(std::uint64_t), sizeof header);
-  locals_[slot->id] = slot;
-  try {
-    slot->local.emplace(local_.apply_async([this, bytes = std::move(bytes), header] {
-      return invoke(entries_[header.entry], header.kind,
-                    std::span<const char>(bytes).subspan(frame_prefix), header.first_item, false);
-    }));
-  } catch (...) {
-    locals_.erase(slot->id);
-    --in_flight_[0];
-    auto failure = initializer_failure(std::current_exception(), 0, comm_.host());
-    if (!failure) throw;
-    break_with(std::move(*failure));
-  }
-}
-
 void ExecutorCore::complete_sends(bool all) {
   while (!sends_.empty()) {
     if (all) {
@@ -444,86 +354,6 @@ bool ExecutorCore::receive(bool block) {
   return true;
 }
 
-void ExecutorCore::settle_local(TaskSlot& slot) {
-  if (slot.state != TaskSlot::State::running || !slot.on_pool() || !slot.waitable().ready()) {
-    return;
-  }
-  Outcome outcome;
-  try {
-    outcome = slot.local ? std::move(*slot.local).get() : slot.take();
-  } catch (...) {
-    if (slot.continuation) {  // its own failure: the executor goes on
-      slot.local.reset();
-      slot.tracked.reset();
-      auto keep = locals_.extract(slot.id);
-      slot.fail(std::current_exception());
-      return;
-    }
-    // Run on a thread whose initializer failed: the executor is broken.
-    auto failure = initializer_failure(std::current_exception(), 0, comm_.host());
-    if (!failure) throw;
-    break_with(std::move(*failure));
-    return;
-  }
-  const bool beside_workers = !slot.continuation && comm_.size() > 1;
-  if (beside_workers) --in_flight_[0];
-  slot.ok = !outcome.error;
-  slot.bytes = std::move(outcome.bytes).flatten();
-  slot.offset = outcome.error ? 0 : frame_prefix;
-  slot.error = outcome.error;
-  if (beside_workers && outcome.error) {
-    // Whichever rank ran it, a task's failure reads the same when there are workers.
-    slot.bytes = encode(describe(outcome.error, parent_rank_, comm_.host(), outcome.item));
-    slot.error = nullptr;
-  }
-  slot.local.reset();
-  slot.tracked.reset();
-  slot.take = nullptr;
-  // Erased before finishing: the callbacks may start other local tasks.
-  auto keep = locals_.extract(slot.id);
-  slot.finish(TaskSlot::State::done);
-}
-
-void ExecutorCore::settle_locals() {
-  std::vector<std::shared_ptr<TaskSlot>> slots;
-  for (auto& [id, slot] : locals_) slots.push_back(slot);
-  for (auto& slot : slots) settle_local(*slot);
-}
-
-std::shared_ptr<TaskSlot> ExecutorCore::make_continuation() {
-  if (comm_.rank() != 0) {
-    throw_usage(
-        "Future::then/on_error, mpp::compose, mpp::collect: only the root has futures; the "
-        "other ranks call serve()");
-  }
-  auto slot = std::make_shared<TaskSlot>();
-  slot->id = next_id_++;
-  slot->continuation = true;
-  return slot;
-}
-
-void ExecutorCore::start_local(std::shared_ptr<TaskSlot> slot) {
-  ready_.push_back(std::move(slot));
-}
-
-void ExecutorCore::start_ready() {
-  while (!ready_.empty()) {
-    auto slot = std::move(ready_.front());
-    ready_.pop_front();
-    if (slot->state != TaskSlot::State::queued) continue;  // cancelled meanwhile
-    slot->state = TaskSlot::State::running;
-    try {
-      slot->local.emplace(local_.apply_async(std::move(slot->run)));
-    } catch (...) {
-      slot->run = nullptr;
-      slot->fail(std::current_exception());  // the root's pool is closed or broken
-      continue;
-    }
-    slot->run = nullptr;
-    locals_[slot->id] = slot;
-  }
-}
-
 void ExecutorCore::adopt(const std::shared_ptr<TaskSlot>& slot, mpp::AnyResult result,
                          std::function<Outcome()> take) {
   slot->state = TaskSlot::State::running;
@@ -551,14 +381,6 @@ void ExecutorCore::poll() {
   while (receive(false)) {
   }
   dispatch();
-}
-
-void ExecutorCore::wait_for_locals(std::chrono::milliseconds limit) {
-  // Sleeps until any of them completes, not the oldest one only.
-  std::vector<mpp::AnyResult> running;
-  running.reserve(locals_.size());
-  for (auto& [id, slot] : locals_) running.push_back(slot->waitable());
-  (void)mpp::wait(running, mpp::wait_for::first_completed, limit);
 }
 
 void ExecutorCore::progress() {
@@ -739,124 +561,4 @@ Outcome ExecutorCore::invoke(const Entry& entry, std::uint32_t kind, std::span<c
   return (*entry.invoker(kind))(args, first_item, local_, borrow, policy ? &*policy : nullptr);
 }
 
-bool ExecutorCore::serve() {
-  if (comm_.rank() == 0) return false;
-  // One received task, running on the local pool.
-  struct Job {
-    std::uint64_t id;
-    std::optional<mpp::AsyncResult<Outcome>> result;
-    std::exception_ptr error;  // the local pool refused the task (its initializer failed)
-  };
-  std::deque<Job> jobs;
-  bool stop = false;
-  auto lock = mpi_guard("mpp::mpi::Executor::serve");
-  while (true) {
-    bool busy = false;
-    // Finished tasks go back to the root, all those ready in one message.
-    Message batch;
-    for (auto it = jobs.begin(); it != jobs.end();) {
-      if (it->result && !it->result->ready()) {
-        ++it;
-        continue;
-      }
-      Outcome outcome;
-      std::exception_ptr error = it->error;
-      if (it->result) {
-        try {
-          outcome = std::move(*it->result).get();
-        } catch (...) {
-          error = std::current_exception();
-        }
-      }
-      // Every task gets an answer, so the root's count of tasks in flight stays exact; a task
-      // refused because the initializer failed tells the root that this rank is broken.
-      ResultHeader header{it->id, result_ok, outcome.nanos};
-      Message body;
-      if (error) {
-        if (auto failure = initializer_failure(error, parent_rank_, comm_.host())) {
-          header.ok = result_broken;
-          body = with_prefix(encode(*failure));
-        } else {
-          header.ok = result_failed;
-          body = with_prefix(encode(describe(error, parent_rank_, comm_.host(), -1)));
-        }
-      } else if (outcome.error) {
-        header.ok = result_failed;
-        body =
-            with_prefix(encode(describe(outcome.error, parent_rank_, comm_.host(), outcome.item)));
-      } else {
-        body = std::move(outcome.bytes);
-      }
-      frame(body, header);
-      batch.append(std::move(body));
-      it = jobs.erase(it);
-    }
-    if (!batch.empty()) {
-      sends_.emplace_back(std::move(batch)).post({comm_.get(), comm_.side()}, 0, tag_result);
-      busy = true;
-    }
-    complete_sends(false);
-    if (stop && jobs.empty()) {
-      complete_sends(true);
-      return true;
-    }
-    // New tasks, or the shutdown.
-    MPI_Status status;
-    int flag = 0;
-    if (jobs.empty() && !stop) {
-      check_mpi(MPI_Probe(0, MPI_ANY_TAG, comm_.get(), &status), "MPI_Probe");
-      flag = 1;
-    } else if (!stop) {
-      check_mpi(MPI_Iprobe(0, MPI_ANY_TAG, comm_.get(), &flag, &status), "MPI_Iprobe");
-    }
-    if (flag) {
-      busy = true;
-      std::string buffer = receive_message({comm_.get(), comm_.side()}, status);
-      if (status.MPI_TAG == tag_shutdown) {
-        stop = true;
-        continue;
-      }
-      // Each task of the batch runs as its own task of the local pool; they share the buffer.
-      auto shared = std::make_shared<std::string>(std::move(buffer));
-      for_each_framed(*shared, [&](std::span<const char> one) {
-        TaskHeader header;
-        std::memcpy(&header, one.data(), sizeof header);
-        const std::span<const char> args = one.subspan(sizeof header);
-        Job job{header.id, std::nullopt, nullptr};
-        try {
-          job.result.emplace(local_.apply_async([this, shared, header, args] {
-            const auto start = std::chrono::steady_clock::now();
-            Outcome out =
-                run_task(header.entry, header.name_hash, header.kind, args, header.first_item);
-            out.nanos = static_cast<std::uint64_t>(
-                std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
-            return out;
-          }));
-        } catch (...) {
-          job.error = std::current_exception();
-        }
-        jobs.push_back(std::move(job));
-      });
-    }
-    if (!busy && !jobs.empty() && jobs.front().result) {
-      lock = {};
-      (void)jobs.front().result->wait(std::chrono::microseconds(100));
-      lock = mpi_guard("mpp::mpi::Executor::serve");
-    }
-  }
-}
-
 }  // namespace mpp::mpi::detail
-
-namespace mpp::mpi {
-
-MPI_Comm comm_workers() {
-  if (detail::task_workers == MPI_COMM_NULL) {
-    detail::throw_usage(
-        "mpp::mpi::comm_workers(): only inside a task sent by Executor::submit_parallel, which "
-        "runs one task on every worker so that they can communicate");
-  }
-  return detail::task_workers;
-}
-
-}  // namespace mpp::mpi
