@@ -16,9 +16,8 @@ namespace mpp::mpi::detail {
 namespace {
 
 // A worker holds enough tasks to stay busy for this long, so that tiny tasks do not wait on
-// a round trip to the root each; between 4 and 64 per thread.
+// a round trip to the root each; between min_tasks_per_thread and 64 per thread.
 constexpr double queued_work_ns = 250e3;
-constexpr int min_tasks_per_thread = 4;
 constexpr int max_tasks_per_thread = 64;
 
 // `parent` with its ranks reordered so that `root` is rank 0 (a new communicator), or `parent`
@@ -71,7 +70,7 @@ ExecutorCore::ExecutorCore(MPI_Comm parent, std::optional<int> threads,
     check_mpi(MPI_Allgather(&mine, 1, MPI_INT, all.data(), 1, MPI_INT, comm_.get()),
               "MPI_Allgather");
   }
-  for (int t : all) capacity_.push_back(4 * std::max(1, t));
+  for (int t : all) capacity_.push_back(min_tasks_per_thread * std::max(1, t));
   in_flight_.assign(all.size(), 0);
   if (comm_.size() > 1 && !root_computes) capacity_[0] = 0;
   for (std::size_t r = 1; r < capacity_.size(); ++r) {

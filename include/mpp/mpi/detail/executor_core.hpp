@@ -207,10 +207,10 @@ class ExecutorCore {
     }
     return total;
   }
-  // The threads of the ranks that get tasks (capacity_ keeps 4 tasks per thread).
+  // The threads of the ranks that get tasks.
   int computing_threads() const noexcept {
     int threads = 0;
-    for (const int c : capacity_) threads += c / 4;
+    for (const int c : capacity_) threads += c / min_tasks_per_thread;
     return std::max(1, threads);
   }
   // The ranks that get tasks (the root alone with one rank).
@@ -314,8 +314,12 @@ class ExecutorCore {
   // Root: a task of function `entry` reported from rank `r` that it ran `nanos`.
   void observe(std::size_t r, std::size_t entry, std::uint64_t nanos) noexcept;
 
-  // Per rank: the fewest tasks kept in flight (4 x its threads; 0 for a rank that gets none:
-  // the root when there are workers, unless it computes, and the workers past max_workers).
+  // Tasks in flight per thread of a rank at least, also while tasks take long: enough to keep
+  // its threads busy while results travel back. Short tasks get more (see room()).
+  static constexpr int min_tasks_per_thread = 4;
+  // Per rank: the fewest tasks kept in flight (min_tasks_per_thread x its threads; 0 for a rank
+  // that gets none: the root when there are workers, unless it computes, and the workers past
+  // max_workers).
   std::vector<int> capacity_;
   // Per registered function: the estimated run time of one task in ns, 0 until a result
   // reports one, and again once the executor has finished all it had.
