@@ -29,6 +29,10 @@
 #include <utility>
 #include <vector>
 
+#include <cereal/archives/json.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/version.h>
@@ -451,122 +455,126 @@ void check_launcher_without_mpi(Facts& facts) {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
+using JsonArchive = cereal::JSONOutputArchive;
+
+// `name`: the text, or null when it is empty.
+void text_or_null(JsonArchive& ar, const char* name, const std::string& value) {
+  if (value.empty()) {
+    ar(cereal::make_nvp(name, nullptr));
+  } else {
+    ar(cereal::make_nvp(name, value));
   }
-  return out + "\"";
 }
 
-std::string json_ints(const std::vector<int>& values) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(values[i]);
+// `name`: the count, or null when it is 0 (unknown, or none).
+template <class Number>
+void count_or_null(JsonArchive& ar, const char* name, Number value) {
+  if (value == 0) {
+    ar(cereal::make_nvp(name, nullptr));
+  } else {
+    ar(cereal::make_nvp(name, value));
   }
-  return out + "]";
 }
 
-std::string json_strings(const std::vector<std::string>& values) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += json_string(values[i]);
-  }
-  return out + "]";
+// Writes `write()`'s members as the object `name` (an unnamed one inside an array).
+template <class Members>
+void object(JsonArchive& ar, const char* name, Members write) {
+  if (name != nullptr) ar.setNextName(name);
+  ar.startNode();
+  write();
+  ar.finishNode();
 }
 
-std::string json_map(const std::map<std::string, std::string>& values) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [name, value] : values) {
-    if (!first) out += ',';
-    first = false;
-    out += json_string(name) + ":" + json_string(value);
-  }
-  return out + "}";
+// Writes what `write()` writes, unnamed, as the array `name`.
+template <class Elements>
+void array(JsonArchive& ar, const char* name, Elements write) {
+  ar.setNextName(name);
+  ar.startNode();
+  ar.makeArray();
+  write();
+  ar.finishNode();
 }
 
-std::string json_or_null(const std::string& value) {
-  return value.empty() ? "null" : json_string(value);
+// The variables as one object of name -> value (cereal would write a std::map as an array of
+// key/value pairs).
+void variables(JsonArchive& ar, const char* name, const std::map<std::string, std::string>& vars) {
+  object(ar, name, [&] {
+    for (const auto& [variable, value] : vars) ar(cereal::make_nvp(variable, value));
+  });
 }
 
-void print_json(const Facts& f, const World* world) {
-  std::string quotas = "[";
-  for (std::size_t i = 0; i < f.quotas.size(); ++i) {
-    if (i) quotas += ',';
-    quotas += "{\"file\":" + json_string(f.quotas[i].file) +
-              ",\"cpu_max\":" + json_string(f.quotas[i].value) +
-              ",\"cpus\":" + std::to_string(f.quotas[i].cpus) + "}";
-  }
-  quotas += "]";
-  std::string out = "{";
-  out += "\"mpp_version\":" + json_string(mpp::version);
-  out += ",\"host\":" + json_string(f.host);
-  out += ",\"pid\":" + std::to_string(f.pid);
-  out += ",\"online_cpus\":" + std::to_string(f.online);
-  out += ",\"affinity\":{\"count\":" + std::to_string(f.affinity.size()) +
-         ",\"list\":" + json_string(cpu_list(f.affinity)) + ",\"cpus\":" + json_ints(f.affinity) +
-         "}";
-  out += ",\"cgroup\":{\"path\":" + json_or_null(f.cgroup) + ",\"quotas\":" + quotas +
-         ",\"quota_cpus\":" + (f.quota_cpus ? std::to_string(f.quota_cpus) : "null") + "}";
-  out += ",\"slurm\":" + json_map(f.slurm);
-  out += ",\"launcher\":" + json_map(f.launcher);
-  out += ",\"launched_by\":" + json_or_null(launched_by(f));
-  out += ",\"mpi_built_against\":" + json_or_null(built_against());
-  out += ",\"MPP_NUM_THREADS\":" + json_or_null(f.mpp_num_threads);
-  out += ",\"OMP_NUM_THREADS\":" + json_or_null(f.omp_num_threads);
-  out += ",\"available_cpus\":" + (f.available ? std::to_string(f.available) : "null");
-  out += ",\"available_cpus_error\":" + json_or_null(f.available_error);
-  out += ",\"reason\":" + json_string(f.reason);
-  out += ",\"tbb\":{\"version\":" + json_string(f.tbb_version) +
-         ",\"default_concurrency\":" + std::to_string(f.tbb_default) +
-         ",\"max_allowed_parallelism\":" + std::to_string(f.tbb_max_parallelism) + "}";
+void write_json(JsonArchive& ar, const Facts& f, const World* world) {
+  ar(cereal::make_nvp("mpp_version", std::string(mpp::version)), cereal::make_nvp("host", f.host),
+     cereal::make_nvp("pid", f.pid), cereal::make_nvp("online_cpus", f.online));
+  object(ar, "affinity", [&] {
+    ar(cereal::make_nvp("count", f.affinity.size()), cereal::make_nvp("list", cpu_list(f.affinity)),
+       cereal::make_nvp("cpus", f.affinity));
+  });
+  object(ar, "cgroup", [&] {
+    text_or_null(ar, "path", f.cgroup);
+    array(ar, "quotas", [&] {
+      for (const auto& quota : f.quotas) {
+        object(ar, nullptr, [&] {
+          ar(cereal::make_nvp("file", quota.file), cereal::make_nvp("cpu_max", quota.value),
+             cereal::make_nvp("cpus", quota.cpus));
+        });
+      }
+    });
+    count_or_null(ar, "quota_cpus", f.quota_cpus);
+  });
+  variables(ar, "slurm", f.slurm);
+  variables(ar, "launcher", f.launcher);
+  text_or_null(ar, "launched_by", launched_by(f));
+  text_or_null(ar, "mpi_built_against", built_against());
+  text_or_null(ar, "MPP_NUM_THREADS", f.mpp_num_threads);
+  text_or_null(ar, "OMP_NUM_THREADS", f.omp_num_threads);
+  count_or_null(ar, "available_cpus", f.available);
+  text_or_null(ar, "available_cpus_error", f.available_error);
+  ar(cereal::make_nvp("reason", f.reason));
+  object(ar, "tbb", [&] {
+    ar(cereal::make_nvp("version", f.tbb_version),
+       cereal::make_nvp("default_concurrency", f.tbb_default),
+       cereal::make_nvp("max_allowed_parallelism", f.tbb_max_parallelism));
+  });
   std::vector<std::string> warnings = f.warnings;
   if (!world && !f.single_cpu_warning.empty())
     warnings.insert(warnings.begin(), f.single_cpu_warning);
   if (world) {
-    out += ",\"mpi\":{\"size\":" + std::to_string(world->size) +
-           ",\"library\":" + json_string(world->library) +
-           ",\"thread_level\":" + std::to_string(world->thread_level) + ",\"ranks\":[";
-    for (std::size_t i = 0; i < world->ranks.size(); ++i) {
-      const Rank& r = world->ranks[i];
-      if (i) out += ',';
-      out += "{\"rank\":" + std::to_string(r.rank) + ",\"host\":" + json_string(r.host) +
-             ",\"affinity\":" + json_string(cpu_list(r.affinity)) +
-             ",\"threads\":" + std::to_string(r.available) +
-             ",\"mpi_threads\":" + (r.mpi_threads ? std::to_string(r.mpi_threads) : "null") +
-             ",\"online_cpus\":" + std::to_string(r.online) + "}";
-    }
-    out += "]}";
+    object(ar, "mpi", [&] {
+      ar(cereal::make_nvp("size", world->size), cereal::make_nvp("library", world->library),
+         cereal::make_nvp("thread_level", world->thread_level));
+      array(ar, "ranks", [&] {
+        for (const Rank& r : world->ranks) {
+          object(ar, nullptr, [&] {
+            ar(cereal::make_nvp("rank", r.rank), cereal::make_nvp("host", r.host),
+               cereal::make_nvp("affinity", cpu_list(r.affinity)),
+               cereal::make_nvp("threads", r.available));
+            count_or_null(ar, "mpi_threads", r.mpi_threads);
+            ar(cereal::make_nvp("online_cpus", r.online));
+          });
+        }
+      });
+    });
     warnings.insert(warnings.end(), world->warnings.begin(), world->warnings.end());
   } else {
-    out += ",\"mpi\":null";
+    ar(cereal::make_nvp("mpi", nullptr));
   }
-  out += ",\"warnings\":" + json_strings(warnings);
-  out += "}\n";
+  ar(cereal::make_nvp("warnings", warnings));
+}
+
+// One JSON object on one line, written at once: tasks of an srun step without PMIx each print
+// their own, and a reader takes one object per line.
+void print_json(const Facts& f, const World* world) {
+  std::ostringstream text;
+  {
+    JsonArchive ar(text, JsonArchive::Options::NoIndent());
+    write_json(ar, f, world);
+  }  // the archive closes the object when it goes
+  // Without indentation the writer still breaks lines between members; a newline inside a
+  // string is escaped, so every '\n' left is layout.
+  std::string out = text.str();
+  std::erase(out, '\n');
+  out += '\n';
   std::fputs(out.c_str(), stdout);
 }
 
