@@ -638,7 +638,6 @@ void PoolCore::terminate() {
   {
     std::lock_guard lock(mutex_);
     state_.store(State::terminated);
-    terminated_.store(true, std::memory_order_release);
     for (auto* context : contexts_) context->cancel_group_execution();
   }
   stop_.request_stop();

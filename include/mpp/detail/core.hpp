@@ -167,7 +167,9 @@ class PoolCore {
   void terminate();
 
   // True once terminate() was called: work that has not started completes as cancelled.
-  bool terminated() const noexcept { return terminated_.load(std::memory_order_acquire); }
+  bool terminated() const noexcept {
+    return state_.load(std::memory_order_acquire) == State::terminated;
+  }
   std::stop_token stop_token() const noexcept { return stop_.get_token(); }
   bool stop_requested() const noexcept { return stop_.stop_requested(); }
 
@@ -242,7 +244,6 @@ class PoolCore {
   // check_may_run) and bound to no other, so that a failing map cannot cancel them.
   tbb::task_group_context spawn_context_{tbb::task_group_context::isolated};
 
-  std::atomic<bool> terminated_{false};
   std::stop_source stop_;
   std::function<void(const Overdue&)> on_overdue_;  // given to the timer when it starts
   std::once_flag timer_once_;
