@@ -31,14 +31,19 @@ std::chrono::nanoseconds with_jitter(std::chrono::nanoseconds delay) {
 }  // namespace
 
 void check_policy(const Backoff& backoff, const std::optional<std::chrono::nanoseconds>& timeout,
-                  const std::string& where) {
+                  std::string_view where, std::string_view call) {
+  const auto named = [&](const char* what) {
+    std::string message(where);
+    message.append(call).append(what);
+    return message;
+  };
   if (backoff.initial < std::chrono::nanoseconds::zero() || backoff.max < backoff.initial ||
       !(backoff.multiplier >= 1.0)) {
-    throw_invalid_argument(where +
-                           ": backoff needs initial >= 0, max >= initial and multiplier >= 1");
+    throw_invalid_argument(
+        named(": backoff needs initial >= 0, max >= initial and multiplier >= 1"));
   }
   if (timeout && *timeout <= std::chrono::nanoseconds::zero()) {
-    throw_invalid_argument(where + ": a time limit must be positive; leave it unset for none");
+    throw_invalid_argument(named(": a time limit must be positive; leave it unset for none"));
   }
 }
 
@@ -145,20 +150,22 @@ void Deadline::check(bool nest_current) const {
 }
 
 ItemPolicy item_policy(const MapOptions& options, PoolCore* core, const char* call) {
-  check_policy(options.backoff, options.task_timeout, std::string("Pool::") + call);
+  check_policy(options.backoff, options.task_timeout, "Pool::", call);
   return {options.retries, options.retry_if, options.backoff, options.task_timeout, core};
 }
 
 ItemPolicy item_policy(const ApplyOptions& options, PoolCore* core, const char* call) {
-  check_policy(options.backoff, options.timeout, std::string("Pool::") + call);
+  check_policy(options.backoff, options.timeout, "Pool::", call);
   return {options.retries, options.retry_if, options.backoff, options.timeout, core};
 }
 
 std::shared_ptr<const ItemPolicy> shared_policy(const ApplyOptions& options, PoolCore* core,
                                                 const char* call) {
-  ItemPolicy policy = item_policy(options, core, call);
-  if (policy.plain()) return nullptr;
-  return std::make_shared<const ItemPolicy>(std::move(policy));
+  // Checked first, so that a bad backoff is refused whatever the rest; nothing else is built for
+  // the default options, which every plain apply_async passes.
+  check_policy(options.backoff, options.timeout, "Pool::", call);
+  if (options.retries == 0 && !options.timeout) return nullptr;
+  return std::make_shared<const ItemPolicy>(item_policy(options, core, call));
 }
 
 bool may_retry(const ItemPolicy& policy, std::size_t attempt) {

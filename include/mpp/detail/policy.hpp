@@ -15,6 +15,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -115,9 +116,10 @@ struct ItemPolicy {
   bool plain() const noexcept { return retries == 0 && !timeout; }
 };
 
-// Throws std::invalid_argument, naming `where`, for a backoff or a time limit that cannot be.
+// Throws std::invalid_argument, naming the call `where` + `call`, for a backoff or a time limit
+// that cannot be. The message is built only then: this runs on every apply_async.
 void check_policy(const Backoff& backoff, const std::optional<std::chrono::nanoseconds>& timeout,
-                  const std::string& where);
+                  std::string_view where, std::string_view call = {});
 // Validates and copies the policy part of `options` (`call` names the public call for messages).
 ItemPolicy item_policy(const MapOptions& options, PoolCore* core, const char* call);
 ItemPolicy item_policy(const ApplyOptions& options, PoolCore* core, const char* call);
