@@ -28,7 +28,7 @@ source scripts/need_packages.sh
 
 need_packages cmake make g++ libtbb-dev libcereal-dev libbenchmark-dev libboost-dev gnuplot-nox python3
 
-workloads=(overhead tasks mandelbrot primes pi bandwidth streaming fib)
+workloads=(overhead tasks mandelbrot primes pi bandwidth streaming fib tree)
 skip_mpi=${MPP_BENCH_NO_MPI:+MPP_BENCH_NO_MPI is set}
 if [ -n "${MPP_BENCH_ONLY:-}" ]; then
   read -r -a workloads <<<"$MPP_BENCH_ONLY"
