@@ -60,4 +60,28 @@ inline bool check(benchmark::State& state, std::int64_t sum, std::int64_t n) {
 
 inline constexpr const char* baseline = "streaming/serial";
 
+// The per-item cost of Python's default chunksize (1): a hundredth of the items, each about one
+// microsecond of work, so that the stream's per-item synchronisation is what scales or not.
+inline std::int64_t work_items() {
+  return items() / 100 > 0 ? items() / 100 : 1;
+}
+
+inline std::uint64_t work(std::int64_t x) {
+  static const std::uint64_t rounds = bench::rounds_per_microsecond();
+  return bench::spin(static_cast<std::uint64_t>(x), rounds);
+}
+
+inline bool check_work(benchmark::State& state, std::uint64_t sum, std::int64_t n) {
+  static std::int64_t cached_n = -1;
+  static std::uint64_t cached = 0;
+  if (cached_n != n) {
+    cached = 0;
+    for (std::int64_t x = 0; x < n; ++x) cached += work(x);
+    cached_n = n;
+  }
+  if (!bench::check(state, sum, cached)) return false;
+  state.SetItemsProcessed(state.iterations() * n);
+  return true;
+}
+
 }  // namespace streaming
