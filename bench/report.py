@@ -25,6 +25,7 @@ WORKLOADS = [
     ("bandwidth", "map over 10^8 doubles against parallel copy loops"),
     ("streaming", "imap over a 10^7-item generator"),
     ("fib", "fib(30), a task per call, parent waits for child"),
+    ("tree", "quicksort of 10^7 random ints, a task per split down to 4096 items"),
 ]
 
 UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
@@ -194,6 +195,7 @@ def main():
     bar("fib(30), a task per call (`apply_async` + `get()` inside tasks) ≤ 1.10 × "
         "`tbb::task_group`", fmt_time(m and m["seconds"]),
         f"tbb::task_group {fmt_time(t and t['seconds'])}", r, r is not None and r <= 1.10)
+    scaling_bars(bar, row)
 
     m = row("overhead", "mpp_chunksize:1")
     n = (m or {}).get("items_per_second")
@@ -236,7 +238,7 @@ def main():
     w("## Per workload")
     w("")
     w("T is the median wall time of one run of the workload; S = T_serial / T "
-      "(for `std_async` in `tasks` and `mpp_imap_chunksize:1`, which run fewer items: T at 1 thread / T); "
+      "(for `std_async` in `tasks` and the chunksize-1 streams, which run fewer items: T at 1 thread / T); "
       "E = S / p; e = (1/S − 1/p) / (1 − 1/p), the Karp-Flatt serial fraction. "
       "Counters from `mpp/benchmark.hpp`.")
     w("")
@@ -299,6 +301,44 @@ def main():
     plots(out, data, P)
     met = sum(1 for _, ok in verdicts if ok)
     print(f"report: {os.path.join(out, 'report.md')} ({met}/{len(verdicts)} bars met)")
+
+
+def scaling_bars(bar, row):
+    """Issue 17's bars: nested tasks, streams and outside submission against oneTBB, and the
+    1 -> 2 thread speedups of fib and of imap at chunksize 1 (oneTBB's own speedup beside)."""
+    def against(workload, mine, peer, limit, text):
+        m, t = row(workload, mine), row(workload, peer)
+        r = m["seconds"] / t["seconds"] if m and t else None
+        bar(text, fmt_time(m and m["seconds"]), f"{peer} {fmt_time(t and t['seconds'])}", r,
+            r is not None and r <= limit)
+
+    def speedup(workload, contender, p=2):
+        one, many = row(workload, contender, 1), row(workload, contender, p)
+        return (one["seconds"] / many["seconds"], one, many) if one and many else (None, one, many)
+
+    def scales(workload, mine, peer, limit, text):
+        r, one, two = speedup(workload, mine)
+        t, tone, ttwo = speedup(workload, peer)
+        bar(text, f"{fmt_time(one and one['seconds'])} → {fmt_time(two and two['seconds'])}",
+            f"{peer} {fmt_time(tone and tone['seconds'])} → {fmt_time(ttwo and ttwo['seconds'])} "
+            f"(×{fmt(t)})", r, r is not None and r >= limit)
+
+    against("tree", "mpp_apply_async", "tbb_task_group", 1.10,
+            "tree: quicksort of 10^7 ints, a task per split (`apply_async` + `get()` inside "
+            "tasks) ≤ 1.10 × `tbb::task_group`")
+    scales("fib", "mpp_apply_async", "tbb_task_group", 1.7,
+           "fib(30), a task per call: 2 threads ≥ 1.7 × faster than 1 thread")
+    against("streaming", "mpp_imap_chunksize:1000", "tbb_parallel_pipeline", 1.25,
+            "`imap` over 10^7 cheap items, chunksize 1000, in order ≤ 1.25 × "
+            "`tbb::parallel_pipeline` with the same window (4 × threads chunks)")
+    against("streaming", "mpp_imap_unordered_chunksize:1000",
+            "tbb_parallel_pipeline_out_of_order", 1.25,
+            "`imap_unordered`, the same ≤ 1.25 × `tbb::parallel_pipeline` summing out of order")
+    scales("streaming", "mpp_imap_1us_chunksize:1", "tbb_parallel_pipeline_1us_chunksize:1", 1.5,
+           "`imap` chunksize 1 over 10^5 items of ~1 µs: 2 threads ≥ 1.5 × faster than 1 thread")
+    against("tasks", "mpp_apply_async", "tbb_task_group", 1.10,
+            "`apply_async` ×10^5 of ~1 µs from outside the pool, all collected ≤ 1.10 × "
+            "`tbb::task_group`")
 
 
 def mpi_section(w, mpi, verdicts):
