@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <ranges>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -36,8 +37,9 @@ struct WaitLimit {
 
 // What a stream shares with the chunk tasks in flight; they keep it alive, so a stream can be
 // abandoned while chunks still sit in the arena's queue. `R` is what the stream yields: with
-// `Collect` an Outcome that holds the call's exception too.
-template <class F, class Input, class R, bool Collect>
+// `Collect` an Outcome that holds the call's exception too. An `Ordered` stream's consumer waits
+// on the status of the chunk it needs next; an unordered one's on the list of completed chunks.
+template <class F, class Input, class R, bool Collect, bool Ordered>
 class StreamState {
  public:
   enum : int { free, pending, running, done };
@@ -70,7 +72,7 @@ class StreamState {
     for (std::size_t i = 0; i < slot.inputs.size(); ++i) {
       if (abandoned.load(std::memory_order_relaxed)) break;
       try {
-        core->check_may_run();
+        if (!core->may_run()) core->check_may_run();
         run_item_of(slot, i);
       } catch (...) {
         if constexpr (Collect) {
@@ -80,14 +82,46 @@ class StreamState {
         }
       }
     }
-    {
-      std::lock_guard lock(mutex);
-      slot.status.store(done, std::memory_order_release);
-      completed.push_back(static_cast<std::size_t>(&slot - slots.data()));
-    }
-    changed.notify_all();
+    finish(slot);
     return true;
   }
+
+  // Marks `slot` done and wakes whoever waits for it. The consumer of an ordered stream waits on
+  // the status itself, so a chunk that ends while nobody sleeps takes no lock and makes no system
+  // call: with a lock and a broadcast per chunk, the futex calls of the two took most of the time
+  // of `imap` at chunksize 1. The condition variable is only for those counted in `sleepers`.
+  void finish(Slot& slot) {
+    if constexpr (Ordered) {
+      slot.status.store(done, std::memory_order_seq_cst);
+    } else {
+      std::lock_guard lock(mutex);
+      slot.status.store(done, std::memory_order_seq_cst);
+      completed.push_back(static_cast<std::size_t>(&slot - slots.data()));
+      any_completed.store(true, std::memory_order_release);
+    }
+    slot.status.notify_all();
+    // Either a sleeper counted itself before this load, and the lock orders this notification
+    // after its check of the status, or its check comes after the store above and sees `done`.
+    if (sleepers.load(std::memory_order_seq_cst) > 0) {
+      { std::lock_guard lock(mutex); }
+      changed.notify_all();
+    }
+  }
+
+  // Counts a thread that may sleep on `changed` for as long as it lives; made before the thread
+  // locks the mutex and checks what it waits for.
+  class Sleeper {
+   public:
+    explicit Sleeper(StreamState& state) noexcept : count_(state.sleepers) {
+      count_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    ~Sleeper() { count_.fetch_sub(1, std::memory_order_relaxed); }
+    Sleeper(const Sleeper&) = delete;
+    Sleeper& operator=(const Sleeper&) = delete;
+
+   private:
+    std::atomic<int>& count_;
+  };
 
   // Runs item `i` of `slot` under the stream's policy.
   void run_item_of(Slot& slot, std::size_t i) {
@@ -105,6 +139,7 @@ class StreamState {
   // Blocks until `slot` is done or the limit passes; false if it passed. Never runs the chunk
   // here, so that the wait ends by its limit.
   bool wait_until(Slot& slot, const WaitLimit& limit) {
+    const Sleeper sleeper(*this);
     std::unique_lock lock(mutex);
     return changed.wait_until(lock, limit.at,
                               [&] { return slot.status.load(std::memory_order_acquire) == done; });
@@ -112,24 +147,37 @@ class StreamState {
 
   // As wait_any, or nothing once the limit passes.
   std::optional<std::size_t> wait_any_until(const WaitLimit& limit) {
+    const Sleeper sleeper(*this);
     std::unique_lock lock(mutex);
     if (!changed.wait_until(lock, limit.at, [&] { return !completed.empty(); })) {
       return std::nullopt;
     }
-    const std::size_t index = completed.front();
-    completed.erase(completed.begin());
-    return index;
+    return take_completed();
   }
 
   // Blocks until `slot` is done; a thread of the same pool runs it itself if it has not started.
+  // A chunk of cheap items often ends within microseconds: a few yields first spare the worker
+  // that ends it a wake-up through the kernel (as AsyncResult::wait does).
   void wait(Slot& slot) {
     if (current_core() == core) try_run(slot);
-    std::unique_lock lock(mutex);
-    changed.wait(lock, [&] { return slot.status.load(std::memory_order_acquire) == done; });
+    for (int round = 0; round < 64 && slot.status.load(std::memory_order_acquire) != done;
+         ++round) {
+      std::this_thread::yield();
+    }
+    for (int now = slot.status.load(std::memory_order_acquire); now != done;
+         now = slot.status.load(std::memory_order_acquire)) {
+      slot.status.wait(now, std::memory_order_acquire);
+    }
   }
 
   // Blocks until some slot is done and returns its index (completion order).
   std::size_t wait_any() {
+    if (current_core() != core) {  // as in wait(); a thread of the pool helps instead
+      for (int round = 0; round < 64 && !any_completed.load(std::memory_order_acquire); ++round) {
+        std::this_thread::yield();
+      }
+    }
+    const Sleeper sleeper(*this);
     std::unique_lock lock(mutex);
     while (completed.empty()) {
       bool helped = false;
@@ -140,8 +188,14 @@ class StreamState {
       }
       if (!helped && completed.empty()) changed.wait(lock);
     }
+    return take_completed();
+  }
+
+  // The oldest index of `completed`; under the mutex, with one there.
+  std::size_t take_completed() {
     const std::size_t index = completed.front();
     completed.erase(completed.begin());
+    any_completed.store(!completed.empty(), std::memory_order_relaxed);
     return index;
   }
 
@@ -153,6 +207,7 @@ class StreamState {
       int expected = pending;
       slot.status.compare_exchange_strong(expected, free, std::memory_order_acq_rel);
     }
+    const Sleeper sleeper(*this);
     std::unique_lock lock(mutex);
     changed.wait(lock, [&] {
       for (auto& slot : slots) {
@@ -169,7 +224,9 @@ class StreamState {
   std::atomic<bool> abandoned{false};
   std::mutex mutex;
   std::condition_variable changed;
-  std::vector<std::size_t> completed;  // done slots not yet taken, in completion order
+  std::atomic<int> sleepers{0};        // threads that may sleep on `changed` (see Sleeper)
+  std::vector<std::size_t> completed;  // unordered: done slots not yet taken, in completion order
+  std::atomic<bool> any_completed{false};  // whether `completed` has any, read without the mutex
 };
 
 }  // namespace detail
@@ -210,7 +267,7 @@ class ResultStream {
   using value_type = std::conditional_t<Collect, Outcome<Value>, Value>;
 
  private:
-  using State = detail::StreamState<F, Input, value_type, Collect>;
+  using State = detail::StreamState<F, Input, value_type, Collect, Ordered>;
 
  public:
   /// Single-pass iterator over the results.
@@ -400,8 +457,6 @@ class ResultStream {
         detail::throw_stream_timeout(limit->seconds);
       }
       order_.erase(order_.begin());
-      std::lock_guard lock(state_->mutex);
-      std::erase(state_->completed, index);
       return index;
     } else {
       std::size_t index = 0;

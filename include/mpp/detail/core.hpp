@@ -178,6 +178,10 @@ class PoolCore {
 
   // Throws mpp::CancelledError or mpp::InitializerError when a task may not run any more.
   void check_may_run() const;
+  // check_may_run's test without the call, for loops that check before every item.
+  bool may_run() const noexcept {
+    return !has_init_error_.load(std::memory_order_acquire) && !terminated();
+  }
   void record_initializer_error(std::exception_ptr error) noexcept;
 
  private:
