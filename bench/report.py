@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes bench/results/report.md and the plots from the JSON files of a run of bench/run.sh.
+"""Writes report.md and the plots from the JSON files of a run of bench/run.sh, in its output folder.
 
 usage: report.py RESULTS_DIR
 
@@ -293,7 +293,10 @@ def main():
     w("")
 
     text = "\n".join(lines) + "\n"
+    # The notes on the bars live with the published report; a run elsewhere reuses them.
     notes_path = os.path.join(out, "notes.md")
+    if not os.path.exists(notes_path):
+        notes_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "notes.md")
     notes = open(notes_path).read().strip() if os.path.exists(notes_path) else ""
     text = text.replace("NOTES_PLACEHOLDER", notes)
     with open(os.path.join(out, "report.md"), "w") as f:

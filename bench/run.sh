@@ -6,7 +6,8 @@
 # installs the Debian packages it needs when they are missing, configures and builds the `bench`
 # preset (Release), runs every workload over 1 ... mpp::available_cpus() threads with progress,
 # runs the Python peers and the MPI layer against mpi4py.futures, and writes
-# bench/results/report.md and its plots (the per-run JSON files beside them are not committed).
+# build/bench/results/report.md, its plots and the per-run JSON files. bench/results holds the
+# published report of a release: write it there with MPP_BENCH_OUT=bench/results.
 # About 15 minutes on 2 cores.
 #
 # Environment (see bench/README.md):
@@ -18,7 +19,7 @@
 #                             "mpi" names the MPI comparison
 #   MPP_BENCH_NO_PYTHON=1     skip the Python peers
 #   MPP_BENCH_NO_MPI=1        skip the MPI layer against mpi4py.futures (bench/mpi/run.sh)
-#   MPP_BENCH_OUT=dir         where to write (default bench/results)
+#   MPP_BENCH_OUT=dir         where to write (default build/bench/results)
 #   MPP_BENCH_NICE=-10        nice level of the runs (default -10 as root, else 0)
 #   MPP_BENCH_BUILD=dir       the build tree (default build/bench, configured by the bench preset)
 set -euo pipefail
@@ -44,7 +45,7 @@ if [ -z "$skip_mpi" ]; then
 fi
 reps=${MPP_BENCH_REPS:-5}
 min_time=${MPP_BENCH_MIN_TIME:-0.2}
-out=${MPP_BENCH_OUT:-bench/results}
+out=${MPP_BENCH_OUT:-build/bench/results}
 jobs=$(nproc 2>/dev/null || echo 2)
 if [ "$(id -u)" -eq 0 ]; then nice_level=${MPP_BENCH_NICE:--10}; else nice_level=${MPP_BENCH_NICE:-0}; fi
 # On a shared machine, a higher priority keeps background jobs from preempting the runs.
