@@ -1,9 +1,6 @@
 #include "mpp/detail/core.hpp"
 
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/info.h>
-
-#include <pthread.h>
+#include "admission.hpp"
 
 #include <algorithm>
 #include <map>
@@ -28,118 +25,6 @@ thread_local PoolCore* spawning = nullptr;  // see CoreScope
 thread_local std::ptrdiff_t spawn_net = 0;
 thread_local TaskStop* task_stop = nullptr;  // see task_stop_slot()
 std::atomic<std::size_t> live_cores{0};
-
-// fork() copies only the calling thread: in the child, oneTBB's scheduler still counts the
-// parent's workers, which are gone, so enqueued work would never run (oneTBB 2021.8 cannot be
-// restarted while any arena exists). The child's pools therefore refuse work with ForkError.
-// Both flags are lock-free atomics, safe in pthread_atfork's child handler.
-std::atomic<unsigned> fork_generation{0};      // forks between the first process and this one
-std::atomic<bool> scheduler_started{false};    // this process (or its parent) created a pool
-std::atomic<bool> scheduler_inherited{false};  // ... and this process was forked after that
-
-void on_fork_child() noexcept {
-  fork_generation.fetch_add(1);
-  if (scheduler_started.load()) scheduler_inherited.store(true);
-}
-
-// Registers on_fork_child once, at the first pool.
-void watch_forks() {
-  static const bool registered = pthread_atfork(nullptr, nullptr, &on_fork_child) == 0;
-  (void)registered;
-}
-
-// oneTBB starts default_concurrency() - 1 shared workers. Each Pool(n) promises n tasks at once
-// whatever the other pools do (Python gives each pool its own processes), so while pools live we
-// keep one global_control raising the limit to the sum of their threads, plus one for a calling
-// thread (the smallest active limit wins, so there must be only one). The application's own,
-// lower limit still wins: a pool that cannot keep its promise under it is refused.
-class WorkerLimit {
- public:
-  // Never destroyed: a pool alive at exit (a global, a static) releases its need while the
-  // statics are destroyed, possibly after a function-local static made later than it.
-  static WorkerLimit& instance() {
-    static auto* const limit = new WorkerLimit;
-    return *limit;
-  }
-
-  // Reserves the pool's threads (`requested`, or mpp::available_cpus()) and returns how many.
-  int acquire(const std::optional<int>& requested) {
-    std::lock_guard lock(mutex_);
-    int threads = requested ? *requested : available_cpus();
-    update(total_ + threads);
-    const int room = static_cast<int>(tbb::global_control::active_value(
-                         tbb::global_control::max_allowed_parallelism)) -
-                     1 - total_;
-    if (threads > room) {
-      if (requested || room < 1) {
-        update(total_);
-        throw_limited(threads, room);
-      }
-      threads = room;  // Pool(): as many as the application's limit leaves
-    }
-    total_ += threads;
-    return threads;
-  }
-
-  void release(int threads) {
-    std::lock_guard lock(mutex_);
-    total_ -= threads;
-    update(total_);
-  }
-
- private:
-  void update(int pool_threads) {
-    const int need = pool_threads == 0 ? 0 : pool_threads + 1;
-    const int wanted = need > tbb::info::default_concurrency() ? need : 0;
-    if (wanted == current_) return;
-    control_.reset();
-    if (wanted != 0) {
-      control_ = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                       static_cast<std::size_t>(wanted));
-    }
-    current_ = wanted;
-  }
-
-  void throw_limited(int threads, int room) const {
-    const auto limit =
-        tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
-    std::string message = "Pool: " + std::to_string(threads) + " threads need oneTBB to run " +
-                          std::to_string(total_ + threads + 1) + " threads";
-    if (total_ > 0) message += " (other pools alive hold " + std::to_string(total_) + ")";
-    message += ", but a tbb::global_control limits max_allowed_parallelism to " +
-               std::to_string(limit) + "; ";
-    message +=
-        room >= 1 ? "ask for at most " + std::to_string(room) + " threads, or raise" : "raise";
-    throw_invalid_argument(message + " or remove that limit");
-  }
-
-  std::mutex mutex_;
-  int total_ = 0;  // threads of the pools alive
-  std::unique_ptr<tbb::global_control> control_;
-  int current_ = 0;
-};
-
-// Refuses a pool in a forked child, checks the thread count and reserves the threads.
-int checked_threads(const PoolOptions& options) {
-  watch_forks();
-  if (scheduler_inherited.load()) throw_forked_child();
-  if (options.threads && *options.threads <= 0) {
-    throw_invalid_argument("Pool: threads must be positive, got " +
-                           std::to_string(*options.threads) +
-                           "; leave it unset to use mpp::available_cpus()");
-  }
-  return WorkerLimit::instance().acquire(options.threads);
-}
-
-// Placement::wanted; a bad MPP_PLACEMENT gives back the threads checked_threads reserved.
-bool wanted_placement(const PoolOptions& options, int threads) {
-  try {
-    return Placement::wanted(options.placement);
-  } catch (...) {
-    WorkerLimit::instance().release(threads);
-    throw;
-  }
-}
 
 // The pool whose initializer ran last on this thread (its id; 0: none).
 thread_local std::uint64_t prepared_for = 0;
@@ -286,12 +171,12 @@ void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
 }
 
 PoolCore::PoolCore(const PoolOptions& options)
-    : threads_(checked_threads(options)),
-      placement_(wanted_placement(options, threads_)),
+    : threads_(admit_pool(options)),
+      placement_(admit_placement(options, threads_)),
       id_(next_pool_id.fetch_add(1)),
-      fork_generation_(fork_generation.load()),
+      fork_generation_(fork_generation()),
       on_overdue_(options.on_overdue) {
-  scheduler_started.store(true);
+  mark_scheduler_started();
   // Asynchronous work runs in an arena with no slot reserved for the caller, so that Pool(n) runs
   // n tasks even when the caller only waits. A map called from outside the pool runs in a second
   // arena with one slot reserved for the caller, which therefore starts on it at once, as with a
@@ -318,12 +203,12 @@ PoolCore::~PoolCore() {
   caller_observer_.reset();
   arena_.terminate();
   caller_arena_.terminate();
-  WorkerLimit::instance().release(threads_);
+  release_pool(threads_);
   live_cores.fetch_sub(1);
 }
 
 bool PoolCore::forked_away() const noexcept {
-  return fork_generation.load(std::memory_order_relaxed) != fork_generation_;
+  return fork_generation() != fork_generation_;
 }
 
 void PoolCore::begin_work(const char* call, bool continuing) {
