@@ -147,4 +147,8 @@ TEST_CASE("checkpoint is refused for streams and for types cereal cannot write")
   CHECK_THROWS_AS(pool.map([](int x) { return Opaque{x}; }, std::views::iota(0, 10),
                            {.checkpoint = "x.journal"}),
                   std::invalid_argument);
+  // cereal's traits accept any std::vector; its elements must be serializable too.
+  CHECK_THROWS_AS(pool.map([](int x) { return std::vector<Opaque>(1, Opaque{x}); },
+                           std::views::iota(0, 10), {.checkpoint = "x.journal"}),
+                  std::invalid_argument);
 }

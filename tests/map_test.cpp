@@ -237,6 +237,14 @@ TEST_CASE("map returns any movable result type") {
     REQUIRE(out.size() == 300);
     for (int i = 0; i < 300; ++i) CHECK(out[static_cast<std::size_t>(i)].value == i * i);
   }
+  SUBCASE("containers of plain structs, which cereal cannot serialize") {
+    struct Point {
+      double x, y;
+    };
+    auto out = pool.map([](int x) { return std::vector<Point>(2, Point{double(x), 0}); }, xs);
+    REQUIRE(out.size() == 300);
+    CHECK(out[299][1].x == 299.0);
+  }
 }
 
 TEST_CASE("map accepts function pointers, lambdas and function objects with state") {

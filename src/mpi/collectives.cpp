@@ -127,7 +127,7 @@ bool Comm::receive_stream(const std::function<void(int, std::span<const char>)>&
       claims_->serve();
       check_mpi(MPI_Iprobe(MPI_ANY_SOURCE, comm_tag::stream, comm_, &flag, &status), "MPI_Iprobe");
       if (!flag) return any;
-      message = receive_message({comm_, side_}, status);
+      message = receive_message({comm_, side_}, status).bytes;  // plain bytes: no blocks
     }
     any = true;
     on_message(status.MPI_SOURCE, {message.data(), message.size()});  // outside the lock

@@ -317,20 +317,15 @@ bool ExecutorCore::receive(bool block) {
     if (spins > 1000 && sends_.empty()) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
   if (!flag) return false;
-  std::string buffer = receive_message({comm_.get(), comm_.side()}, status);
-  // A batch of one result is kept whole, so a large result is not copied out of it.
-  const bool alone = buffer.size() >= frame_prefix && [&] {
-    std::uint64_t length = 0;
-    std::memcpy(&length, buffer.data(), sizeof length);
-    return length + sizeof length == buffer.size();
-  }();
+  Received batch = receive_message({comm_.get(), comm_.side()}, status);
+  std::string& buffer = batch.bytes;
   std::optional<ErrorRecord> broken;
-  for_each_framed(buffer, [&](std::span<const char> one) {
+  for_each_framed(buffer, batch.blocks, [&](Frame& one) {
     ResultHeader header;
-    std::memcpy(&header, one.data(), sizeof header);
+    std::memcpy(&header, one.bytes.data(), sizeof header);
     --in_flight_[static_cast<std::size_t>(status.MPI_SOURCE)];
     if (header.ok == result_broken && !broken) {
-      broken = decode_error(one.data() + sizeof header, one.size() - sizeof header);
+      broken = decode_error(one.bytes.data() + sizeof header, one.bytes.size() - sizeof header);
     }
     const auto it = running_.find(header.id);
     observe(static_cast<std::size_t>(status.MPI_SOURCE),
@@ -339,12 +334,18 @@ bool ExecutorCore::receive(bool block) {
       TaskSlot& slot = *it->second;
       slot.ok = header.ok == result_ok;
       slot.broken = header.ok == result_broken;
-      if (alone) {
+      // A batch of one result is kept whole, so a large result is not copied out of it.
+      const std::size_t start = static_cast<std::size_t>(one.bytes.data() - buffer.data());
+      if (start == sizeof(std::uint64_t) && one.bytes.size() + start == buffer.size()) {
         slot.bytes = std::move(buffer);
         slot.offset = frame_prefix;
       } else {
-        slot.bytes.assign(one.data() + sizeof header, one.size() - sizeof header);
+        slot.bytes.assign(one.bytes.data(), one.bytes.size());
+        slot.offset = sizeof header;
       }
+      // The blocks' `at` counted from the frame; in the slot, they count from its bytes.
+      for (ReceivedBlock& block : one.blocks) block.at += slot.offset - sizeof header;
+      slot.blocks = std::move(one.blocks);
       slot.finish(TaskSlot::State::done);
       running_.erase(it);
     }
@@ -461,7 +462,7 @@ void ExecutorCore::rethrow(const TaskSlot& slot) const {
   }
   if (slot.broken && broken_) throw_broken(*broken_);
   if (slot.error) std::rethrow_exception(slot.error);
-  throw_remote(decode_error(slot.result().data(), slot.result().size()));
+  throw_remote(decode_error(slot.bytes.data() + slot.offset, slot.bytes.size() - slot.offset));
 }
 
 void ExecutorCore::shutdown(bool wait, bool cancel_futures) {
@@ -523,7 +524,7 @@ void ExecutorCore::release_workers() {
 }
 
 Outcome ExecutorCore::run_task(std::uint32_t entry, std::uint64_t name_hash, std::uint32_t kind,
-                               std::span<const char> args, std::int64_t first_item) {
+                               Encoded args, std::int64_t first_item) {
   const Invoker* invoker = entry < entries_.size() && entries_[entry].name_hash == name_hash
                                ? entries_[entry].invoker(kind)
                                : nullptr;
@@ -542,7 +543,7 @@ Outcome ExecutorCore::run_task(std::uint32_t entry, std::uint64_t name_hash, std
   return invoke(entries_[entry], kind, args, first_item, true);
 }
 
-Outcome ExecutorCore::invoke(const Entry& entry, std::uint32_t kind, std::span<const char> args,
+Outcome ExecutorCore::invoke(const Entry& entry, std::uint32_t kind, Encoded args,
                              std::int64_t first_item, bool borrow) {
   // A parallel task finds the workers' communicator through comm_workers() while it runs.
   struct WorkersScope {
@@ -553,8 +554,8 @@ Outcome ExecutorCore::invoke(const Entry& entry, std::uint32_t kind, std::span<c
   std::optional<mpp::detail::ItemPolicy> policy;
   if ((kind & kind_with_policy) != 0) {
     WirePolicy wire;
-    std::memcpy(&wire, args.data(), sizeof wire);
-    args = args.subspan(sizeof wire);
+    std::memcpy(&wire, args.bytes.data(), sizeof wire);
+    args = args.after(sizeof wire);
     policy = wire.item_policy(&mpp::detail::core_of(local_));
   }
   return (*entry.invoker(kind))(args, first_item, local_, borrow, policy ? &*policy : nullptr);

@@ -87,27 +87,34 @@ bool ExecutorCore::serve() {
     }
     if (flag) {
       busy = true;
-      std::string buffer = receive_message({comm_.get(), comm_.side()}, status);
+      Received batch = receive_message({comm_.get(), comm_.side()}, status);
       if (status.MPI_TAG == tag_shutdown) {
         stop = true;
         continue;
       }
-      // Each task of the batch runs as its own task of the local pool; they share the buffer.
-      auto shared = std::make_shared<std::string>(std::move(buffer));
-      for_each_framed(*shared, [&](std::span<const char> one) {
+      // Each task of the batch runs as its own task of the local pool; they share the bytes,
+      // and each owns its blocks, which its function may take its arguments from.
+      auto shared = std::make_shared<std::string>(std::move(batch.bytes));
+      for_each_framed(*shared, batch.blocks, [&](Frame& frame) {
         TaskHeader header;
-        std::memcpy(&header, one.data(), sizeof header);
-        const std::span<const char> args = one.subspan(sizeof header);
+        std::memcpy(&header, frame.bytes.data(), sizeof header);
         Job job{header.id, std::nullopt, nullptr};
         try {
-          job.result.emplace(local_.apply_async([this, shared, header, args] {
-            const auto start = std::chrono::steady_clock::now();
-            Outcome out =
-                run_task(header.entry, header.name_hash, header.kind, args, header.first_item);
-            out.nanos = static_cast<std::uint64_t>(
-                std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
-            return out;
-          }));
+          std::shared_ptr<std::vector<ReceivedBlock>> blocks;
+          if (!frame.blocks.empty()) {
+            blocks = std::make_shared<std::vector<ReceivedBlock>>(std::move(frame.blocks));
+          }
+          job.result.emplace(
+              local_.apply_async([this, shared, blocks, header, bytes = frame.bytes] {
+                const auto start = std::chrono::steady_clock::now();
+                const auto rest = bytes.subspan(sizeof header);
+                const Encoded args = blocks ? Encoded(rest, *blocks, sizeof header) : Encoded(rest);
+                Outcome out =
+                    run_task(header.entry, header.name_hash, header.kind, args, header.first_item);
+                out.nanos = static_cast<std::uint64_t>(
+                    std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
+                return out;
+              }));
         } catch (...) {
           job.error = std::current_exception();
         }

@@ -10,7 +10,9 @@
 #include <exception>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "mpp/errors.hpp"
 #include "mpp/mpi/detail/executor_core.hpp"
@@ -60,15 +62,46 @@ inline Message with_prefix(const std::string& body) {
   return Message(std::move(out));
 }
 
+// One message of a received batch: its owned bytes (after the length), and the blocks that lie
+// in it, their `at` counting from `bytes`.
+struct Frame {
+  std::span<const char> bytes;
+  std::vector<ReceivedBlock> blocks;
+};
+
+// Calls `visit(Frame&)` for each message of a received batch (`bytes` and `blocks`), in order;
+// the blocks are moved into the frames. A frame's length counts its blocks' bytes, which are not
+// among the owned bytes: a block lies in the frame if it starts before the frame's owned bytes end.
 template <class Visit>
-void for_each_framed(const std::string& batch, Visit visit) {
-  std::size_t at = 0;
-  while (at + sizeof(std::uint64_t) <= batch.size()) {
+void for_each_framed(const std::string& bytes, std::vector<ReceivedBlock>& blocks, Visit visit) {
+  std::size_t at = 0, next = 0;
+  while (at + sizeof(std::uint64_t) <= bytes.size()) {
     std::uint64_t length = 0;
-    std::memcpy(&length, batch.data() + at, sizeof length);
+    std::memcpy(&length, bytes.data() + at, sizeof length);
     at += sizeof length;
-    visit(std::span<const char>(batch.data() + at, static_cast<std::size_t>(length)));
-    at += static_cast<std::size_t>(length);
+    Frame frame;
+    std::size_t cursor = at, left = static_cast<std::size_t>(length);
+    while (next < blocks.size() && blocks[next].at - cursor < left) {
+      ReceivedBlock& block = blocks[next++];
+      const std::size_t before = block.at - cursor;
+      if (left - before < block.data.size()) {
+        throw std::runtime_error(
+            "mpp::mpi: a received batch is corrupt (a block overruns its message); are all "
+            "ranks running the same program?");
+      }
+      left -= before + block.data.size();
+      cursor = block.at;
+      block.at -= at;
+      frame.blocks.push_back(std::move(block));
+    }
+    if (cursor + left > bytes.size()) {
+      throw std::runtime_error(
+          "mpp::mpi: a received batch is corrupt (a message runs past its end); are all ranks "
+          "running the same program?");
+    }
+    frame.bytes = std::span<const char>(bytes).subspan(at, cursor + left - at);
+    visit(frame);
+    at = cursor + left;
   }
 }
 

@@ -54,6 +54,22 @@ std::string shout(std::string s) {
   std::ranges::transform(s, s.begin(), [](char c) { return c == 'a' ? 'A' : c; });
   return s;
 }
+// Large values of several types with small ones between them: each crosses in a block of its
+// own, in one message.
+std::string mixed(std::vector<int> ints, long k, std::string text, std::vector<float> floats) {
+  const long sum = std::accumulate(ints.begin(), ints.end(), 0L);
+  return std::to_string(sum) + "/" + std::to_string(k) + "/" + text.substr(0, 3) +
+         std::to_string(text.size()) + "/" + std::to_string(floats.size()) + ":" +
+         std::to_string(floats.back());
+}
+// A plain struct: a std::vector of them crosses as its bytes, without a serialize function.
+struct Point {
+  double x, y;
+};
+std::vector<Point> swapped(std::vector<Point> points) {
+  for (Point& p : points) std::swap(p.x, p.y);
+  return points;
+}
 double half(int x) {
   return x / 2.0;
 }
@@ -85,6 +101,8 @@ void register_all(mpp::mpi::Executor& ex) {
   ex.register_function("cursed", cursed);
   ex.register_function("slow", slow);
   ex.register_function("touch", touch);
+  ex.register_function("mixed", mixed);
+  ex.register_function("swapped", swapped);
 }
 
 }  // namespace
@@ -134,6 +152,59 @@ TEST_CASE("executor: large vectors and strings cross ranks whole, as they were a
       ex.map(half, std::views::iota(0, 200'000), {.chunksize = 50'000});
   REQUIRE(halves.size() == 200'000);
   CHECK(halves[123'457] == 123'457 / 2.0);
+}
+
+TEST_CASE("executor: large vectors: a result can be read again, shared, and moved out") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  const std::vector<double> expected(large_count, 4.0);
+  auto f = ex.submit(scaled, std::vector<double>(large_count, 2.0), 2.0);
+  CHECK(f.get() == expected);
+  CHECK(f.get() == expected);  // get() on a future that stays copies the value
+  auto sum = f.then([](const std::vector<double>& v) { return v.size(); });
+  auto copy = f;
+  CHECK(std::move(f).get() == expected);  // a copy holds the task: the value stays
+  CHECK(copy.get() == expected);
+  CHECK(sum.get() == large_count);
+  CHECK(std::move(copy).get() == expected);  // the last holder: the value is moved out
+  CHECK(ex.submit(scaled, std::vector<double>(large_count, 1.0), 3.0).get() ==
+        std::vector<double>(large_count, 3.0));
+}
+
+TEST_CASE("executor: large vectors and a string of different types in one task, many tasks") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  std::vector<int> ints(100'000, 1);
+  std::string text(300'001, 'x');
+  text.replace(0, 3, "abc");
+  std::vector<float> floats(70'000, 0.5f);
+  floats.back() = 2.0f;
+  std::vector<mpp::mpi::Future<std::string>> futures;
+  for (long k = 0; k < 8; ++k) futures.push_back(ex.submit(mixed, ints, k, text, floats));
+  futures.push_back(ex.submit(mixed, std::move(ints), 8L, std::move(text), std::move(floats)));
+  for (long k = 0; k < 9; ++k) {
+    CHECK(std::move(futures[static_cast<std::size_t>(k)]).get() ==
+          "100000/" + std::to_string(k) + "/abc300001/70000:2.000000");
+  }
+}
+
+TEST_CASE("executor: large vectors of plain structs cross as their bytes, small ones too") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  for (const std::size_t n : {std::size_t{0}, std::size_t{3}, large_count}) {
+    std::vector<Point> points(n);
+    for (std::size_t i = 0; i < n; ++i) points[i] = {double(i), -double(i)};
+    const auto back = ex.submit(swapped, points).get();
+    REQUIRE(back.size() == n);
+    if (n != 0) {
+      CHECK(back.back().x == -double(n - 1));
+      CHECK(back.back().y == double(n - 1));
+    }
+    CHECK(std::move(ex.submit(swapped, back)).get().size() == n);
+  }
 }
 
 TEST_CASE("executor: map in input order and in completion order") {

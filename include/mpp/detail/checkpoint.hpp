@@ -27,9 +27,7 @@ inline std::size_t journal_chunksize(std::size_t n, std::size_t chunksize) {
 }
 
 template <class Item>
-constexpr bool fingerprintable =
-    std::is_arithmetic_v<Item> ||
-    cereal::traits::is_output_serializable<Item, cereal::BinaryOutputArchive>::value;
+constexpr bool fingerprintable = std::is_arithmetic_v<Item> || cereal_binary<Item>::value;
 
 // Runs the map of `f` over `items` as MapOptions::checkpoint describes; inside the arena.
 template <class R, class F, class Access>

@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "mpp/detail/serializable.hpp"
+
 namespace mpp::detail {
 
 // FNV-1a, 64 bits: record checksums and input fingerprints.
@@ -31,9 +33,7 @@ std::uint64_t fnv1a(const void* data, std::size_t size,
 
 // A value cereal can write and read back with its binary archives.
 template <class T>
-concept journalable = std::is_default_constructible_v<T> &&
-    cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
-    cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value;
+concept journalable = cereal_serializable<T>;
 
 // What a journal records about the computation that made it, so that a rerun never reads back
 // another computation's results: the result type always, and the function's type unless the

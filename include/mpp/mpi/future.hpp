@@ -48,14 +48,12 @@ class Future {
 
   /// Waits for the task and returns its value; throws `mpp::mpi::RemoteError` if it threw on a
   /// worker (with one rank: the task's own exception), `mpp::CancelledError` if it was cancelled.
-  T get() {
-    wait();
-    if (!slot().ok) core_->rethrow(slot());
-    if constexpr (!std::is_void_v<T>) {
-      detail::Reader reader(slot().result());
-      return reader.template value<T>();
-    }
-  }
+  /// Each call returns a copy of the value.
+  T get() & { return read(/*take=*/false); }
+  /// As `get()`, on a future about to go (`executor.submit(f, x).get()`): a large vector or
+  /// string that came from a worker is moved out rather than copied when no copy of this future
+  /// (and no continuation) holds the task any more.
+  T get() && { return read(/*take=*/true); }
   /// As `get()`, but throws `mpp::TimeoutError` if the result is not there within `timeout`.
   template <class Rep, class Period>
   T get(std::chrono::duration<Rep, Period> timeout) {
@@ -181,6 +179,16 @@ class Future {
     return slot_;
   }
   detail::TaskSlot& slot() const { return *checked_slot(); }
+  // The value: with `take`, moved out of the blocks it came in if nothing else holds the task
+  // once it is done (the executor drops it then); else copied.
+  T read(bool take) {
+    wait();
+    if (!slot().ok) core_->rethrow(slot());
+    if constexpr (!std::is_void_v<T>) {
+      detail::Reader reader(slot().result(), take && slot_.use_count() == 1);
+      return reader.template value<T>();
+    }
+  }
 
   detail::ExecutorCore* core_ = nullptr;
   std::shared_ptr<detail::TaskSlot> slot_;

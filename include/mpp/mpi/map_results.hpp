@@ -164,7 +164,7 @@ class MapResults {
         core_->rethrow(*slot);
       }
       std::vector<R> results;  // std::deque has no std::vector<bool> to trip over
-      detail::decode_all(slot->result(), results);
+      detail::decode_all(slot->result().bytes, results);
       for (auto&& r : results) chunk_.push_back(static_cast<R>(std::move(r)));
     }
   }

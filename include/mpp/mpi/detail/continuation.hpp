@@ -181,7 +181,7 @@ template <class T>
 std::shared_ptr<TaskSlot> gather_slot(ExecutorCore& core,
                                       std::vector<std::shared_ptr<TaskSlot>> chunks) {
   return join_slot<T>(core, std::move(chunks), [](const TaskSlot& chunk, std::vector<T>& out) {
-    decode_all(chunk.result(), out);
+    decode_all(chunk.result().bytes, out);
   });
 }
 

@@ -89,9 +89,8 @@ inline constexpr std::size_t policy_prefix = frame_prefix + sizeof(WirePolicy);
 // a chunk, for error reports), on the rank's local pool, each call under `policy` unless it is
 // null. With `borrow`, the result is about to be sent to another rank, so a large one is sent
 // from its own storage (see Writer).
-using Invoker =
-    std::function<Outcome(std::span<const char> args, std::int64_t first_item, mpp::Pool& local,
-                          bool borrow, const mpp::detail::ItemPolicy* policy)>;
+using Invoker = std::function<Outcome(Encoded args, std::int64_t first_item, mpp::Pool& local,
+                                      bool borrow, const mpp::detail::ItemPolicy* policy)>;
 
 struct Entry {
   std::string name;
@@ -137,6 +136,9 @@ struct TaskSlot : std::enable_shared_from_this<TaskSlot> {
   std::size_t entry = 0;      // the registered function it calls
   std::string bytes;          // the result, or an encoded ErrorRecord, from `offset` on
   std::size_t offset = 0;
+  // The result's blocks (their `at` counts from `bytes`); a Reader told to take them (get() on
+  // the last future of the slot) may move a value out of one, even through a const slot.
+  mutable std::vector<ReceivedBlock> blocks;
   Message request;                                 // the task message until it is sent
   std::exception_ptr error;                        // one rank: the task's own exception
   std::optional<mpp::AsyncResult<Outcome>> local;  // one rank: the local pool's task
@@ -177,11 +179,12 @@ struct TaskSlot : std::enable_shared_from_this<TaskSlot> {
     error = std::move(failure);
     bytes.clear();
     offset = 0;
+    blocks.clear();
     finish(State::done);
   }
 
-  std::span<const char> result() const noexcept {
-    return {bytes.data() + offset, bytes.size() - offset};
+  Encoded result() const noexcept {
+    return {std::span<const char>(bytes).subspan(offset), blocks, offset};
   }
 };
 
@@ -280,12 +283,12 @@ class ExecutorCore {
   // One rank: starts queued tasks on the local pool while fewer than its capacity run, so the
   // rest stay in the queue, where they can be cancelled.
   void dispatch_local();
-  Outcome run_task(std::uint32_t entry, std::uint64_t name_hash, std::uint32_t kind,
-                   std::span<const char> args, std::int64_t first_item);
+  Outcome run_task(std::uint32_t entry, std::uint64_t name_hash, std::uint32_t kind, Encoded args,
+                   std::int64_t first_item);
   // Runs a task of `entry` (known to have `kind`) on `args` after frame_prefix, with the policy
   // the kind says it carries.
-  Outcome invoke(const Entry& entry, std::uint32_t kind, std::span<const char> args,
-                 std::int64_t first_item, bool borrow);
+  Outcome invoke(const Entry& entry, std::uint32_t kind, Encoded args, std::int64_t first_item,
+                 bool borrow);
   void complete_sends(bool all);
   // Starts the continuations that start_local queued.
   void start_ready();

@@ -9,9 +9,12 @@
 //
 // Receivers that do not know the size probe the first piece: a non-empty piece is the whole
 // message; an empty one is a marker for a message sent in several pieces (large, or with
-// borrowed blocks, or empty), whose piece sizes the sender has sent ahead on the side
-// communicator, where no probe of the data communicator can mistake them for a message of its
-// own. The receiver puts the pieces one after the other, so it gets the message's bytes whole.
+// borrowed blocks, or empty), whose layout the sender has sent ahead on the side communicator,
+// where no probe of the data communicator can mistake it for a message of its own. The layout
+// lists the message's segments (its owned stretches and its borrowed blocks) with their sizes and,
+// for a block, the type of value that lent it (see block_type): the receiver allocates a value of
+// that type and receives the block straight into its storage, where the reader of the message
+// takes it (see Received), so that a large vector crosses without a copy at either end.
 
 #include <mpi.h>
 
@@ -20,6 +23,9 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace mpp::mpi::detail {
@@ -34,6 +40,30 @@ struct Channel {
   MPI_Comm side = MPI_COMM_NULL;
 };
 
+// The values whose storage a block may be received into: a std::string, or a std::vector of
+// numbers. block_type<V> is V's code on the wire (1 and up), 0 for plain bytes, which the
+// receiver puts with the message's owned bytes.
+using block_values =
+    std::tuple<std::string, std::vector<char>, std::vector<signed char>, std::vector<unsigned char>,
+               std::vector<wchar_t>, std::vector<char8_t>, std::vector<char16_t>,
+               std::vector<char32_t>, std::vector<short>, std::vector<unsigned short>,
+               std::vector<int>, std::vector<unsigned>, std::vector<long>,
+               std::vector<unsigned long>, std::vector<long long>, std::vector<unsigned long long>,
+               std::vector<float>, std::vector<double>, std::vector<long double>>;
+
+template <class V, class Tuple = block_values, std::size_t I = 0>
+constexpr std::uint32_t block_type_code() {
+  if constexpr (I == std::tuple_size_v<Tuple>) {
+    return 0;
+  } else if constexpr (std::is_same_v<V, std::tuple_element_t<I, Tuple>>) {
+    return static_cast<std::uint32_t>(I + 1);
+  } else {
+    return block_type_code<V, Tuple, I + 1>();
+  }
+}
+template <class V>
+inline constexpr std::uint32_t block_type = block_type_code<V>();
+
 // Blocks at least this large are borrowed by a Message rather than copied into it: below it, a
 // copy costs less than the extra MPI messages.
 inline constexpr std::size_t borrow_min_bytes = std::size_t{256} << 10;
@@ -44,6 +74,7 @@ struct Message {
   struct Block {
     std::size_t at = 0;  // where in `bytes` the block goes
     std::span<const char> data;
+    std::uint32_t type = 0;  // block_type of the value that lent it; 0: plain bytes
   };
   std::string bytes;
   std::vector<Block> blocks;
@@ -54,12 +85,17 @@ struct Message {
   // The length of the content.
   std::size_t size() const noexcept;
   bool empty() const noexcept { return size() == 0; }
-  // Borrows `data`, kept alive by `owner`, at the end of the content.
-  void borrow(std::span<const char> data, std::shared_ptr<const void> owner);
+  // Borrows `data`, kept alive by `owner`, at the end of the content; `type`: see Block.
+  void borrow(std::span<const char> data, std::shared_ptr<const void> owner,
+              std::uint32_t type = 0);
   // Appends the content of `other`, its blocks borrowed again, not copied.
   void append(Message&& other);
-  // The content as separate pieces of at most piece_bytes(), in order.
-  std::vector<std::span<const char>> pieces() const;
+  // The content as segments, in order: owned stretches (type 0; none empty) and blocks.
+  struct Segment {
+    std::span<const char> data;
+    std::uint32_t type = 0;
+  };
+  std::vector<Segment> segments() const;
   // The content in one string: the owned bytes themselves when nothing is borrowed.
   std::string flatten() &&;
 };
@@ -88,8 +124,38 @@ class Outgoing {
 // Sends `bytes` to `dest` and returns once they have gone.
 void send_message(Channel channel, int dest, int tag, std::span<const char> bytes);
 
+// A block of a received message, in the storage of the value that lent it (see block_type).
+struct ReceivedBlock {
+  std::size_t at = 0;  // where in the owned bytes it goes
+  std::span<char> data;
+  std::uint32_t type = 0;
+  std::shared_ptr<void> value;  // a block_values type, whose storage `data` is
+};
+
+// A received message: its owned bytes, and its typed blocks, which the message's content has
+// at their `at` (as in Message). A Reader given them takes a block where a value lies in one.
+struct Received {
+  std::string bytes;
+  std::vector<ReceivedBlock> blocks;
+};
+
+// Encoded values as a Reader reads them: their bytes, and the typed blocks received with them
+// (see Received), whose `at` count from `origin` bytes before `bytes`.
+struct Encoded {
+  std::span<const char> bytes;
+  std::span<ReceivedBlock> blocks;
+  std::size_t origin = 0;
+
+  Encoded() = default;
+  Encoded(std::span<const char> plain) : bytes(plain) {}  // NOLINT: bytes without blocks
+  Encoded(std::span<const char> bytes, std::span<ReceivedBlock> blocks, std::size_t origin)
+      : bytes(bytes), blocks(blocks), origin(origin) {}
+  // The values after the first `n` bytes, which hold no block.
+  Encoded after(std::size_t n) const { return {bytes.subspan(n), blocks, origin + n}; }
+};
+
 // Receives the message whose first piece `first` describes (from a probe on `first.MPI_TAG`).
-std::string receive_message(Channel channel, const MPI_Status& first);
+Received receive_message(Channel channel, const MPI_Status& first);
 
 // Pieces of a message whose size both sides know: appended to `requests`, to be completed with
 // wait_all. Sender and receiver must pass the same size.

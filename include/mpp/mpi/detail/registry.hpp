@@ -67,12 +67,12 @@ Tuple read_tuple(Reader& reader) {
 // pool when the chunk is large enough to share.
 template <class Item, class Call>
 Invoker chunk_invoker(Call call) {
-  return [call](std::span<const char> bytes, std::int64_t first, mpp::Pool& local, bool borrow,
+  return [call](Encoded bytes, std::int64_t first, mpp::Pool& local, bool borrow,
                 const mpp::detail::ItemPolicy* policy) {
     using R = std::decay_t<std::invoke_result_t<const Call&, Item&>>;
     Outcome outcome;
     std::vector<Item> items;
-    decode_all(bytes, items);
+    decode_all(bytes.bytes, items);
     FirstFailure failure;
     try {
       std::vector<R> results;
@@ -111,11 +111,11 @@ Entry make_entry(const std::string& name, F f) {
   using Args = typename Traits::args;
   Entry entry;
   entry.name = name;
-  entry.call = [f](std::span<const char> bytes, std::int64_t item, mpp::Pool&, bool borrow,
+  entry.call = [f](Encoded bytes, std::int64_t item, mpp::Pool&, bool borrow,
                    const mpp::detail::ItemPolicy* policy) {
     Outcome outcome;
     try {
-      Reader reader(bytes);
+      Reader reader(bytes, /*take=*/true);  // a task reads its arguments once
       Args args = read_tuple<Args>(reader);
       Writer writer(frame_prefix, borrow);
       // With a policy the arguments are passed as lvalues, so that each retry gets them whole.

@@ -11,6 +11,7 @@
 #include <ostream>
 #include <ranges>
 #include <span>
+#include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <tuple>
@@ -46,16 +47,16 @@ constexpr bool require_transferable() {
   }
 }
 
-// A std::vector of numbers or a std::string: cereal writes them as a 64-bit count and their bytes,
-// which Writer and Reader write and read in the same format, but straight from and into the
-// value's storage, so that a large one can be sent from where it lies (see Writer).
+// A std::vector of bytes_transferable values or a std::string: Writer and Reader write and read
+// a 64-bit count and the values' bytes (as cereal does for numbers), straight from and into the
+// value's storage, so that a large one can be sent from where it lies (see Writer). cereal
+// itself cannot write a vector of plain structs at all.
 template <class T>
-struct contiguous_numbers : std::false_type {};
+struct contiguous_values : std::false_type {};
 template <class U>
-struct contiguous_numbers<std::vector<U>>
-    : std::bool_constant<std::is_arithmetic_v<U> && !std::is_same_v<U, bool>> {};
+struct contiguous_values<std::vector<U>> : std::bool_constant<bytes_transferable<U>> {};
 template <>
-struct contiguous_numbers<std::string> : std::true_type {};
+struct contiguous_values<std::string> : std::true_type {};
 
 // A read-only streambuf over bytes already in memory (no copy).
 class MemoryBuffer : public std::streambuf {
@@ -64,6 +65,8 @@ class MemoryBuffer : public std::streambuf {
     char* begin = const_cast<char*>(bytes.data());
     setg(begin, begin, begin + bytes.size());
   }
+  // How many bytes were read.
+  std::size_t position() const noexcept { return static_cast<std::size_t>(gptr() - eback()); }
 };
 
 // A write-only streambuf that appends to a string. std::ostringstream grows its buffer a
@@ -104,8 +107,8 @@ class Writer {
     require_transferable<V>();
     if constexpr (bytes_transferable<V>) {
       archive_(cereal::binary_data(&x, sizeof(V)));
-    } else if constexpr (contiguous_numbers<V>::value) {
-      numbers(std::forward<T>(x));
+    } else if constexpr (contiguous_values<V>::value) {
+      contiguous(std::forward<T>(x));
     } else {
       archive_(x);
     }
@@ -151,7 +154,7 @@ class Writer {
 
  private:
   template <class T>
-  void numbers(T&& x) {
+  void contiguous(T&& x) {
     using V = std::remove_cvref_t<T>;
     const std::size_t bytes = x.size() * sizeof(typename V::value_type);
     archive_(static_cast<std::uint64_t>(x.size()));
@@ -159,7 +162,8 @@ class Writer {
       if (borrow_ && bytes >= borrow_min_bytes) {
         message_.bytes = std::move(sink_).take();
         auto owner = std::make_shared<const V>(std::move(x));
-        message_.borrow({reinterpret_cast<const char*>(owner->data()), bytes}, owner);
+        message_.borrow({reinterpret_cast<const char*>(owner->data()), bytes}, owner,
+                        block_type<V>);
         sink_.resume(std::move(message_.bytes));
         return;
       }
@@ -174,18 +178,25 @@ class Writer {
   Message message_;  // the blocks borrowed so far (its bytes are in sink_ until taken)
 };
 
-// Reads values written by Writer from bytes in memory.
+// Reads values written by Writer from bytes in memory. A vector or string that was received
+// in a block of its own (see Received) is taken from it: moved out with `take` when nothing else
+// holds the block, else copied.
 class Reader {
  public:
-  explicit Reader(std::span<const char> bytes) : buffer_(bytes) {}
+  explicit Reader(Encoded encoded, bool take = false)
+      : buffer_(encoded.bytes), blocks_(encoded.blocks), origin_(encoded.origin), take_(take) {}
   template <class T>
   void value(T& x) {
     require_transferable<T>();
     if constexpr (bytes_transferable<T>) {
       archive_(cereal::binary_data(&x, sizeof(T)));
-    } else if constexpr (contiguous_numbers<T>::value) {
+    } else if constexpr (contiguous_values<T>::value) {
       std::uint64_t n = 0;
       archive_(n);
+      if (next_block_ < blocks_.size() && blocks_[next_block_].at == origin_ + buffer_.position()) {
+        from_block(x, n, blocks_[next_block_++]);
+        return;
+      }
       x.clear();
       x.resize(static_cast<std::size_t>(n));
       if (n != 0)
@@ -221,9 +232,30 @@ class Reader {
   }
 
  private:
+  template <class T>
+  void from_block(T& x, std::uint64_t n, ReceivedBlock& block) {
+    using U = typename T::value_type;
+    if (block.type != block_type<T> || block.data.size() != n * sizeof(U)) {
+      throw std::runtime_error(
+          "mpp::mpi: a received value does not match the block it came in; are all ranks "
+          "running the same program?");
+    }
+    if (take_ && block.value.use_count() == 1) {
+      x = std::move(*static_cast<T*>(block.value.get()));
+      block = ReceivedBlock{block.at, {}, block.type, nullptr};
+      return;
+    }
+    const auto* first = reinterpret_cast<const U*>(block.data.data());
+    x.assign(first, first + n);
+  }
+
   MemoryBuffer buffer_;
   std::istream stream_{&buffer_};
   cereal::BinaryInputArchive archive_{stream_};
+  std::span<ReceivedBlock> blocks_;
+  std::size_t origin_ = 0;
+  bool take_ = false;
+  std::size_t next_block_ = 0;
 };
 
 // The bytes of `items` ready to send: their own storage for bytes_transferable T (no copy),
