@@ -145,9 +145,9 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Mess
   if (comm_.size() == 1) {
     // Queued as with workers (and started by dispatch_local), so that Future::cancel and
     // shutdown(cancel_futures) work with one rank too.
-    slot->run = [this, entry, kind, args = std::move(args).flatten(), first_item] {
-      return invoke(entries_[entry], static_cast<std::uint32_t>(kind),
-                    std::span<const char>(args).subspan(frame_prefix), first_item, false);
+    slot->run = [this, entry, kind, args = std::move(args).received(), first_item]() mutable {
+      return invoke(entries_[entry], static_cast<std::uint32_t>(kind), local_args(args), first_item,
+                    true);
     };
     queue_.push_back(slot);
     dispatch_local();

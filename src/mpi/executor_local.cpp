@@ -13,16 +13,19 @@
 
 namespace mpp::mpi::detail {
 
+Encoded ExecutorCore::local_args(Received& task) {
+  return {std::span<const char>(task.bytes).subspan(frame_prefix), task.blocks, frame_prefix};
+}
+
 void ExecutorCore::run_on_root(const std::shared_ptr<TaskSlot>& slot) {
-  std::string bytes = std::move(slot->request).flatten();
+  Received args = std::move(slot->request).received();
   slot->request = Message();
   TaskHeader header;
-  std::memcpy(&header, bytes.data() + sizeof(std::uint64_t), sizeof header);
+  std::memcpy(&header, args.bytes.data() + sizeof(std::uint64_t), sizeof header);
   locals_[slot->id] = slot;
   try {
-    slot->local.emplace(local_.apply_async([this, bytes = std::move(bytes), header] {
-      return invoke(entries_[header.entry], header.kind,
-                    std::span<const char>(bytes).subspan(frame_prefix), header.first_item, false);
+    slot->local.emplace(local_.apply_async([this, args = std::move(args), header]() mutable {
+      return invoke(entries_[header.entry], header.kind, local_args(args), header.first_item, true);
     }));
   } catch (...) {
     locals_.erase(slot->id);
@@ -57,12 +60,15 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
   const bool beside_workers = !slot.continuation && comm_.size() > 1;
   if (beside_workers) --in_flight_[0];
   slot.ok = !outcome.error;
-  slot.bytes = std::move(outcome.bytes).flatten();
+  Received result = std::move(outcome.bytes).received();  // large values handed over, not copied
+  slot.bytes = std::move(result.bytes);
+  slot.blocks = std::move(result.blocks);
   slot.offset = outcome.error ? 0 : frame_prefix;
   slot.error = outcome.error;
   if (beside_workers && outcome.error) {
     // Whichever rank ran it, a task's failure reads the same when there are workers.
     slot.bytes = encode(describe(outcome.error, parent_rank_, comm_.host(), outcome.item));
+    slot.blocks.clear();
     slot.error = nullptr;
   }
   slot.local.reset();

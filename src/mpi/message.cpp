@@ -124,6 +124,29 @@ std::string Message::flatten() && {
   return out;
 }
 
+Received Message::received() && {
+  Received out;
+  std::size_t owned = bytes.size();
+  for (const Block& block : blocks) owned += block.type == 0 ? block.data.size() : 0;
+  out.bytes.reserve(owned);
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const Block& block = blocks[i];
+    out.bytes.append(bytes, at, block.at - at);
+    at = block.at;
+    if (block.type == 0) {
+      out.bytes.append(block.data.data(), block.data.size());
+    } else {
+      out.blocks.push_back({out.bytes.size(),
+                            {const_cast<char*>(block.data.data()), block.data.size()},
+                            block.type,
+                            std::const_pointer_cast<void>(std::move(owners[i]))});
+    }
+  }
+  out.bytes.append(bytes, at);
+  return out;
+}
+
 namespace {
 
 // Posts `segments` to `dest`: one MPI message when they make one piece of plain bytes;

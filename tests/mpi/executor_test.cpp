@@ -62,6 +62,9 @@ std::string mixed(std::vector<int> ints, long k, std::string text, std::vector<f
          std::to_string(text.size()) + "/" + std::to_string(floats.size()) + ":" +
          std::to_string(floats.back());
 }
+std::vector<double> same(std::vector<double> v) {
+  return v;
+}
 // A plain struct: a std::vector of them crosses as its bytes, without a serialize function.
 struct Point {
   double x, y;
@@ -103,6 +106,7 @@ void register_all(mpp::mpi::Executor& ex) {
   ex.register_function("touch", touch);
   ex.register_function("mixed", mixed);
   ex.register_function("swapped", swapped);
+  ex.register_function("same", same);
 }
 
 }  // namespace
@@ -188,6 +192,19 @@ TEST_CASE("executor: large vectors and a string of different types in one task, 
     CHECK(std::move(futures[static_cast<std::size_t>(k)]).get() ==
           "100000/" + std::to_string(k) + "/abc300001/70000:2.000000");
   }
+}
+
+TEST_CASE("executor: large vectors: at one rank, a value goes to the task and back uncopied") {
+  mpp::mpi::Executor ex({.threads = 2});
+  register_all(ex);
+  if (ex.serve()) return;
+  int ranks = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  std::vector<double> v(large_count, 1.5);
+  const double* storage = v.data();
+  const auto back = ex.submit(same, std::move(v)).get();
+  CHECK(back == std::vector<double>(large_count, 1.5));
+  if (ranks == 1) CHECK(back.data() == storage);  // the same storage all the way
 }
 
 TEST_CASE("executor: large vectors of plain structs cross as their bytes, small ones too") {

@@ -475,8 +475,9 @@ class Executor {
                   "mpp::mpi::Executor::submit: wrong number of arguments for this function");
     const std::size_t index = core_->find(detail::key_of(f), "submit");
     // The arguments are converted (and so copied or moved) now, as Python pickles them at
-    // submit; a large one is then sent from the converted value's own storage.
-    detail::Writer writer(policy ? detail::policy_prefix : detail::frame_prefix, core_->remote());
+    // submit; a large one is then sent from the converted value's own storage, or handed to
+    // the task when the root runs it.
+    detail::Writer writer(policy ? detail::policy_prefix : detail::frame_prefix, /*borrow=*/true);
     writer.tuple(Params(std::forward<Args>(args)...));
     detail::Message message = std::move(writer).take_message();
     if (policy) detail::write_policy(message, *policy);

@@ -278,6 +278,9 @@ class ExecutorCore {
 
  private:
   void dispatch();
+  // The arguments of a task message that stays on the root (its blocks' values taken, not
+  // copied, by the task).
+  static Encoded local_args(Received& task);
   // Starts a task that dispatch() gave the root (root_computes) on the root's pool.
   void run_on_root(const std::shared_ptr<TaskSlot>& slot);
   // One rank: starts queued tasks on the local pool while fewer than its capacity run, so the

@@ -68,6 +68,21 @@ inline constexpr std::uint32_t block_type = block_type_code<V>();
 // copy costs less than the extra MPI messages.
 inline constexpr std::size_t borrow_min_bytes = std::size_t{256} << 10;
 
+// A block of a received message, in the storage of the value that lent it (see block_type).
+struct ReceivedBlock {
+  std::size_t at = 0;  // where in the owned bytes it goes
+  std::span<char> data;
+  std::uint32_t type = 0;
+  std::shared_ptr<void> value;  // a block_values type, whose storage `data` is
+};
+
+// A received message: its owned bytes, and its typed blocks, which the message's content has
+// at their `at` (as in Message). A Reader given them takes a block where a value lies in one.
+struct Received {
+  std::string bytes;
+  std::vector<ReceivedBlock> blocks;
+};
+
 // The bytes of a message to send: owned bytes with borrowed blocks spliced in. Its content is
 // bytes[0, b0.at) + b0 + bytes[b0.at, b1.at) + b1 + ... + bytes[bn.at, end).
 struct Message {
@@ -78,7 +93,9 @@ struct Message {
   };
   std::string bytes;
   std::vector<Block> blocks;
-  std::vector<std::shared_ptr<const void>> owners;  // keep the blocks' storage alive
+  // Keep the blocks' storage alive, one per block. A typed block's owner is its value, made
+  // non-const (only the message sees it as const), so that received() can hand it over.
+  std::vector<std::shared_ptr<const void>> owners;
 
   Message() = default;
   explicit Message(std::string owned) : bytes(std::move(owned)) {}
@@ -98,6 +115,10 @@ struct Message {
   std::vector<Segment> segments() const;
   // The content in one string: the owned bytes themselves when nothing is borrowed.
   std::string flatten() &&;
+  // The content as a receiver gets it (see Received): plain blocks copied among the owned
+  // bytes, typed blocks handed over as the values that lent them, without a copy. For a
+  // message that stays on this rank (the root running a task itself).
+  Received received() &&;
 };
 
 // A message on its way out, sent without blocking; it must stay where it is until done.
@@ -123,21 +144,6 @@ class Outgoing {
 
 // Sends `bytes` to `dest` and returns once they have gone.
 void send_message(Channel channel, int dest, int tag, std::span<const char> bytes);
-
-// A block of a received message, in the storage of the value that lent it (see block_type).
-struct ReceivedBlock {
-  std::size_t at = 0;  // where in the owned bytes it goes
-  std::span<char> data;
-  std::uint32_t type = 0;
-  std::shared_ptr<void> value;  // a block_values type, whose storage `data` is
-};
-
-// A received message: its owned bytes, and its typed blocks, which the message's content has
-// at their `at` (as in Message). A Reader given them takes a block where a value lies in one.
-struct Received {
-  std::string bytes;
-  std::vector<ReceivedBlock> blocks;
-};
 
 // Encoded values as a Reader reads them: their bytes, and the typed blocks received with them
 // (see Received), whose `at` count from `origin` bytes before `bytes`.

@@ -161,7 +161,7 @@ class Writer {
     if constexpr (!std::is_lvalue_reference_v<T>) {
       if (borrow_ && bytes >= borrow_min_bytes) {
         message_.bytes = std::move(sink_).take();
-        auto owner = std::make_shared<const V>(std::move(x));
+        auto owner = std::make_shared<V>(std::move(x));  // see Message::owners
         message_.borrow({reinterpret_cast<const char*>(owner->data()), bytes}, owner,
                         block_type<V>);
         sink_.resume(std::move(message_.bytes));
