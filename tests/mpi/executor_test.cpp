@@ -171,7 +171,10 @@ TEST_CASE("executor: large vectors: a result can be read again, shared, and move
   CHECK(std::move(f).get() == expected);  // a copy holds the task: the value stays
   CHECK(copy.get() == expected);
   CHECK(sum.get() == large_count);
-  CHECK(std::move(copy).get() == expected);  // the last holder: the value is moved out
+  CHECK(copy.get() == expected);
+  auto last = ex.submit(scaled, std::vector<double>(large_count, 2.0), 2.0);
+  CHECK(std::move(last).get() == expected);             // the only holder: the value is moved out
+  CHECK_THROWS_AS((void)last.get(), std::logic_error);  // NOLINT(bugprone-use-after-move)
   CHECK(ex.submit(scaled, std::vector<double>(large_count, 1.0), 3.0).get() ==
         std::vector<double>(large_count, 3.0));
 }

@@ -235,6 +235,11 @@ class Reader {
   template <class T>
   void from_block(T& x, std::uint64_t n, ReceivedBlock& block) {
     using U = typename T::value_type;
+    if (block.value == nullptr) {
+      throw std::logic_error(
+          "mpp::mpi::Future::get: the value was moved out already (get() on an rvalue future "
+          "takes it); read it once, or call get() on an lvalue to copy it");
+    }
     if (block.type != block_type<T> || block.data.size() != n * sizeof(U)) {
       throw std::runtime_error(
           "mpp::mpi: a received value does not match the block it came in; are all ranks "
