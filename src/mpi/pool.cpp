@@ -17,28 +17,7 @@ Pool::Pool(const PoolOptions& options)
 
 Pool::~Pool() {
   finish_open_stream();
-  // Waits for the map_async calls still in flight, which use the communicator.
-  std::unique_lock lock(turn_mutex_);
-  turn_changed_.wait(lock, [&] { return serving_ == next_ticket_; });
-}
-
-void Pool::skip(std::uint64_t ticket) noexcept {
-  // Notified under the lock: once ~Pool sees the last turn end, no thread touches the pool.
-  std::lock_guard lock(turn_mutex_);
-  if (ticket == serving_) {
-    ++serving_;
-  } else {
-    try {
-      skipped_.insert(ticket);
-    } catch (...) {
-      // Out of memory: the later calls on this pool cannot run; nothing better is possible.
-    }
-  }
-  while (!skipped_.empty() && *skipped_.begin() == serving_) {
-    skipped_.erase(skipped_.begin());
-    ++serving_;
-  }
-  turn_changed_.notify_all();
+  order_.wait_all();  // the map_async calls still in flight use the communicator
 }
 
 void Pool::check_async(const char* call) const {

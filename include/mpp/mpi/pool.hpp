@@ -6,15 +6,12 @@
 
 #include <mpi.h>
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <ranges>
-#include <set>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
@@ -22,6 +19,7 @@
 #include <vector>
 
 #include "mpp/errors.hpp"
+#include "mpp/mpi/detail/call_order.hpp"
 #include "mpp/mpi/detail/call_thread.hpp"
 #include "mpp/mpi/detail/comm.hpp"
 #include "mpp/mpi/detail/distribute.hpp"
@@ -303,8 +301,9 @@ class Pool {
     auto call = std::make_shared<AsyncCall<std::decay_t<F>, std::decay_t<Range>>>(
         std::forward<F>(f), std::forward<Range>(items), options, where);
     using Out = std::vector<mpp::detail::map_result_t<F, Range>>;
-    auto run = [this, ticket = next_ticket_++, call, on_done = std::move(on_done)]() mutable {
-      Turn turn(*this, ticket);
+    const std::uint64_t ticket = order_.take();
+    auto run = [this, ticket, call, on_done = std::move(on_done)]() mutable {
+      detail::CallOrder::Turn turn(order_, ticket);
       Out out;
       try {
         out = everywhere("map_async", call->f, call->items, call->options, call->where);
@@ -320,8 +319,7 @@ class Pool {
       }
       return out;
     };
-    const std::uint64_t ticket = next_ticket_ - 1;
-    return detail::start_call<Out>(calls_, std::move(run), [this, ticket] { skip(ticket); });
+    return detail::start_call<Out>(calls_, std::move(run), [this, ticket] { order_.end(ticket); });
   }
 
   /// `starmap` that returns at once (Python's `starmap_async`); see `map_async`.
@@ -509,22 +507,10 @@ class Pool {
     return open_stream<R, T>(inputs, call, options, true, ordered);
   }
 
-  // Collective calls on one pool run one at a time, in the order they were made on this rank
-  // (the same order on every rank), even when map_async runs them on threads of their own.
-  class Turn {
+  // A collective call's turn (see detail::CallOrder); a stream still open is completed first.
+  class Turn : detail::CallOrder::Turn {
    public:
-    explicit Turn(Pool& pool) : Turn(pool, pool.next_ticket_++) { pool.finish_open_stream(); }
-    Turn(Pool& pool, std::uint64_t ticket) : pool_(pool), ticket_(ticket) {
-      std::unique_lock lock(pool_.turn_mutex_);
-      pool_.turn_changed_.wait(lock, [&] { return pool_.serving_ == ticket; });
-    }
-    ~Turn() { pool_.skip(ticket_); }
-    Turn(const Turn&) = delete;
-    Turn& operator=(const Turn&) = delete;
-
-   private:
-    Pool& pool_;
-    std::uint64_t ticket_;
+    explicit Turn(Pool& pool) : detail::CallOrder::Turn(pool.order_) { pool.finish_open_stream(); }
   };
 
   void check_async(const char* call) const;
@@ -540,10 +526,6 @@ class Pool {
     MapOptions options;
     results where;
   };
-
-  // Ends the turn of `ticket`, now or, if earlier calls still run, as soon as its turn comes,
-  // so a call that never ran (its thread could not start) does not stop every later one.
-  void skip(std::uint64_t ticket) noexcept;
 
   // Plans an imap on every rank and starts its stream (the other ranks compute their share).
   template <class R, class T, class Inputs>
@@ -644,11 +626,7 @@ class Pool {
 
   mpp::Pool local_;
   std::unique_ptr<detail::Comm> comm_;
-  std::mutex turn_mutex_;
-  std::condition_variable turn_changed_;
-  std::uint64_t next_ticket_ = 0;              // the calling thread's
-  std::uint64_t serving_ = 0;                  // guarded by turn_mutex_
-  std::set<std::uint64_t> skipped_;            // ended turns not yet served; turn_mutex_
+  detail::CallOrder order_;
   detail::OpenStream* open_stream_ = nullptr;  // an imap whose collective part may still run
   // Runs the map_async calls; declared after what they use, so it is joined before that goes.
   detail::CallThread calls_;
