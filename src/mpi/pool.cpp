@@ -16,7 +16,7 @@ Pool::Pool(const PoolOptions& options)
 }
 
 Pool::~Pool() {
-  finish_open_stream();
+  maps_.finish_open_stream();
   order_.wait_all();  // the map_async calls still in flight use the communicator
 }
 
@@ -29,20 +29,6 @@ void Pool::check_async(const char* call) const {
                         "provide MPI_THREAD_MULTIPLE; use map, or ask the Environment for "
                         "thread_level::multiple");
   }
-}
-
-detail::MapHeader Pool::header(std::uint64_t signature, std::int64_t n, const MapOptions& options,
-                               results where, bool from_root) const {
-  return detail::MapHeader{.signature = signature,
-                           .n = n,
-                           .chunksize = options.chunksize.value_or(0),
-                           .has_chunksize = options.chunksize.has_value() ? 1 : 0,
-                           .schedule = static_cast<std::int32_t>(options.schedule),
-                           .threads = local_.threads(),
-                           .from_root = from_root ? 1 : 0,
-                           .every_rank = where == results::on_every_rank ? 1 : 0,
-                           .checkpoint = options.checkpoint.empty() ? 0 : 1,
-                           .progress = options.progress ? 1 : 0};
 }
 
 }  // namespace mpp::mpi

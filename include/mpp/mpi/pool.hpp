@@ -14,7 +14,6 @@
 #include <ranges>
 #include <string>
 #include <type_traits>
-#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -22,12 +21,10 @@
 #include "mpp/mpi/detail/call_order.hpp"
 #include "mpp/mpi/detail/call_thread.hpp"
 #include "mpp/mpi/detail/comm.hpp"
-#include "mpp/mpi/detail/distribute.hpp"
-#include "mpp/mpi/detail/gathered_map.hpp"
+#include "mpp/mpi/detail/map_driver.hpp"
 #include "mpp/mpi/detail/outcome_wire.hpp"
 #include "mpp/mpi/detail/stream.hpp"
 #include "mpp/mpi/detail/stream_start.hpp"
-#include "mpp/mpi/detail/streamed_map.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
 #include "mpp/mpi/stream.hpp"
@@ -184,7 +181,7 @@ class Pool {
   requires sized_input<Range> && mappable<F, Range> std::vector<mpp::detail::map_result_t<F, Range>>
   map(F&& f, Range&& items, const MapOptions& options = {}, results where = results::on_root) {
     Turn turn(*this);
-    return everywhere("map", f, items, options, where);
+    return maps_.everywhere("map", f, items, options, where == results::on_every_rank);
   }
 
   /// `map` with the items on the root only (see `mpp::mpi::from_root`). Collective.
@@ -193,7 +190,7 @@ class Pool {
   map(F&& f, FromRoot<View> input, const MapOptions& options = {},
       results where = results::on_root) {
     Turn turn(*this);
-    return rooted("map", f, input.items, options, where);
+    return maps_.rooted("map", f, input.items, options, where == results::on_every_rank);
   }
 
   /// `map` that keeps going when items fail: every item runs, and the root gets one
@@ -240,7 +237,7 @@ class Pool {
                results where = results::on_root) {
     Turn turn(*this);
     mpp::detail::Unpack<F&> unpack{f};
-    return everywhere("starmap", unpack, items, options, where);
+    return maps_.everywhere("starmap", unpack, items, options, where == results::on_every_rank);
   }
 
   /// `starmap` with the items on the root only. Collective.
@@ -250,7 +247,7 @@ class Pool {
                results where = results::on_root) {
     Turn turn(*this);
     mpp::detail::Unpack<F&> unpack{f};
-    return rooted("starmap", unpack, input.items, options, where);
+    return maps_.rooted("starmap", unpack, input.items, options, where == results::on_every_rank);
   }
 
   /// `map` that returns at once (Python's `map_async`); the collective call runs on the pool's
@@ -295,7 +292,7 @@ class Pool {
       F&& f, Range&& items, const MapOptions& options, Callbacks<C, E> on_done,
       results where = results::on_root) {
     check_async("map_async");
-    finish_open_stream();
+    maps_.finish_open_stream();
     // The copies (or moves) of `f`, `items` and `options` are made before the call takes its
     // turn: if one throws, no turn is left that nobody would ever end.
     auto call = std::make_shared<AsyncCall<std::decay_t<F>, std::decay_t<Range>>>(
@@ -306,7 +303,8 @@ class Pool {
       detail::CallOrder::Turn turn(order_, ticket);
       Out out;
       try {
-        out = everywhere("map_async", call->f, call->items, call->options, call->where);
+        out = maps_.everywhere("map_async", call->f, call->items, call->options,
+                               call->where == results::on_every_rank);
       } catch (...) {
         if constexpr (!std::is_same_v<E, NoCallback>) {
           on_done.error_callback(std::current_exception());
@@ -459,7 +457,7 @@ class Pool {
   template <class R, class F, class Run>
   std::vector<mpp::Outcome<R>> collected(F& f, const MapOptions& options, Run run) {
     auto each = detail::collecting<R>([&f](auto&& item) -> R { return std::invoke(f, item); },
-                                      item_policy(options, "map"), rank(), host());
+                                      maps_.item_policy(options, "map"), rank(), host());
     return detail::outcomes_of(run(each, detail::without_policy(options)));
   }
 
@@ -472,7 +470,7 @@ class Pool {
     using R = mpp::detail::map_result_t<F, Range>;
     auto each = detail::collecting<R>(
         [f = std::forward<F>(f)](auto&& item) mutable -> R { return std::invoke(f, item); },
-        item_policy(options, call), rank(), host());
+        maps_.item_policy(options, call), rank(), host());
     return OutcomeStream<R>(stream_everywhere(call, std::move(each), std::forward<Range>(items),
                                               detail::without_policy(options), ordered));
   }
@@ -489,7 +487,8 @@ class Pool {
     Turn turn(*this);
     auto inputs =
         std::make_shared<Inputs>(std::forward<F>(f), std::views::all(std::forward<Range>(items)));
-    return open_stream<R, std::ranges::range_value_t<Range>>(inputs, call, options, false, ordered);
+    return maps_.open_stream<R, std::ranges::range_value_t<Range>>(inputs, call, options, false,
+                                                                   ordered);
   }
 
   // imap and imap_unordered over items on the root only.
@@ -504,13 +503,15 @@ class Pool {
     Turn turn(*this);
     auto inputs = std::make_shared<detail::StreamInputs<std::decay_t<F>, View, T>>(
         std::forward<F>(f), std::move(input.items));
-    return open_stream<R, T>(inputs, call, options, true, ordered);
+    return maps_.open_stream<R, T>(inputs, call, options, true, ordered);
   }
 
   // A collective call's turn (see detail::CallOrder); a stream still open is completed first.
   class Turn : detail::CallOrder::Turn {
    public:
-    explicit Turn(Pool& pool) : detail::CallOrder::Turn(pool.order_) { pool.finish_open_stream(); }
+    explicit Turn(Pool& pool) : detail::CallOrder::Turn(pool.order_) {
+      pool.maps_.finish_open_stream();
+    }
   };
 
   void check_async(const char* call) const;
@@ -527,107 +528,10 @@ class Pool {
     results where;
   };
 
-  // Plans an imap on every rank and starts its stream (the other ranks compute their share).
-  template <class R, class T, class Inputs>
-  Stream<R> open_stream(const std::shared_ptr<Inputs>& inputs, const char* call,
-                        const MapOptions& options, bool from_root, bool ordered) {
-    using F = decltype(inputs->f);
-    detail::require_transferable<R>();
-    const mpp::detail::ItemPolicy policy = item_policy(options, call);  // before the collectives
-    const bool root = is_root();
-    const std::int64_t n =
-        from_root && !root ? -1 : static_cast<std::int64_t>(inputs->access.size());
-    detail::Plan plan = comm_->plan(
-        header(signature_of<F, R, T>(call), n, options, results::on_root, from_root), call);
-    if (plan.checkpoint) {
-      mpp::detail::throw_invalid_argument(
-          std::string("mpp::mpi::Pool::") + call +
-          ": checkpoint works with map and starmap, whose results are complete at the end; not "
-          "with streams");
-    }
-    return detail::start_stream<R, T>(*comm_, local_, inputs, std::move(plan), options, policy,
-                                      call, &open_stream_, from_root, ordered);
-  }
-
-  // The pool's next collective call first completes a stream still open, so calls stay in step.
-  void finish_open_stream() noexcept {
-    if (open_stream_ != nullptr) open_stream_->finish();
-  }
-
-  // The retries and deadline of each item, checked (`call` names the map in messages); the local
-  // pool's timer watches the deadlines.
-  mpp::detail::ItemPolicy item_policy(const MapOptions& options, const char* call) {
-    return mpp::detail::item_policy(options, &mpp::detail::core_of(local_), call);
-  }
-
-  template <class F, class R, class T>
-  static std::uint64_t signature_of(const char* call) {
-    return detail::signature({call, typeid(F).name(), typeid(R).name(), typeid(T).name()});
-  }
-
-  detail::MapHeader header(std::uint64_t signature, std::int64_t n, const MapOptions& options,
-                           results where, bool from_root) const;
-
-  template <class F, class Range>
-  auto everywhere(const char* call, F& f, Range& items, const MapOptions& options, results where) {
-    using R = mpp::detail::map_result_t<F, Range>;
-    using T = std::ranges::range_value_t<Range>;
-    detail::require_transferable<R>();
-    if (size() == 1) return local_.map(f, items, options);
-    (void)item_policy(options, call);  // refused on every rank before the collective calls
-    mpp::detail::ItemAccess<Range> access(items);
-    const detail::Plan plan =
-        comm_->plan(header(signature_of<F, R, T>(call), static_cast<std::int64_t>(access.size()),
-                           options, where, false),
-                    call);
-    return run<R>([&](std::size_t i) -> R { return std::invoke(f, access[i]); }, access, plan,
-                  options, where);
-  }
-
-  template <class F, class View>
-  auto rooted(const char* call, F& f, View& items, const MapOptions& options, results where) {
-    using R = mpp::detail::map_result_t<F, View>;
-    using T = std::ranges::range_value_t<View>;
-    detail::require_transferable<T>();
-    detail::require_transferable<R>();
-    if (size() == 1) return local_.map(f, items, options);
-    (void)item_policy(options, call);  // refused on every rank before the collective calls
-    const bool root = is_root();
-    mpp::detail::ItemAccess<View> access(items);
-    const std::int64_t n = root ? static_cast<std::int64_t>(access.size()) : -1;
-    const detail::Plan plan =
-        comm_->plan(header(signature_of<F, R, T>(call), n, options, where, true), call);
-    std::vector<T> mine;  // the items this rank received
-    std::size_t offset = 0;
-    if (!plan.dynamic) {
-      offset = plan.block(rank()).first;
-      detail::scatter_items<T>(*comm_, access, items, plan, mine);
-    } else {
-      detail::broadcast_items<T>(*comm_, access, items, plan, mine);
-    }
-    const auto get = [&](std::size_t i) -> R {
-      if (root) return std::invoke(f, access[i]);
-      return std::invoke(f, mine[i - offset]);
-    };
-    return run<R>(get, access, plan, options, where);
-  }
-
-  // Runs a planned map on every rank: streamed to the root (checkpoint, progress), or gathered
-  // at the end. `access` is read on the root only.
-  template <class R, class Get, class Access>
-  std::vector<R> run(const Get& get, const Access& access, const detail::Plan& plan,
-                     const MapOptions& options, results where) {
-    const bool every_rank = where == results::on_every_rank;
-    if (plan.streamed) {
-      return detail::streamed_map<R>(*comm_, local_, get, access, plan, options, every_rank);
-    }
-    return detail::gathered_map<R>(*comm_, local_, get, plan, options, every_rank);
-  }
-
   mpp::Pool local_;
   std::unique_ptr<detail::Comm> comm_;
   detail::CallOrder order_;
-  detail::OpenStream* open_stream_ = nullptr;  // an imap whose collective part may still run
+  detail::MapDriver maps_{*comm_, local_};
   // Runs the map_async calls; declared after what they use, so it is joined before that goes.
   detail::CallThread calls_;
 };
