@@ -195,14 +195,17 @@ void prefault(void* data, std::size_t bytes) {
 #endif
 }
 
-// `bytes` zero bytes, their pages mapped by the kernel when there are many.
-std::string fresh_bytes(std::size_t bytes) {
-  std::string out;
+// A zeroed V (std::string or std::vector) of `count` values, its pages mapped by the kernel
+// when they are many.
+template <class V>
+V fresh_value(std::size_t count) {
+  V out;
+  const std::size_t bytes = count * sizeof(typename V::value_type);
   if (bytes >= borrow_min_bytes) {
-    out.reserve(bytes);
+    out.reserve(count);
     prefault(out.data(), bytes);
   }
-  out.resize(bytes);
+  out.resize(count);
   return out;
 }
 
@@ -214,10 +217,7 @@ ReceivedBlock make_block_value(std::size_t bytes) {
     throw std::runtime_error("mpp::mpi: a received block of " + std::to_string(bytes) +
                              " bytes is not a whole number of its values; the message is corrupt");
   }
-  auto value = std::make_shared<V>();
-  value->reserve(bytes / sizeof(U));
-  prefault(value->data(), bytes);
-  value->resize(bytes / sizeof(U));
+  auto value = std::make_shared<V>(fresh_value<V>(bytes / sizeof(U)));
   return {0, {reinterpret_cast<char*>(value->data()), bytes}, block_type<V>, value};
 }
 
@@ -271,7 +271,7 @@ Received receive_message(Channel channel, const MPI_Status& first) {
   check_mpi(MPI_Get_count(&first, MPI_BYTE, &count), "MPI_Get_count");
   Received message;
   if (count != 0) {  // the whole message
-    message.bytes = fresh_bytes(static_cast<std::size_t>(count));
+    message.bytes = fresh_value<std::string>(static_cast<std::size_t>(count));
     check_mpi(MPI_Recv(message.bytes.data(), count, MPI_BYTE, source, tag, channel.data,
                        MPI_STATUS_IGNORE),
               "MPI_Recv");
@@ -292,7 +292,7 @@ Received receive_message(Channel channel, const MPI_Status& first) {
   for (std::size_t i = 0; i + 1 < layout.size(); i += 2) {
     if (layout[i + 1] == 0) owned += layout[i];
   }
-  message.bytes = fresh_bytes(static_cast<std::size_t>(owned));
+  message.bytes = fresh_value<std::string>(static_cast<std::size_t>(owned));
   std::vector<std::span<char>> targets;
   std::size_t at = 0;
   for (std::size_t i = 0; i + 1 < layout.size(); i += 2) {
