@@ -2,11 +2,14 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <utility>
 
 #include "mpp/detail/core.hpp"
+#include "mpp/detail/driver.hpp"
 
 namespace mpp::detail {
 namespace {
@@ -150,17 +153,22 @@ void TaskState::on_completion(CompletionHook* hook) noexcept {
 // Python's Future.cancel(): only a task nobody started can be cancelled. It completes here, with
 // the error callback and the hooks, as if it had run and raised mpp::CancelledError; its function
 // is destroyed unrun. The queue's copy of the task, popped later, finds it taken.
-bool TaskState::cancel() noexcept {
+bool TaskState::cancel(std::exception_ptr reason) noexcept {
   if (uncancellable_) return false;
+  if (driver_ != nullptr && driver_->owns(*this)) return !ready() && driver_->cancel(*this);
   std::uint32_t word = word_.load(std::memory_order_relaxed);
   do {
     if (status(word) == running && stoppable_) return stop_map();
     if (status(word) != pending) return false;
   } while (!word_.compare_exchange_weak(word, word + cancelling, std::memory_order_acq_rel));
-  try {
-    throw_cancelled("the task was cancelled (AsyncResult::cancel) before it started");
-  } catch (...) {
-    error_ = std::current_exception();
+  if (reason) {
+    error_ = std::move(reason);
+  } else {
+    try {
+      throw_cancelled("the task was cancelled (AsyncResult::cancel) before it started");
+    } catch (...) {
+      error_ = std::current_exception();
+    }
   }
   cancelled_ = true;
   release_function();
@@ -249,6 +257,10 @@ void TaskState::help() {
 // sooner than a sleep and a wake-up through the kernel, which also preempts a busy worker.
 void TaskState::wait() {
   if (ready()) return;
+  if (driver_ != nullptr) {
+    drive(std::nullopt);
+    return;
+  }
   // A spawned task is waited for in oneTBB's dispatch loop, as tbb::task_group::wait does: the
   // thread runs it from its own deque if nobody stole it (the last spawned task comes first), and
   // otherwise helps with other spawned tasks of the pool, such as the awaited task's own
@@ -277,10 +289,46 @@ std::uint32_t TaskState::announce_waiter() noexcept {
 // hold a lock the task needs.
 bool TaskState::wait_until(std::chrono::steady_clock::time_point deadline) {
   if (ready()) return true;
+  if (driver_ != nullptr) return drive(deadline);
+  return sleep_until(deadline);
+}
+
+bool TaskState::sleep_until(std::chrono::steady_clock::time_point deadline) {
+  if (ready()) return true;
   if (status(announce_waiter()) == done) return true;
   TimedWaitSlot& slot = timed_wait_slot(this);
   std::unique_lock lock(slot.mutex);
   return slot.done.wait_until(lock, deadline, [&] { return ready(); });
+}
+
+void TaskState::poll_driver() {
+  if (driver_ != nullptr && !ready()) driver_->poll();
+}
+
+// A task of the driver completes as it drives: the driver may sleep until its next event. A
+// continuation of one completes on a pool once the driver completed what it waits for, so the
+// driver is polled while the waiter sleeps on the task a millisecond at a time.
+bool TaskState::drive(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  if (driver_->owns(*this)) return driver_->wait(*this, deadline);
+  using std::chrono::steady_clock;
+  while (!ready()) {
+    driver_->poll();
+    auto step = steady_clock::now() + std::chrono::milliseconds(1);
+    if (deadline && *deadline < step) step = *deadline;
+    if (sleep_until(step)) return true;
+    if (deadline && steady_clock::now() >= *deadline) return ready();
+  }
+  return true;
+}
+
+void report_done_callback_error(std::exception_ptr error) noexcept {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mpp: a done callback threw (ignored): %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "mpp: a done callback threw (ignored)\n");
+  }
 }
 
 }  // namespace mpp::detail

@@ -1,5 +1,6 @@
 #include "mpp/wait.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "mpp/detail/core.hpp"
+#include "mpp/detail/driver.hpp"
 #include "mpp/detail/wait_condition.hpp"
 
 namespace mpp::detail {
@@ -31,6 +33,19 @@ CompletionSet::CompletionSet(std::vector<TaskState*> tasks)
     : tasks_(std::move(tasks)), nodes_(tasks_.size()), shared_(new Shared) {
   batch_.reserve(tasks_.size());
   shared_->indices.reserve(tasks_.size());
+  bool all_owned = true;
+  for (TaskState* task : tasks_) {
+    Driver* driver = task->driver();
+    if (driver == nullptr) {
+      all_owned = false;
+      continue;
+    }
+    if (std::find(drivers_.begin(), drivers_.end(), driver) == drivers_.end()) {
+      drivers_.push_back(driver);
+    }
+    all_owned = all_owned && driver->owns(*task);
+  }
+  owned_ = all_owned && drivers_.size() == 1;
 }
 
 CompletionSet* CompletionSet::watch(std::vector<TaskState*> tasks) {
@@ -97,6 +112,7 @@ std::size_t CompletionSet::next(WaitDeadline deadline) {
 bool CompletionSet::refill(WaitDeadline deadline) {
   batch_.clear();
   taken_ = 0;
+  if (!drivers_.empty()) drive(deadline);
   if (!deadline) help_pending();
   // Short tasks often complete within microseconds: a few yields first spare the completing
   // worker a wake-up through the kernel for every result (as AsyncResult::wait does).
@@ -116,6 +132,32 @@ bool CompletionSet::refill(WaitDeadline deadline) {
   std::swap(batch_, shared_->indices);
   shared_->any.store(false, std::memory_order_relaxed);
   return !batch_.empty();
+}
+
+// Drives the watched tasks' executors until one completes or `deadline` passes. One executor
+// whose own tasks are all that is watched may sleep until its next result; otherwise each is
+// polled while the consumer sleeps a millisecond at a time, since a local result (or a
+// continuation on a pool) completes without them.
+void CompletionSet::drive(WaitDeadline deadline) {
+  const auto arrived = [this] { return shared_->any.load(std::memory_order_acquire); };
+  if (owned_) {
+    drivers_.front()->wait_until(arrived, deadline);
+    return;
+  }
+  using std::chrono::steady_clock;
+  while (!arrived()) {
+    for (Driver* driver : drivers_) driver->poll();
+    if (arrived()) return;
+    auto step = steady_clock::now() + std::chrono::milliseconds(1);
+    if (deadline && *deadline < step) step = *deadline;
+    {
+      std::unique_lock lock(shared_->mutex);
+      shared_->sleeping = true;
+      shared_->completed.wait_until(lock, step, [&] { return !shared_->indices.empty(); });
+      shared_->sleeping = false;
+    }
+    if (deadline && steady_clock::now() >= *deadline) return;
+  }
 }
 
 // An untimed wait on a thread of a pool runs the pool's pending tasks among those watched, so

@@ -5,7 +5,9 @@
 //     >>> f.add_done_callback(...)               # runs when f completes
 //
 // In mpp: r.then(pool, f), r.on_error(pool, g), mpp::compose(pool, r, resulthook, excepthook),
-// mpp::collect(pool, results). Continuations run on the pool, queued when their input completes.
+// mpp::collect(pool, results), or without naming the pool: r.then(f), r.on_error(g),
+// r.add_done_callback(fn), mpp::compose(r, ...), mpp::collect(results) run on the result's own
+// pool. Continuations run on the pool, queued when their input completes.
 
 #include <doctest/doctest.h>
 
@@ -55,7 +57,7 @@ TEST_CASE("then: an exception skips f and reaches the new result with its type")
   CHECK(calls == 0);
 }
 
-TEST_CASE("then: a cancelled input cancels the continuation, which is still run by the pool") {
+TEST_CASE("then: a cancelled input cancels the continuation at once, without running f") {
   mpp::Pool pool(1);
   mpp_test::Event started, gate;
   auto blocker = pool.apply_async([&] {
@@ -69,7 +71,8 @@ TEST_CASE("then: a cancelled input cancels the continuation, which is still run 
     ++calls;
     return v;
   });
-  REQUIRE(queued.cancel());  // completes on this thread; the continuation is only queued
+  REQUIRE(queued.cancel());  // completes on this thread, and so does the continuation
+  CHECK(next.cancelled());   // while the pool's only thread is still busy
   gate.set();
   CHECK_THROWS_AS((void)next.get(), mpp::CancelledError);
   CHECK(next.cancelled());
@@ -206,4 +209,58 @@ TEST_CASE("continuations run when their input completes, also racing a cancel") 
       CHECK(next.get(mpp_test::patience) == round + 1);
     }
   }
+}
+
+TEST_CASE("without naming a pool, continuations run on the pool of their input") {
+  mpp::Pool pool(2);
+  auto r = pool.apply_async([] { return 20; });
+  auto where = r.then([](int) { return mpp::this_worker::index(); });
+  CHECK(where.get() >= 0);  // ran on a worker of `pool`
+  CHECK(r.then([](int v) { return v + 1; }).get() == 21);
+  auto failed = pool.apply_async([]() -> int { throw std::invalid_argument("bad"); });
+  CHECK(failed.on_error([](std::exception_ptr) { return -1; }).get() == -1);
+  CHECK(mpp::compose(
+            failed, [](int v) { return v; }, [](std::exception_ptr) { return -2; })
+            .get() == -2);
+  std::vector<mpp::AsyncResult<int>> parts{r, pool.apply_async([] { return 3; })};
+  CHECK(mpp::collect(parts).get() == std::vector<int>{20, 3});
+  CHECK_THROWS_AS((void)mpp::collect(std::vector<mpp::AsyncResult<int>>{}), std::invalid_argument);
+  CHECK_THROWS_AS((void)mpp::AsyncResult<int>{}.then([](int v) { return v; }), std::logic_error);
+}
+
+TEST_CASE("add_done_callback calls fn(result) on the result's pool, also once it is ready") {
+  mpp::Pool pool(2);
+  std::atomic<int> calls{0};
+  std::atomic<int> seen{0};
+  mpp_test::Event gate;
+  auto r = pool.apply_async([&] { return gate.wait() ? 7 : -1; });
+  r.add_done_callback([&](mpp::AsyncResult<int>& done) {
+    seen = done.get();
+    ++calls;
+  });
+  CHECK(calls == 0);
+  gate.set();
+  r.add_done_callback([&](mpp::AsyncResult<int>&) { ++calls; });
+  r.add_done_callback([](mpp::AsyncResult<int>&) { throw std::runtime_error("in a callback"); });
+  pool.close();
+  pool.join();  // counts the callbacks as work
+  CHECK(calls == 2);
+  CHECK(seen == 7);
+}
+
+TEST_CASE("a long chain of continuations of a cancelled input is cancelled to its end") {
+  mpp::Pool pool(1);
+  mpp_test::Event started, gate;
+  auto blocker = pool.apply_async([&] {
+    started.set();
+    (void)gate.wait();
+  });
+  REQUIRE(started.wait());
+  auto queued = pool.apply_async([] { return 0; });
+  auto r = queued;
+  for (int i = 0; i < 20'000; ++i) r = r.then(pool, [](int v) { return v + 1; });
+  REQUIRE(queued.cancel());  // the first links complete here, the rest on the pool
+  gate.set();
+  CHECK_THROWS_AS((void)r.get(mpp_test::patience), mpp::CancelledError);
+  CHECK(r.cancelled());
 }

@@ -32,6 +32,7 @@ namespace detail {
 
 class PoolCore;
 class TaskState;
+class Driver;
 
 // The pool's core, for the continuations (defined in pool.hpp).
 PoolCore& core_of(Pool& pool) noexcept;
@@ -77,9 +78,10 @@ class TaskState {
   // The spawned copy will not run the task (it was queued instead): waiters in oneTBB's loop go.
   void release_spawned() noexcept { spawn_wait_.release(); }
   bool ready() const noexcept { return status(word_.load(std::memory_order_acquire)) == done; }
-  // Completes a task that has not started with mpp::CancelledError, on the calling thread, or
-  // stops the running map of a map_async; false otherwise. See AsyncResult::cancel.
-  bool cancel() noexcept;
+  // Completes a task that has not started with mpp::CancelledError (`reason`, if given: the
+  // cancellation of a continuation's antecedent), on the calling thread, or stops the running
+  // map of a map_async; false otherwise. See AsyncResult::cancel.
+  bool cancel(std::exception_ptr reason = nullptr) noexcept;
   // Whether the task completed with mpp::CancelledError; only meaningful once ready().
   bool cancelled() const noexcept { return cancelled_; }
   // The task whose function runs on the calling thread, if its function may be stopped by
@@ -100,8 +102,21 @@ class TaskState {
   // Runs the task on the calling thread if nobody started it and the thread runs work of the
   // task's pool, as an untimed wait does (mpp::wait helps this way).
   void help();
+  // Wait for the task; a task with a driver is waited on by driving it (see Driver).
   void wait();
   bool wait_until(std::chrono::steady_clock::time_point deadline);
+  // Sleeps until the task completes or `deadline` passes, without driving or helping.
+  bool sleep_until(std::chrono::steady_clock::time_point deadline);
+
+  // The driver whose progress completes the task or what it waits for (a result of
+  // mpp::mpi::Executor, or a continuation of one), or null; set before the task is shared.
+  Driver* driver() const noexcept { return driver_; }
+  void set_driver(Driver* driver) noexcept { driver_ = driver; }
+  // Lets the driver progress if the task has one and is not ready (ready() polls this way).
+  void poll_driver();
+  // The pool that runs continuations made without naming one (AsyncResult::then(f)): the
+  // task's own pool, or an executor's root pool; null if it has none.
+  virtual PoolCore* home() const noexcept { return core_; }
   const std::exception_ptr& error() const noexcept { return error_; }
 
   // The result handles (AsyncResult copies, continuations' included) that may still read the
@@ -167,8 +182,10 @@ class TaskState {
   void finish_and_drop_ref() noexcept;
   bool try_run() noexcept;
   std::uint32_t announce_waiter() noexcept;
+  bool drive(std::optional<std::chrono::steady_clock::time_point> deadline);
 
   PoolCore* core_;
+  Driver* driver_ = nullptr;
   std::atomic<std::uint32_t> word_{2 * one_ref};
   std::atomic<std::uint32_t> handles_{1};  // kept apart from the references: see add_handle
   bool spawned_ = false;                   // set before the spawn, by the thread that made the task
@@ -376,9 +393,14 @@ class FunctionTask final : public ResultState<T> {
 
 }  // namespace detail
 
-/// The result of an asynchronous task, Python's `AsyncResult`: `get`, `wait`, `ready`,
-/// `successful`. Copies share the same task; all members are thread-safe, so several threads may
-/// wait for and read one result.
+/// The result of an asynchronous task, Python's `AsyncResult` and `concurrent.futures.Future` in
+/// one: `get`, `wait`, `ready`, `successful`, `cancel`, `done`. It is the one handle type of mpp:
+/// `mpp::Pool` and `mpp::mpi::Pool` return it, and so does `mpp::mpi::Executor` for tasks on
+/// other ranks (`mpp::mpi::Future<T>` names the same type), so local and cluster results mix in
+/// one vector, one `mpp::wait` and one `mpp::as_completed`. Copies share the same task; for a
+/// pool's results all members are thread-safe, so several threads may wait for and read one
+/// result. A result of an `mpp::mpi::Executor` (or a continuation of one) completes as the root
+/// drives the executor, which waiting on it does: use it on the root's driving thread only.
 ///
 /// ```cpp
 /// mpp::AsyncResult<int> r = pool.apply_async(square, 7);
@@ -456,8 +478,13 @@ class AsyncResult {
     return state().wait_until(std::chrono::steady_clock::now() +
                               std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
   }
-  /// Whether the task has finished (with a value or an exception). Never blocks.
-  [[nodiscard]] bool ready() const { return state().ready(); }
+  /// Whether the task has finished (with a value or an exception). Never blocks; on a result of
+  /// an `mpp::mpi::Executor`, lets the executor progress first.
+  [[nodiscard]] bool ready() const {
+    detail::ResultState<T>& s = state();
+    if (!s.ready()) s.poll_driver();
+    return s.ready();
+  }
   /// Whether the task finished without an exception; throws `mpp::NotReadyError` (a
   /// `std::logic_error`) if it has not finished yet, like Python's `ValueError`.
   [[nodiscard]] bool successful() const {
@@ -520,6 +547,34 @@ class AsyncResult {
   template <class G>
   requires std::invocable<G&, std::exception_ptr>
   [[nodiscard]] AsyncResult<T> on_error(Pool& pool, G g) const;
+
+  /// `then` on the result's own pool: the pool that runs the task, or for a task of an
+  /// `mpp::mpi::Executor` the root's pool (mpi4py's `Future.then`). That pool must still exist.
+  /// Throws `std::logic_error` for a result that has no pool of its own
+  /// (`mpp::mpi::Pool::map_async`'s); pass one to `then(pool, f)`.
+  ///
+  /// ```cpp
+  /// auto energy = executor.submit(simulate, params).then([](const State& s) { return s.e; });
+  /// ```
+  template <class F>
+  requires detail::continuation_for<F, T>
+  [[nodiscard]] auto then(F f) const;
+  /// `on_error` on the result's own pool (see `then(f)`).
+  template <class G>
+  requires std::invocable<G&, std::exception_ptr>
+  [[nodiscard]] AsyncResult<T> on_error(G g) const;
+
+  /// Python's `Future.add_done_callback(fn)`: calls `fn(result)` (with an `AsyncResult<T>&`
+  /// equal to this one) once the result is ready, also when it is already, as a task of the
+  /// result's own pool (see `then(f)`), which counts it as work. A callback that throws is
+  /// reported on stderr and otherwise ignored, as Python logs it.
+  ///
+  /// ```cpp
+  /// f.add_done_callback([](mpp::AsyncResult<double>& done) { log(done.get()); });
+  /// ```
+  template <class Fn>
+  requires std::invocable < Fn&, AsyncResult<T>
+  & > void add_done_callback(Fn fn) const;
 
   /// Wraps a reference to a task's state; used by `mpp::Pool`.
   explicit AsyncResult(detail::TaskRef<detail::ResultState<T>> state) noexcept

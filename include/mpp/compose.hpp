@@ -4,6 +4,7 @@
 /// (`AsyncResult::then` and `on_error` are members of the handle).
 
 #include <ranges>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -47,6 +48,33 @@ requires detail::values_to_collect<std::ranges::range_reference_t<Range>>
   return detail::collect_on(detail::core_of(pool), std::move(inputs));
 }
 
+/// `collect` on the inputs' own pool (mpi4py's `collect(fs)` without naming one): the pool of
+/// the first input, or for results of an `mpp::mpi::Executor` its root's pool (see
+/// `AsyncResult::then(f)`). Throws `std::invalid_argument` for no inputs, since the pool is found
+/// from them.
+///
+/// ```cpp
+/// std::vector<mpp::mpi::Future<double>> parts = ...;  // executor.submit(...)
+/// std::vector<double> values = mpp::collect(parts).get();
+/// ```
+template <std::ranges::input_range Range>
+requires detail::values_to_collect<std::ranges::range_reference_t<Range>>
+[[nodiscard]] auto collect(Range&& results) {
+  using T = typename std::remove_cvref_t<std::ranges::range_reference_t<Range>>::value_type;
+  std::vector<AsyncResult<T>> inputs;
+  for (auto&& result : results) {
+    (void)detail::ResultAccess::state(result);  // an empty handle throws here
+    inputs.push_back(result);
+  }
+  if (inputs.empty()) {
+    throw std::invalid_argument(
+        "mpp::collect: no results given, so no pool to run on; pass at least one, or name the "
+        "pool: mpp::collect(pool, results)");
+  }
+  detail::PoolCore& home = detail::home_of(inputs.front(), "collect");
+  return detail::collect_on(home, std::move(inputs));
+}
+
 /// mpi4py's `compose(future, resulthook, excepthook)`: a result computed on `pool` once
 /// `source` is ready: `resulthook(value)` if it succeeded, `excepthook(std::exception_ptr)` if it
 /// failed (return a value to recover, or rethrow to fail). Pass `mpp::NoCallback{}` (the
@@ -66,6 +94,20 @@ template <class T, class ResultHook = NoCallback, class ExceptHook = NoCallback>
   (void)detail::ResultAccess::state(source);
   return detail::compose_on(detail::core_of(pool), "compose", source, std::move(resulthook),
                             std::move(excepthook), true);
+}
+
+/// `compose` on `source`'s own pool (see `AsyncResult::then(f)`): mpi4py's
+/// `compose(future, resulthook, excepthook)` as it is spelled there.
+///
+/// ```cpp
+/// auto checked = mpp::compose(executor.submit(solve, problem),
+///                             [](const Solution& s) { return s.energy; });
+/// ```
+template <class T, class ResultHook = NoCallback, class ExceptHook = NoCallback>
+[[nodiscard]] auto compose(const AsyncResult<T>& source, ResultHook resulthook = {},
+                           ExceptHook excepthook = {}) {
+  return detail::compose_on(detail::home_of(source, "compose"), "compose", source,
+                            std::move(resulthook), std::move(excepthook), true);
 }
 
 }  // namespace mpp

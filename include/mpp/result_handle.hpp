@@ -8,11 +8,12 @@
 
 namespace mpp {
 
-/// The interface every asynchronous result of mpp shares, Python's `AsyncResult` and
+/// The interface every asynchronous result of mpp has, Python's `AsyncResult` and
 /// `concurrent.futures.Future` in one: `get()`, `get(timeout)`, `wait()`, `wait(timeout)`,
-/// `ready()`, `done()`, `successful()`, `cancel()`, `cancelled()` and `valid()`. Both handle
-/// types model it: `mpp::AsyncResult<T>` (the local pool, and `mpp::mpi::Pool::map_async`) and
-/// `mpp::mpi::Future<T>` (`mpp::mpi::Executor`), so code written against it runs with either.
+/// `ready()`, `done()`, `successful()`, `cancel()`, `cancelled()` and `valid()`. mpp has one
+/// handle type, `mpp::AsyncResult<T>` (the local pool's, `mpp::mpi::Pool::map_async`'s and
+/// `mpp::mpi::Executor`'s, whose `mpp::mpi::Future<T>` is the same type); the concept states its
+/// verbs for generic code and for handle types a program adds.
 ///
 /// ```cpp
 /// template <mpp::result_handle H>

@@ -354,14 +354,6 @@ bool ExecutorCore::receive(bool block) {
   return true;
 }
 
-void ExecutorCore::adopt(const std::shared_ptr<TaskSlot>& slot, mpp::AnyResult result,
-                         std::function<Outcome()> take) {
-  slot->state = TaskSlot::State::running;
-  slot->tracked.emplace(std::move(result));
-  slot->take = std::move(take);
-  locals_[slot->id] = slot;
-}
-
 std::exception_ptr ExecutorCore::error_of(const TaskSlot& slot) const {
   try {
     rethrow(slot);
@@ -449,6 +441,28 @@ bool ExecutorCore::wait_until(const std::function<bool()>& finished,
   }
 }
 
+namespace {
+const SlotHolder* holder_of(const mpp::detail::TaskState& task) noexcept {
+  return dynamic_cast<const SlotHolder*>(&task);
+}
+}  // namespace
+
+bool ExecutorCore::owns(const mpp::detail::TaskState& task) const noexcept {
+  const SlotHolder* holder = holder_of(task);
+  return holder != nullptr && holder->core == this;
+}
+
+// The slot's finish callback completes the task on this thread (see RemoteResult).
+bool ExecutorCore::wait(mpp::detail::TaskState& task, Deadline deadline) {
+  if (const std::shared_ptr<TaskSlot> slot = holder_of(task)->slot) (void)wait(*slot, deadline);
+  return task.ready();
+}
+
+bool ExecutorCore::cancel(mpp::detail::TaskState& task) {
+  const std::shared_ptr<TaskSlot> slot = holder_of(task)->slot;
+  return slot && cancel(*slot);
+}
+
 bool ExecutorCore::cancel(TaskSlot& slot) {
   if (slot.state == TaskSlot::State::queued) slot.finish(TaskSlot::State::cancelled);
   return slot.state == TaskSlot::State::cancelled;
@@ -460,7 +474,13 @@ void ExecutorCore::rethrow(const TaskSlot& slot) const {
         "mpi::Executor: the task was cancelled before it started (Future::cancel or "
         "shutdown(cancel_futures=true))");
   }
-  if (slot.broken && broken_) throw_broken(*broken_);
+  // A slot that brought the news of the break is finished (and its result read) before the
+  // executor breaks: its own bytes hold the record.
+  if (slot.broken) {
+    throw_broken(
+        broken_ ? *broken_
+                : decode_error(slot.bytes.data() + slot.offset, slot.bytes.size() - slot.offset));
+  }
   if (slot.error) std::rethrow_exception(slot.error);
   throw_remote(decode_error(slot.bytes.data() + slot.offset, slot.bytes.size() - slot.offset));
 }
@@ -482,6 +502,9 @@ void ExecutorCore::shutdown(bool wait, bool cancel_futures) {
     receive(/*block=*/true);
   }
   release_workers();
+  // Continuations of the executor's results (then, add_done_callback) run on the root's pool:
+  // shutdown waits for them as for tasks.
+  mpp::detail::core_of(local_).wait_idle();
 }
 
 void ExecutorCore::break_with(ErrorRecord record) {

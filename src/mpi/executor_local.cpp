@@ -42,11 +42,10 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
   }
   Outcome outcome;
   try {
-    outcome = slot.local ? std::move(*slot.local).get() : slot.take();
+    outcome = std::move(*slot.local).get();
   } catch (...) {
     if (slot.continuation) {  // its own failure: the executor goes on
       slot.local.reset();
-      slot.tracked.reset();
       auto keep = locals_.extract(slot.id);
       slot.fail(std::current_exception());
       return;
@@ -72,8 +71,6 @@ void ExecutorCore::settle_local(TaskSlot& slot) {
     slot.error = nullptr;
   }
   slot.local.reset();
-  slot.tracked.reset();
-  slot.take = nullptr;
   // Erased before finishing: the callbacks may start other local tasks.
   auto keep = locals_.extract(slot.id);
   slot.finish(TaskSlot::State::done);
@@ -88,8 +85,8 @@ void ExecutorCore::settle_locals() {
 std::shared_ptr<TaskSlot> ExecutorCore::make_continuation() {
   if (comm_.rank() != 0) {
     throw_usage(
-        "Future::then/on_error, mpp::compose, mpp::collect: only the root has futures; the "
-        "other ranks call serve()");
+        "mpi::Executor: only the root submits and has results; the other ranks call "
+        "serve()");
   }
   auto slot = std::make_shared<TaskSlot>();
   slot->id = next_id_++;

@@ -173,8 +173,7 @@ TEST_CASE("executor: large vectors: a result can be read again, shared, and move
   CHECK(sum.get() == large_count);
   CHECK(copy.get() == expected);
   auto last = ex.submit(scaled, std::vector<double>(large_count, 2.0), 2.0);
-  CHECK(std::move(last).get() == expected);             // the only holder: the value is moved out
-  CHECK_THROWS_AS((void)last.get(), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  CHECK(std::move(last).get() == expected);  // the only holder: the value is moved out
   CHECK(ex.submit(scaled, std::vector<double>(large_count, 1.0), 3.0).get() ==
         std::vector<double>(large_count, 3.0));
 }

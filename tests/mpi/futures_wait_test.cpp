@@ -8,6 +8,7 @@
 #include <mpp/mpi.hpp>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "executor_tasks.hpp"
@@ -103,31 +104,32 @@ TEST_CASE("futures: a cancelled future is done and failed; an empty one is refus
   CHECK(yielded == futures.size());
 
   std::vector<mpp::mpi::Future<int>> empty(1);
-  CHECK_THROWS_AS((void)mpp::wait(empty), std::invalid_argument);
+  CHECK_THROWS_AS((void)mpp::wait(empty), std::logic_error);  // as for a local result
 }
 
-TEST_CASE("futures: local results join cluster futures through track, and wait together") {
+TEST_CASE("futures: local results and cluster futures are one type, and wait together") {
+  static_assert(std::is_same_v<mpp::mpi::Future<int>, mpp::AsyncResult<int>>);
   mpp::mpi::Executor ex({.threads = 1});
   register_all(ex);
   if (ex.serve()) return;
   mpp::Pool pool(2);
-  std::vector<mpp::mpi::Future<int>> all{ex.submit(nap, 400), ex.track(pool.apply_async([] {
+  std::vector<mpp::AsyncResult<int>> all{ex.submit(nap, 400), pool.apply_async([] {
                                            std::this_thread::sleep_for(20ms);
                                            return 20;
-                                         }))};
+                                         })};
   const auto first = mpp::wait(all, mpp::wait_for::first_completed);
   CHECK(first.done == std::vector<std::size_t>{1});  // the local one, though second
   std::vector<int> order;
   for (auto& f : mpp::as_completed(all)) order.push_back(f.get());
   CHECK(order == std::vector<int>{20, 400});
   CHECK(mpp::collect(all).get() == std::vector<int>{400, 20});
+  CHECK(mpp::collect(pool, all).get() == std::vector<int>{400, 20});
 
-  auto failed =
-      ex.track(pool.apply_async([]() -> int { throw std::invalid_argument("local failure"); }));
-  CHECK_THROWS_WITH_AS((void)failed.get(), "local failure", std::invalid_argument);
-  CHECK_FALSE(failed.successful());
-  auto nothing = ex.track(pool.apply_async([] {}));
-  nothing.get();
-  CHECK(nothing.successful());
-  CHECK_THROWS_AS((void)ex.track(mpp::AsyncResult<int>{}), std::logic_error);
+  // A continuation on the local pool of a cluster future: waiting on it drives the executor.
+  auto later = ex.submit(nap, 30).then(pool, [](int v) { return v + 1; });
+  CHECK(later.get() == 31);
+  std::vector<mpp::AsyncResult<int>> chained{
+      ex.submit(nap, 10).then(pool, [](int v) { return -v; }), ex.submit(nap, 5)};
+  CHECK(mpp::wait(chained).not_done.empty());
+  CHECK(chained[0].get() == -10);
 }

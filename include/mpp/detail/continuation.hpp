@@ -8,22 +8,38 @@
 #include <functional>
 #include <memory>
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "mpp/async_result.hpp"
 #include "mpp/detail/core.hpp"
+#include "mpp/detail/driver.hpp"
 
 namespace mpp::detail {
+
+// Completes `continuation` as cancelled by `reason`, its antecedent's cancellation, on this
+// thread: a cancellation passes on at once, as in mpi4py, and the queue's copy of the task then
+// finds it taken. Down a long chain it recurses through the hooks, so past a depth the rest is
+// left to the pool, where the continuation rethrows the cancellation it finds.
+inline void cancel_forward(TaskState& continuation, std::exception_ptr reason) noexcept {
+  static thread_local int depth = 0;
+  if (depth >= 64) return;
+  ++depth;
+  (void)continuation.cancel(std::move(reason));
+  --depth;
+}
 
 // Queues a prepared continuation when the task it watches completes, then frees itself.
 struct QueueHook final : CompletionHook {
   QueueHook(PoolCore& pool, TaskState* waiting_task) noexcept : core(&pool), task(waiting_task) {
     fire = &QueueHook::run;
   }
-  static void run(CompletionHook* self, TaskState& /*completed*/) noexcept {
+  static void run(CompletionHook* self, TaskState& completed) noexcept {
     auto* hook = static_cast<QueueHook*>(self);
+    if (completed.cancelled()) cancel_forward(*hook->task, completed.error());
     hook->core->submit_admitted(hook->task);  // the reference the hook held becomes the queue's
     delete hook;
   }
@@ -125,6 +141,7 @@ auto compose_on(PoolCore& core, const char* call, const AsyncResult<T>& source, 
     }
   };
   auto [result, task] = make_continuation<U>(core, call, std::move(fn));
+  task->set_driver(ResultAccess::state(source).driver());
   if (cancel_source) {
     cancel_sources_with(ResultAccess::state(result), std::vector<AsyncResult<T>>{source});
   }
@@ -163,6 +180,7 @@ class CollectHooks {
     if (input.error()) {
       std::size_t first = none;
       hooks->failed_->compare_exchange_strong(first, node->index, std::memory_order_acq_rel);
+      if (input.cancelled()) cancel_forward(*hooks->task_, input.error());
       hooks->launch();
     }
     hooks->count_down();
@@ -199,6 +217,9 @@ AsyncResult<std::vector<T>> collect_on(PoolCore& core, std::vector<AsyncResult<T
     return values;
   };
   auto [result, task] = make_continuation<std::vector<T>>(core, "collect", std::move(fn));
+  for (const auto& input : inputs) {
+    if (Driver* driver = ResultAccess::state(input).driver()) task->set_driver(driver);
+  }
   auto* hooks = new (std::nothrow) CollectHooks(core, task, inputs.size(), failed);
   if (hooks == nullptr) {
     (void)task->cancel();
@@ -212,6 +233,22 @@ AsyncResult<std::vector<T>> collect_on(PoolCore& core, std::vector<AsyncResult<T
   cancel_sources_with(ResultAccess::state(result), std::move(inputs));
   return result;
 }
+
+// The pool a continuation made without naming one runs on: `result`'s own (see
+// TaskState::home); throws std::logic_error naming `call` if it has none.
+template <class T>
+PoolCore& home_of(const AsyncResult<T>& result, const char* call) {
+  PoolCore* home = ResultAccess::state(result).home();
+  if (home == nullptr) {
+    throw std::logic_error(std::string("mpp::") + call +
+                           ": this result has no pool of its own (mpi::Pool::map_async runs on "
+                           "a thread); name the pool to run on, as in then(pool, f)");
+  }
+  return *home;
+}
+
+// Reports a done callback's exception, which Python logs and otherwise ignores.
+void report_done_callback_error(std::exception_ptr error) noexcept;
 
 }  // namespace mpp::detail
 
@@ -234,6 +271,43 @@ const {
   (void)state();
   return detail::compose_on(detail::core_of(pool), "on_error", *this, NoCallback{}, std::move(g),
                             false);
+}
+
+}  // namespace mpp
+
+namespace mpp {
+
+template <class T>
+template <class F>
+requires detail::continuation_for<F, T>
+auto AsyncResult<T>::then(F f) const {
+  return detail::compose_on(detail::home_of(*this, "AsyncResult::then"), "then", *this,
+                            std::move(f), NoCallback{}, false);
+}
+
+template <class T>
+template <class G>
+requires std::invocable<G&, std::exception_ptr> AsyncResult<T> AsyncResult<T>::on_error(G g)
+const {
+  return detail::compose_on(detail::home_of(*this, "AsyncResult::on_error"), "on_error", *this,
+                            NoCallback{}, std::move(g), false);
+}
+
+template <class T>
+template <class Fn>
+requires std::invocable < Fn&, AsyncResult<T>
+& > void AsyncResult<T>::add_done_callback(Fn fn) const {
+  detail::PoolCore& core = detail::home_of(*this, "AsyncResult::add_done_callback");
+  auto call = [fn = std::move(fn), self = *this]() mutable {
+    try {
+      std::invoke(fn, self);
+    } catch (...) {
+      detail::report_done_callback_error(std::current_exception());
+    }
+  };
+  auto [result, task] = detail::make_continuation<void>(core, "add_done_callback", std::move(call));
+  task->set_driver(state().driver());
+  detail::queue_when_complete(core, state(), task);
 }
 
 }  // namespace mpp

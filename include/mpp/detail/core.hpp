@@ -160,6 +160,9 @@ class PoolCore {
 
   void close() noexcept;
   void join();
+  // Waits until no work is in flight, as join() does, without closing the pool (the root pool of
+  // mpi::Executor at shutdown, whose continuations may still be added afterwards).
+  void wait_idle();
   // Takes over a closed core whose Pool was destroyed by one of the core's own tasks, which
   // cannot wait for itself: the core deletes itself when its work in flight (the calling task's
   // included) ends.
@@ -187,7 +190,6 @@ class PoolCore {
  private:
   enum class State { running, closed, terminated };
 
-  void wait_idle();
   bool enter_async_arena() noexcept;
   void leave_async_arena(bool in_async_arena) noexcept;
   tbb::task_arena& async_arena(bool in_async_arena) noexcept {

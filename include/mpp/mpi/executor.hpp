@@ -109,19 +109,15 @@ class Executor {
   /// must be registered; `args` are converted to its parameter types and encoded.
   template <class F, class... Args>
   [[nodiscard]] auto submit(F f, Args&&... args) {
-    return submit_with(std::nullopt, f, std::forward<Args>(args)...);
+    return remote<detail::result_t<F>>(submit_slot(std::nullopt, f, std::forward<Args>(args)...));
   }
 
   /// `submit` with retries and a time limit, which the worker applies (see `TaskOptions`).
   /// Throws `std::invalid_argument` for a negative backoff or a time limit that is not positive.
   template <class F, class... Args>
   [[nodiscard]] auto submit(const TaskOptions& options, F f, Args&&... args) {
-    mpp::detail::check_policy(options.backoff, options.timeout, "mpi::Executor::submit");
-    std::optional<detail::WirePolicy> policy;
-    if (options.retries != 0 || options.timeout) {
-      policy = detail::WirePolicy::of(options.retries, options.backoff, options.timeout);
-    }
-    return submit_with(policy, f, std::forward<Args>(args)...);
+    return remote<detail::result_t<F>>(
+        submit_slot(policy_of(options), f, std::forward<Args>(args)...));
   }
 
   /// Root: `f(args...)` once on every worker that gets tasks (the root itself with one rank),
@@ -148,7 +144,7 @@ class Executor {
     writer.tuple(Params(std::forward<Args>(args)...));
     std::vector<Future<R>> futures;
     for (auto& slot : core_->submit_parallel(index, std::move(writer).take_message())) {
-      futures.emplace_back(core_.get(), std::move(slot));
+      futures.push_back(remote<R>(std::move(slot)));
     }
     return futures;
   }
@@ -181,13 +177,15 @@ class Executor {
   /// not started.
   template <class C, class E, class F, class... Args>
   [[nodiscard]] auto apply_async(Callbacks<C, E> on_done, F f, Args&&... args) {
-    return with_callbacks(submit(f, std::forward<Args>(args)...), std::move(on_done));
+    return with_callbacks<detail::result_t<F>>(
+        submit_slot(std::nullopt, f, std::forward<Args>(args)...), std::move(on_done));
   }
   /// `apply_async` with options and callbacks.
   template <class C, class E, class F, class... Args>
   [[nodiscard]] auto apply_async(const TaskOptions& options, Callbacks<C, E> on_done, F f,
                                  Args&&... args) {
-    return with_callbacks(submit(options, f, std::forward<Args>(args)...), std::move(on_done));
+    return with_callbacks<detail::result_t<F>>(
+        submit_slot(policy_of(options), f, std::forward<Args>(args)...), std::move(on_done));
   }
 
   /// Python's `Pool.map_async`: one future of every result of `f` over `items`, in input order.
@@ -198,43 +196,31 @@ class Executor {
   template <class F, class Range>
   requires std::ranges::input_range<Range>
   [[nodiscard]] auto map_async(F f, Range&& items, const ExecutorMapOptions& options = {}) {
-    using Traits = detail::callable<F>;
-    using R = std::decay_t<typename Traits::result>;
-    static_assert(Traits::arity == 1, "mpp::mpi::Executor::map_async: f must take one argument");
-    using A = std::tuple_element_t<0, typename Traits::args>;
-    check(options, "map_async");
-    const std::size_t chunksize = whole_map_chunksize(items, options);
-    return gather<R>(core_->find(detail::key_of(f), "map_async"), chunk_kind(1, options),
-                     chunk_reader<A>(std::forward<Range>(items), options, chunksize));
+    return remote<std::vector<detail::result_t<F>>>(
+        map_slot(f, std::forward<Range>(items), options));
   }
   /// `map_async` with Python's `callback` / `error_callback`, which gets the whole vector.
   template <class F, class Range, class C, class E>
   requires std::ranges::input_range<Range>
   [[nodiscard]] auto map_async(F f, Range&& items, const ExecutorMapOptions& options,
                                Callbacks<C, E> on_done) {
-    return with_callbacks(map_async(f, std::forward<Range>(items), options), std::move(on_done));
+    return with_callbacks<std::vector<detail::result_t<F>>>(
+        map_slot(f, std::forward<Range>(items), options), std::move(on_done));
   }
   /// Python's `Pool.starmap_async`: `map_async` over tuples of arguments (see `starmap`).
   template <class F, class Range>
   requires std::ranges::input_range<Range>
   [[nodiscard]] auto starmap_async(F f, Range&& items, const ExecutorMapOptions& options = {}) {
-    using Traits = detail::callable<F>;
-    using R = std::decay_t<typename Traits::result>;
-    using Args = typename Traits::args;
-    static_assert(Traits::arity >= 1 && !std::is_void_v<R>,
-                  "mpp::mpi::Executor::starmap_async: f must take arguments and return a value");
-    check(options, "starmap_async");
-    const std::size_t chunksize = whole_map_chunksize(items, options);
-    return gather<R>(core_->find(detail::key_of(f), "starmap_async"), chunk_kind(2, options),
-                     chunk_reader<Args>(std::forward<Range>(items), options, chunksize));
+    return remote<std::vector<detail::result_t<F>>>(
+        starmap_slot(f, std::forward<Range>(items), options));
   }
   /// `starmap_async` with Python's `callback` / `error_callback`.
   template <class F, class Range, class C, class E>
   requires std::ranges::input_range<Range>
   [[nodiscard]] auto starmap_async(F f, Range&& items, const ExecutorMapOptions& options,
                                    Callbacks<C, E> on_done) {
-    return with_callbacks(starmap_async(f, std::forward<Range>(items), options),
-                          std::move(on_done));
+    return with_callbacks<std::vector<detail::result_t<F>>>(
+        starmap_slot(f, std::forward<Range>(items), options), std::move(on_done));
   }
 
   /// Python's `Pool.imap`: `map`, which is lazy already, in input order.
@@ -330,36 +316,6 @@ class Executor {
                       chunk_reader<Args>(std::forward<Range>(items), options));
   }
 
-  /// Root: a future of this executor that completes as `result`, a result of any local
-  /// `mpp::Pool`, does: with its value, or failing with its exception. Futures made so wait,
-  /// `as_completed`, `collect` and continuations together with the executor's own, so local
-  /// and cluster work mix in one `std::vector<Future<T>>`. The value is copied, encoded as a
-  /// task's result, by the root once it is ready, so `T` must be `mpp::mpi::transferable`
-  /// (the result itself is left readable). Cancelling the
-  /// future returns false; cancel `result` itself. Throws `std::logic_error` for an empty
-  /// `result`.
-  ///
-  /// ```cpp
-  /// std::vector<mpp::mpi::Future<double>> all{executor.submit(simulate, 1.0),
-  ///                                           executor.track(pool.apply_async(estimate, 1.0))};
-  /// for (auto& f : mpp::as_completed(all)) std::printf("%g\n", f.get());
-  /// ```
-  template <class T>
-  [[nodiscard]] Future<T> track(const mpp::AsyncResult<T>& result) {
-    detail::require_storable<T>();
-    if (!result.valid()) {
-      throw std::logic_error(
-          "mpi::Executor::track: an empty AsyncResult (default-constructed or "
-          "moved from)");
-    }
-    auto slot = core_->make_continuation();
-    core_->adopt(slot, result, [result] {
-      auto read = [&]() -> T { return result.get(); };
-      return detail::encoded_outcome<T>(read);
-    });
-    return Future<T>(core_.get(), std::move(slot));
-  }
-
   /// The number of ranks that run tasks (mpi4py's `num_workers`): the workers, at most
   /// `max_workers` of them, and the root too if it computes; 1 with a single rank, whose root
   /// runs them on its own pool.
@@ -418,21 +374,48 @@ class Executor {
     return policy_of(options) ? base | static_cast<int>(detail::kind_with_policy) : base;
   }
 
-  // Queues every chunk `next_chunk` makes; a future of all their results, in input order.
+  // Queues every chunk `next_chunk` makes; the slot of all their results, in input order.
   template <class R, class NextChunk>
-  Future<std::vector<R>> gather(std::size_t entry, int kind, NextChunk next_chunk) {
+  std::shared_ptr<detail::TaskSlot> gather(std::size_t entry, int kind, NextChunk next_chunk) {
     std::vector<std::shared_ptr<detail::TaskSlot>> chunks;
     detail::Message args;
     std::int64_t first = 0;
     while (next_chunk(args, first))
       chunks.push_back(core_->submit(entry, kind, std::move(args), first));
-    return Future<std::vector<R>>(core_.get(), detail::gather_slot<R>(*core_, std::move(chunks)));
+    return detail::gather_slot<R>(*core_, std::move(chunks));
+  }
+  // map_async's chunks, queued; the slot of all their results.
+  template <class F, class Range>
+  std::shared_ptr<detail::TaskSlot> map_slot(F f, Range&& items,
+                                             const ExecutorMapOptions& options) {
+    using Traits = detail::callable<F>;
+    using R = std::decay_t<typename Traits::result>;
+    static_assert(Traits::arity == 1, "mpp::mpi::Executor::map_async: f must take one argument");
+    using A = std::tuple_element_t<0, typename Traits::args>;
+    check(options, "map_async");
+    const std::size_t chunksize = whole_map_chunksize(items, options);
+    return gather<R>(core_->find(detail::key_of(f), "map_async"), chunk_kind(1, options),
+                     chunk_reader<A>(std::forward<Range>(items), options, chunksize));
+  }
+  // starmap_async's chunks, queued; the slot of all their results.
+  template <class F, class Range>
+  std::shared_ptr<detail::TaskSlot> starmap_slot(F f, Range&& items,
+                                                 const ExecutorMapOptions& options) {
+    using Traits = detail::callable<F>;
+    using R = std::decay_t<typename Traits::result>;
+    using Args = typename Traits::args;
+    static_assert(Traits::arity >= 1 && !std::is_void_v<R>,
+                  "mpp::mpi::Executor::starmap_async: f must take arguments and return a value");
+    check(options, "starmap_async");
+    const std::size_t chunksize = whole_map_chunksize(items, options);
+    return gather<R>(core_->find(detail::key_of(f), "starmap_async"), chunk_kind(2, options),
+                     chunk_reader<Args>(std::forward<Range>(items), options, chunksize));
   }
 
   // `source`, with Python's callbacks run on the root's pool before the returned future is
   // done; cancelling it cancels `source` if it has not started.
   template <class T, class C, class E>
-  Future<T> with_callbacks(const Future<T>& source, Callbacks<C, E> on_done) {
+  Future<T> with_callbacks(std::shared_ptr<detail::TaskSlot> source, Callbacks<C, E> on_done) {
     auto on_value = [&] {
       if constexpr (std::is_same_v<C, NoCallback>) {
         return NoCallback{};
@@ -455,8 +438,7 @@ class Executor {
         };
       }
     }();
-    return Future<T>(core_.get(),
-                     detail::compose_slot<T>(*core_, source.checked_slot(), std::move(on_value),
+    return remote<T>(detail::compose_slot<T>(*core_, std::move(source), std::move(on_value),
                                              std::move(on_error), true));
   }
 
@@ -466,10 +448,23 @@ class Executor {
     return detail::WirePolicy::of(options.retries, options.backoff, options.task_timeout);
   }
 
+  // The result that completes with `slot`.
+  template <class T>
+  Future<T> remote(std::shared_ptr<detail::TaskSlot> slot) {
+    return detail::RemoteResult<T>::make(*core_, std::move(slot));
+  }
+  // The policy of a task, if it has one; checked.
+  static std::optional<detail::WirePolicy> policy_of(const TaskOptions& options) {
+    mpp::detail::check_policy(options.backoff, options.timeout, "mpi::Executor::submit");
+    if (options.retries == 0 && !options.timeout) return std::nullopt;
+    return detail::WirePolicy::of(options.retries, options.backoff, options.timeout);
+  }
+
+  // Queues `f(args...)`; the slot of the task.
   template <class F, class... Args>
-  auto submit_with(const std::optional<detail::WirePolicy>& policy, F f, Args&&... args) {
+  std::shared_ptr<detail::TaskSlot> submit_slot(const std::optional<detail::WirePolicy>& policy,
+                                                F f, Args&&... args) {
     using Traits = detail::callable<F>;
-    using R = std::decay_t<typename Traits::result>;
     using Params = typename Traits::args;
     static_assert(Traits::arity == sizeof...(Args),
                   "mpp::mpi::Executor::submit: wrong number of arguments for this function");
@@ -481,9 +476,8 @@ class Executor {
     writer.tuple(Params(std::forward<Args>(args)...));
     detail::Message message = std::move(writer).take_message();
     if (policy) detail::write_policy(message, *policy);
-    return Future<R>(core_.get(),
-                     core_->submit(index, policy ? static_cast<int>(detail::kind_with_policy) : 0,
-                                   std::move(message), static_cast<std::int64_t>(next_task_++)));
+    return core_->submit(index, policy ? static_cast<int>(detail::kind_with_policy) : 0,
+                         std::move(message), static_cast<std::int64_t>(next_task_++));
   }
 
   // The chunksize of map_async and starmap_async: the one given, else Python's Pool.map default

@@ -1,7 +1,8 @@
 #pragma once
-// Continuations of mpp::mpi::Future (then, on_error, mpp::compose, mpp::collect): a slot of the
-// root made at once, whose task runs on the root's local pool once its sources finished. Its
-// value is stored encoded, as a task's result is, so that Future<U> reads it the same way.
+// Slots made of other slots on the root: a task's Python callbacks, and the gathered results of
+// a map_async's chunks. Such a slot is made at once; its task runs on the root's local pool once
+// its sources finished, and its value is stored encoded, as a task's result is, so that its
+// AsyncResult reads it the same way.
 
 #include <exception>
 #include <functional>
@@ -165,15 +166,6 @@ std::shared_ptr<TaskSlot> join_slot(ExecutorCore& core,
   }
   cancel_sources_with(core, *next, sources);
   return next;
-}
-
-// mpi4py's collect on the root of `core`: the values of all `sources` (futures of T).
-template <class T>
-std::shared_ptr<TaskSlot> collect_slot(ExecutorCore& core,
-                                       std::vector<std::shared_ptr<TaskSlot>> sources) {
-  return join_slot<T>(core, std::move(sources), [](const TaskSlot& source, std::vector<T>& out) {
-    out.push_back(value_of<T>(source));
-  });
 }
 
 // The results of a map's chunks (each an encoded std::vector<T>), in input order.

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "mpp/async_result.hpp"
+#include "mpp/detail/driver.hpp"
 #include "mpp/detail/policy.hpp"
 #include "mpp/mpi/detail/comm.hpp"
 #include "mpp/mpi/detail/message.hpp"
@@ -115,12 +116,6 @@ struct Entry {
 };
 
 // A task's state as the root (or, with one rank, the local pool) sees it.
-// What mpp::wait and mpp::as_completed over futures learn from the slots they watch: the
-// positions of the watched slots that finished (done or cancelled), in the order they did.
-struct SlotWatch {
-  std::vector<std::size_t> finished;
-};
-
 struct TaskSlot : std::enable_shared_from_this<TaskSlot> {
   enum class State { queued, running, done, cancelled };
   // Told when a slot finishes, on the root's driving thread: continuations queue or finish
@@ -139,27 +134,20 @@ struct TaskSlot : std::enable_shared_from_this<TaskSlot> {
   // The result's blocks (their `at` counts from `bytes`); a Reader told to take them (get() on
   // the last future of the slot) may move a value out of one, even through a const slot.
   mutable std::vector<ReceivedBlock> blocks;
-  Message request;                                 // the task message until it is sent
-  std::exception_ptr error;                        // one rank: the task's own exception
-  std::optional<mpp::AsyncResult<Outcome>> local;  // one rank: the local pool's task
-  std::optional<mpp::AnyResult> tracked;           // Executor::track: a local pool's result,
-  std::function<Outcome()> take;                   // read and encoded once it is ready
+  Message request;           // the task message until it is sent
+  std::exception_ptr error;  // one rank: the task's own exception
+  // On the root's pool (one rank, root_computes, a continuation): its task there.
+  std::optional<mpp::AsyncResult<Outcome>> local;
   std::function<Outcome()> run;  // one rank, or a continuation: the task until it starts
-  // Told when the slot finishes: each watch, and the slot's position in what it watches.
-  std::vector<std::pair<std::weak_ptr<SlotWatch>, std::size_t>> watchers;
   std::vector<FinishCallback> on_finish;
 
   bool finished() const noexcept { return state == State::done || state == State::cancelled; }
   // Whether it runs on a local pool, and then what to wait for.
-  bool on_pool() const noexcept { return local.has_value() || tracked.has_value(); }
-  mpp::AnyResult waitable() const { return local ? mpp::AnyResult(*local) : *tracked; }
-  // Sets the final state and tells the watchers, then the callbacks.
+  bool on_pool() const noexcept { return local.has_value(); }
+  mpp::AnyResult waitable() const { return mpp::AnyResult(*local); }
+  // Sets the final state and tells the callbacks.
   void finish(State final) {
     state = final;
-    for (auto& [watch, position] : watchers) {
-      if (auto alive = watch.lock()) alive->finished.push_back(position);
-    }
-    watchers.clear();
     const auto callbacks = std::move(on_finish);
     on_finish.clear();
     const auto self = shared_from_this();
@@ -188,7 +176,16 @@ struct TaskSlot : std::enable_shared_from_this<TaskSlot> {
   }
 };
 
-class ExecutorCore {
+class ExecutorCore;
+
+// What a result of the executor (RemoteResult in mpi/future.hpp) holds beside its value: the
+// slot it completes with, which the executor finds from the result's TaskState as its Driver.
+struct SlotHolder {
+  ExecutorCore* core = nullptr;
+  std::shared_ptr<TaskSlot> slot;  // until the result completes
+};
+
+class ExecutorCore final : public mpp::detail::Driver {
  public:
   // `max_workers`: the workers that get tasks (unset: all); `root_computes`: the root takes
   // tasks too when there are workers.
@@ -245,9 +242,16 @@ class ExecutorCore {
   // Root: drives the work until `finished()` holds or `deadline` passes; true if it holds.
   // Without a deadline it sleeps in MPI until a result arrives; with one it polls.
   bool wait_until(const std::function<bool()>& finished,
-                  std::optional<std::chrono::steady_clock::time_point> deadline);
+                  std::optional<std::chrono::steady_clock::time_point> deadline) override;
   // Root: sends what it can and takes the results that arrived, without blocking.
-  void poll();
+  void poll() override;
+  // As the Driver of its results (AsyncResult's TaskState): whether `task` is one of them,
+  // waiting for one and cancelling one (see wait and cancel on slots).
+  bool owns(const mpp::detail::TaskState& task) const noexcept override;
+  bool wait(mpp::detail::TaskState& task, Deadline deadline) override;
+  bool cancel(mpp::detail::TaskState& task) override;
+  // The root's own pool: where continuations of its results run.
+  mpp::Pool& pool() noexcept { return local_; }
   // Root: sends what it can and waits for at least one result (or local task) to arrive.
   void progress();
   // Root: cancels `slot` if it has not been sent to a worker yet; true if it is cancelled.
@@ -258,10 +262,6 @@ class ExecutorCore {
   // Root: runs `slot->run` on the root's local pool at the next progress, unless the slot is
   // cancelled by then. Called from finish callbacks, so it only queues.
   void start_local(std::shared_ptr<TaskSlot> slot);
-  // Root: `slot` (from make_continuation) completes once `result`, a result of a local pool,
-  // is ready, with what `take()` reads of it; the executor watches it as one of its own.
-  void adopt(const std::shared_ptr<TaskSlot>& slot, mpp::AnyResult result,
-             std::function<Outcome()> take);
   // What a failed or cancelled slot's future throws, as an exception_ptr.
   std::exception_ptr error_of(const TaskSlot& slot) const;
   // Root: no more submissions; with `cancel_futures`, queued tasks are cancelled; with `wait`,

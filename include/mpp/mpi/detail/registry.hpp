@@ -45,6 +45,10 @@ struct callable<R (C::*)(A...) noexcept> : callable<R (*)(A...)> {};
 template <class R, class C, class... A>
 struct callable<R (C::*)(A...) const noexcept> : callable<R (*)(A...)> {};
 
+// The value type of a task of `F`.
+template <class F>
+using result_t = std::decay_t<typename callable<F>::result>;
+
 // How submit/map find a registered function: its address, or its type for lambdas/functors.
 template <class F>
 std::string key_of(const F& f) {

@@ -237,8 +237,8 @@ class Reader {
     using U = typename T::value_type;
     if (block.value == nullptr) {
       throw std::logic_error(
-          "mpp::mpi::Future::get: the value was moved out already (get() on an rvalue future "
-          "takes it); read it once, or call get() on an lvalue to copy it");
+          "mpp::mpi: a received value was moved out already; a value is read once, when its "
+          "result completes");
     }
     if (block.type != block_type<T> || block.data.size() != n * sizeof(U)) {
       throw std::runtime_error(
