@@ -11,6 +11,7 @@
 
 #include "mpp/async_result.hpp"
 #include "mpp/cpus.hpp"
+#include "mpp/detail/function_task.hpp"
 #include "mpp/detail/placement.hpp"
 #include "mpp/detail/policy.hpp"
 #include "mpp/errors.hpp"

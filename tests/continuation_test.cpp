@@ -23,6 +23,32 @@
 
 using namespace std::chrono_literals;
 
+namespace {
+// Keeps the only thread of a Pool(1) busy until release(), so that tasks submitted meanwhile
+// wait in its queue, where they can be cancelled.
+class Occupied {
+ public:
+  explicit Occupied(mpp::Pool& pool)
+      : blocker_(pool.apply_async([this] {
+          started_.set();
+          (void)gate_.wait();
+        })) {
+    REQUIRE(started_.wait());
+  }
+  Occupied(const Occupied&) = delete;
+  Occupied& operator=(const Occupied&) = delete;
+  ~Occupied() { release(); }
+  void release() {
+    gate_.set();
+    blocker_.wait();
+  }
+
+ private:
+  mpp_test::Event started_, gate_;
+  mpp::AsyncResult<void> blocker_;
+};
+}  // namespace
+
 TEST_CASE("then runs f(value) on the pool once the result is ready") {
   mpp::Pool pool(2);
   mpp_test::Event gate;
@@ -59,12 +85,7 @@ TEST_CASE("then: an exception skips f and reaches the new result with its type")
 
 TEST_CASE("then: a cancelled input cancels the continuation at once, without running f") {
   mpp::Pool pool(1);
-  mpp_test::Event started, gate;
-  auto blocker = pool.apply_async([&] {
-    started.set();
-    (void)gate.wait();
-  });
-  REQUIRE(started.wait());
+  Occupied busy(pool);
   auto queued = pool.apply_async([] { return 1; });
   std::atomic<int> calls{0};
   auto next = queued.then(pool, [&](int v) {
@@ -73,7 +94,7 @@ TEST_CASE("then: a cancelled input cancels the continuation at once, without run
   });
   REQUIRE(queued.cancel());  // completes on this thread, and so does the continuation
   CHECK(next.cancelled());   // while the pool's only thread is still busy
-  gate.set();
+  busy.release();
   CHECK_THROWS_AS((void)next.get(), mpp::CancelledError);
   CHECK(next.cancelled());
   CHECK(calls == 0);
@@ -131,19 +152,13 @@ TEST_CASE("collect fails with the first exception, without waiting for the other
 
 TEST_CASE("cancelling collect's result cancels the inputs that have not started") {
   mpp::Pool pool(1);
-  mpp_test::Event started, gate;
-  auto blocker = pool.apply_async([&] {
-    started.set();
-    (void)gate.wait();
-  });
-  REQUIRE(started.wait());
+  Occupied busy(pool);
   std::vector<mpp::AsyncResult<int>> parts;
   for (int i = 0; i < 5; ++i) parts.push_back(pool.apply_async([i] { return i; }));
   auto all = mpp::collect(pool, parts);
   REQUIRE(all.cancel());
   for (const auto& part : parts) CHECK(part.cancelled());
-  gate.set();
-  blocker.get();
+  busy.release();
 }
 
 TEST_CASE("compose: resulthook, excepthook, and cancellation in both directions") {
@@ -158,12 +173,7 @@ TEST_CASE("compose: resulthook, excepthook, and cancellation in both directions"
   auto same = mpp::compose(pool, pool.apply_async([] { return 3; }));
   CHECK(same.get() == 3);
 
-  mpp_test::Event started, gate;
-  auto blocker = pool.apply_async([&] {
-    started.set();
-    (void)gate.wait();
-  });
-  REQUIRE(started.wait());
+  Occupied busy(pool);
   auto source = pool.apply_async([] { return 1; });
   auto composed = mpp::compose(pool, source, [](int v) { return v; });
   REQUIRE(composed.cancel());
@@ -171,9 +181,8 @@ TEST_CASE("compose: resulthook, excepthook, and cancellation in both directions"
   auto other = pool.apply_async([] { return 1; });
   auto follows = mpp::compose(pool, other, [](int v) { return v; });
   REQUIRE(other.cancel());
-  gate.set();
+  busy.release();
   CHECK_THROWS_AS((void)follows.get(), mpp::CancelledError);
-  blocker.get();
 }
 
 TEST_CASE("continuations on a closed pool are refused; the pool's join waits for pending ones") {
@@ -250,17 +259,12 @@ TEST_CASE("add_done_callback calls fn(result) on the result's pool, also once it
 
 TEST_CASE("a long chain of continuations of a cancelled input is cancelled to its end") {
   mpp::Pool pool(1);
-  mpp_test::Event started, gate;
-  auto blocker = pool.apply_async([&] {
-    started.set();
-    (void)gate.wait();
-  });
-  REQUIRE(started.wait());
+  Occupied busy(pool);
   auto queued = pool.apply_async([] { return 0; });
   auto r = queued;
   for (int i = 0; i < 20'000; ++i) r = r.then(pool, [](int v) { return v + 1; });
   REQUIRE(queued.cancel());  // the first links complete here, the rest on the pool
-  gate.set();
+  busy.release();
   CHECK_THROWS_AS((void)r.get(mpp_test::patience), mpp::CancelledError);
   CHECK(r.cancelled());
 }

@@ -3,6 +3,7 @@
 /// Everything of mpp's local pool in one include: `#include <mpp/mpp.hpp>`.
 
 #include "mpp/async_result.hpp"
+#include "mpp/callbacks.hpp"
 #include "mpp/compose.hpp"
 #include "mpp/cpus.hpp"
 #include "mpp/errors.hpp"

@@ -18,6 +18,7 @@
 #include "mpp/async_result.hpp"
 #include "mpp/detail/checkpoint.hpp"
 #include "mpp/detail/core.hpp"
+#include "mpp/detail/function_task.hpp"
 #include "mpp/detail/map.hpp"
 #include "mpp/detail/policy.hpp"
 #include "mpp/detail/progress.hpp"

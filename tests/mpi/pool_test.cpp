@@ -313,6 +313,11 @@ TEST_CASE("map_async: several collective calls in flight, results as map's") {
   const auto direct = cluster().map(square, std::views::iota(0, 20));  // waits for its turn
   check_result(a.get(), reference(300));
   CHECK(b.get() == reference(50));
+  // The one handle type, on a thread of its own: a continuation names the pool it runs on.
+  CHECK_THROWS_AS((void)b.then([](const std::vector<int>& v) { return v.size(); }),
+                  std::logic_error);
+  mpp::Pool local(1);
+  CHECK(b.then(local, [](const std::vector<int>& v) { return v.size(); }).get() == 50);
   check_result(c.get(), std::vector<int>{2, 12});
   check_result(direct, reference(20));
   auto failing = cluster().map_async(

@@ -17,6 +17,7 @@
 #include "mpp/async_result.hpp"
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/driver.hpp"
+#include "mpp/detail/function_task.hpp"
 
 namespace mpp::detail {
 

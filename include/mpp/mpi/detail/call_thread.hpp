@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "mpp/async_result.hpp"
+#include "mpp/detail/function_task.hpp"
 
 namespace mpp::mpi::detail {
 
