@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,6 +24,7 @@
 #include "mpp/errors.hpp"
 #include "mpp/mpi/detail/continuation.hpp"
 #include "mpp/mpi/detail/executor_core.hpp"
+#include "mpp/mpi/detail/executor_input.hpp"
 #include "mpp/mpi/detail/registry.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
@@ -78,9 +78,9 @@ class Executor {
   Executor() : Executor(ExecutorOptions{}) {}
   /// An executor as `options` say.
   explicit Executor(const ExecutorOptions& options)
-      : core_(std::make_unique<detail::ExecutorCore>(options.comm, options.threads,
-                                                     options.initializer, max_workers_of(options),
-                                                     options.root_computes, options.root)) {}
+      : core_(std::make_unique<detail::ExecutorCore>(
+            options.comm, options.threads, options.initializer, detail::max_workers_of(options),
+            options.root_computes, options.root)) {}
   /// On the root: `shutdown(true)`, i.e. waits for every task and releases the workers.
   ~Executor() = default;
   Executor(const Executor&) = delete;
@@ -117,7 +117,7 @@ class Executor {
   template <class F, class... Args>
   [[nodiscard]] auto submit(const TaskOptions& options, F f, Args&&... args) {
     return remote<detail::result_t<F>>(
-        submit_slot(policy_of(options), f, std::forward<Args>(args)...));
+        submit_slot(detail::policy_of(options), f, std::forward<Args>(args)...));
   }
 
   /// Root: `f(args...)` once on every worker that gets tasks (the root itself with one rank),
@@ -185,7 +185,8 @@ class Executor {
   [[nodiscard]] auto apply_async(const TaskOptions& options, Callbacks<C, E> on_done, F f,
                                  Args&&... args) {
     return with_callbacks<detail::result_t<F>>(
-        submit_slot(policy_of(options), f, std::forward<Args>(args)...), std::move(on_done));
+        submit_slot(detail::policy_of(options), f, std::forward<Args>(args)...),
+        std::move(on_done));
   }
 
   /// Python's `Pool.map_async`: one future of every result of `f` over `items`, in input order.
@@ -286,9 +287,9 @@ class Executor {
     using R = std::decay_t<typename Traits::result>;
     static_assert(Traits::arity == 1, "mpp::mpi::Executor::map: f must take one argument");
     using A = std::tuple_element_t<0, typename Traits::args>;
-    check(options, "map");
+    detail::check_map_options(options, "map");
     const std::size_t index = core_->find(detail::key_of(f), "map");
-    auto next_chunk = chunk_reader<A>(std::forward<Range>(items), options);
+    auto next_chunk = detail::chunk_reader<A>(std::forward<Range>(items), options, core_->remote());
     return results<R>(index, 1, options, std::move(next_chunk));
   }
 
@@ -311,9 +312,10 @@ class Executor {
     static_assert(mpp::mpi::transferable<Args>,
                   "mpp::mpi::Executor::starmap: the tuple of f's parameters must cross ranks: "
                   "every parameter must be serializable by cereal");
-    check(options, "starmap");
-    return results<R>(core_->find(detail::key_of(f), "starmap"), 2, options,
-                      chunk_reader<Args>(std::forward<Range>(items), options));
+    detail::check_map_options(options, "starmap");
+    return results<R>(
+        core_->find(detail::key_of(f), "starmap"), 2, options,
+        detail::chunk_reader<Args>(std::forward<Range>(items), options, core_->remote()));
   }
 
   /// The number of ranks that run tasks (mpi4py's `num_workers`): the workers, at most
@@ -330,48 +332,9 @@ class Executor {
   }
 
  private:
-  static void check(const ExecutorMapOptions& options, const char* what) {
-    if (options.chunksize && *options.chunksize == 0) {
-      mpp::detail::throw_invalid_argument(std::string("mpi::Executor::") + what +
-                                          ": chunksize must be at least 1 (as in "
-                                          "MPIPoolExecutor.map)");
-    }
-    if (options.buffersize && *options.buffersize == 0) {
-      mpp::detail::throw_invalid_argument(
-          std::string("mpi::Executor::") + what +
-          ": buffersize must be at least 1 task in flight (as in MPIPoolExecutor.map); leave it "
-          "unset for the default");
-    }
-    if (options.timeout && options.timeout->count() < 0) {
-      mpp::detail::throw_invalid_argument(std::string("mpi::Executor::") + what +
-                                          ": timeout must not be negative");
-    }
-    mpp::detail::check_policy(options.backoff, options.task_timeout,
-                              std::string("mpi::Executor::") + what);
-  }
-
-  // ExecutorOptions::max_workers, else MPP_MAX_WORKERS, checked.
-  static std::optional<int> max_workers_of(const ExecutorOptions& options) {
-    std::optional<int> n = options.max_workers;
-    const char* from = "ExecutorOptions::max_workers";
-    if (!n) {
-      const char* text = std::getenv("MPP_MAX_WORKERS");
-      if (text == nullptr || *text == '\0') return std::nullopt;
-      from = "MPP_MAX_WORKERS";
-      char* end = nullptr;
-      const long value = std::strtol(text, &end, 10);
-      n = *end == '\0' && value >= 1 && value <= 1'000'000'000 ? static_cast<int>(value) : 0;
-    }
-    if (*n < 1) {
-      mpp::detail::throw_invalid_argument(std::string("mpi::Executor: ") + from +
-                                          " must be a whole number of at least 1 worker");
-    }
-    return n;
-  }
-
   // The task kind of a map's chunks (`base`: 1 for items, 2 for tuples of arguments).
   static int chunk_kind(int base, const ExecutorMapOptions& options) {
-    return policy_of(options) ? base | static_cast<int>(detail::kind_with_policy) : base;
+    return detail::policy_of(options) ? base | static_cast<int>(detail::kind_with_policy) : base;
   }
 
   // Queues every chunk `next_chunk` makes; the slot of all their results, in input order.
@@ -392,10 +355,12 @@ class Executor {
     using R = std::decay_t<typename Traits::result>;
     static_assert(Traits::arity == 1, "mpp::mpi::Executor::map_async: f must take one argument");
     using A = std::tuple_element_t<0, typename Traits::args>;
-    check(options, "map_async");
-    const std::size_t chunksize = whole_map_chunksize(items, options);
-    return gather<R>(core_->find(detail::key_of(f), "map_async"), chunk_kind(1, options),
-                     chunk_reader<A>(std::forward<Range>(items), options, chunksize));
+    detail::check_map_options(options, "map_async");
+    const std::size_t chunksize =
+        detail::whole_map_chunksize(items, options, core_->computing_threads());
+    return gather<R>(
+        core_->find(detail::key_of(f), "map_async"), chunk_kind(1, options),
+        detail::chunk_reader<A>(std::forward<Range>(items), options, core_->remote(), chunksize));
   }
   // starmap_async's chunks, queued; the slot of all their results.
   template <class F, class Range>
@@ -406,10 +371,12 @@ class Executor {
     using Args = typename Traits::args;
     static_assert(Traits::arity >= 1 && !std::is_void_v<R>,
                   "mpp::mpi::Executor::starmap_async: f must take arguments and return a value");
-    check(options, "starmap_async");
-    const std::size_t chunksize = whole_map_chunksize(items, options);
+    detail::check_map_options(options, "starmap_async");
+    const std::size_t chunksize =
+        detail::whole_map_chunksize(items, options, core_->computing_threads());
     return gather<R>(core_->find(detail::key_of(f), "starmap_async"), chunk_kind(2, options),
-                     chunk_reader<Args>(std::forward<Range>(items), options, chunksize));
+                     detail::chunk_reader<Args>(std::forward<Range>(items), options,
+                                                core_->remote(), chunksize));
   }
 
   // `source`, with Python's callbacks run on the root's pool before the returned future is
@@ -442,24 +409,11 @@ class Executor {
                                              std::move(on_error), true));
   }
 
-  // The policy each item of a map carries, if it has one.
-  static std::optional<detail::WirePolicy> policy_of(const ExecutorMapOptions& options) {
-    if (options.retries == 0 && !options.task_timeout) return std::nullopt;
-    return detail::WirePolicy::of(options.retries, options.backoff, options.task_timeout);
-  }
-
   // The result that completes with `slot`.
   template <class T>
   Future<T> remote(std::shared_ptr<detail::TaskSlot> slot) {
     return detail::RemoteResult<T>::make(*core_, std::move(slot));
   }
-  // The policy of a task, if it has one; checked.
-  static std::optional<detail::WirePolicy> policy_of(const TaskOptions& options) {
-    mpp::detail::check_policy(options.backoff, options.timeout, "mpi::Executor::submit");
-    if (options.retries == 0 && !options.timeout) return std::nullopt;
-    return detail::WirePolicy::of(options.retries, options.backoff, options.timeout);
-  }
-
   // Queues `f(args...)`; the slot of the task.
   template <class F, class... Args>
   std::shared_ptr<detail::TaskSlot> submit_slot(const std::optional<detail::WirePolicy>& policy,
@@ -478,50 +432,6 @@ class Executor {
     if (policy) detail::write_policy(message, *policy);
     return core_->submit(index, policy ? static_cast<int>(detail::kind_with_policy) : 0,
                          std::move(message), static_cast<std::int64_t>(next_task_++));
-  }
-
-  // The chunksize of map_async and starmap_async: the one given, else Python's Pool.map default
-  // for a sized input (about four chunks per computing thread), else 1.
-  template <class Range>
-  std::size_t whole_map_chunksize(const Range& items, const ExecutorMapOptions& options) const {
-    if (options.chunksize) return *options.chunksize;
-    if constexpr (std::ranges::sized_range<const Range>) {
-      const auto n = static_cast<std::size_t>(std::ranges::size(items));
-      const auto chunks = 4 * static_cast<std::size_t>(core_->computing_threads());
-      return std::max<std::size_t>(1, (n + chunks - 1) / chunks);
-    }
-    return 1;
-  }
-
-  // Reads `items` a chunk at a time as the results make room: each call encodes the next chunk
-  // of `chunksize` items (converted to Item; default: the options' chunksize, else 1) into
-  // `args` and sets `first` to its first item's index, or returns false at the end of the input.
-  template <class Item, class Range>
-  auto chunk_reader(Range&& items, const ExecutorMapOptions& options,
-                    std::optional<std::size_t> chunksize = std::nullopt) const {
-    struct Input {
-      std::views::all_t<Range> view;
-      std::ranges::iterator_t<std::views::all_t<Range>> at;
-      std::int64_t next = 0;
-      explicit Input(Range&& items)
-          : view(std::views::all(std::forward<Range>(items))), at(std::ranges::begin(view)) {}
-    };
-    auto input = std::make_shared<Input>(std::forward<Range>(items));
-    return [input, chunksize = chunksize.value_or(options.chunksize.value_or(1)),
-            policy = policy_of(options),
-            borrow = core_->remote()](detail::Message& args, std::int64_t& first) {
-      std::vector<Item> chunk;
-      for (; chunk.size() < chunksize && input->at != std::ranges::end(input->view); ++input->at) {
-        chunk.push_back(static_cast<Item>(*input->at));
-      }
-      if (chunk.empty()) return false;
-      first = input->next;
-      input->next += static_cast<std::int64_t>(chunk.size());
-      args = detail::encode_message(std::move(chunk),
-                                    policy ? detail::policy_prefix : detail::frame_prefix, borrow);
-      if (policy) detail::write_policy(args, *policy);
-      return true;
-    };
   }
 
   template <class R, class NextChunk>
