@@ -33,19 +33,19 @@ CompletionSet::CompletionSet(std::vector<TaskState*> tasks)
     : tasks_(std::move(tasks)), nodes_(tasks_.size()), shared_(new Shared) {
   batch_.reserve(tasks_.size());
   shared_->indices.reserve(tasks_.size());
-  bool all_owned = true;
-  for (TaskState* task : tasks_) {
-    Driver* driver = task->driver();
-    if (driver == nullptr) {
-      all_owned = false;
-      continue;
-    }
-    if (std::find(drivers_.begin(), drivers_.end(), driver) == drivers_.end()) {
-      drivers_.push_back(driver);
-    }
-    all_owned = all_owned && driver->owns(*task);
+}
+
+// Called for each task by watch(), which reads the task anyway: one pass over the tasks.
+void CompletionSet::note_driver(const TaskState& task) {
+  Driver* driver = task.driver();
+  if (driver == nullptr) {
+    owned_ = false;
+    return;
   }
-  owned_ = all_owned && drivers_.size() == 1;
+  if (std::find(drivers_.begin(), drivers_.end(), driver) == drivers_.end()) {
+    drivers_.push_back(driver);
+  }
+  owned_ = owned_ && driver->owns(task);
 }
 
 CompletionSet* CompletionSet::watch(std::vector<TaskState*> tasks) {
@@ -56,6 +56,7 @@ CompletionSet* CompletionSet::watch(std::vector<TaskState*> tasks) {
   set->shared_->hooks_left = n;
   std::size_t unwatched = 0;
   for (std::size_t i = 0; i < n; ++i) {
+    set->note_driver(*set->tasks_[i]);
     if (set->tasks_[i]->ready()) {  // no hook needed, and the consumer's list needs no lock
       set->batch_.push_back(i);
       ++unwatched;
@@ -67,6 +68,7 @@ CompletionSet* CompletionSet::watch(std::vector<TaskState*> tasks) {
     node.fire = &CompletionSet::fired;
     set->tasks_[i]->on_completion(&node);
   }
+  set->owned_ = set->owned_ && set->drivers_.size() == 1;
   std::lock_guard lock(set->shared_->mutex);
   set->shared_->hooks_left -= unwatched;
   return set;

@@ -170,13 +170,14 @@ class CompletionSet {
   bool refill(WaitDeadline deadline);
   void help_pending();
   void drive(WaitDeadline deadline);
+  void note_driver(const TaskState& task);
 
   struct Shared;
   std::vector<TaskState*> tasks_;
   // The drivers of the watched tasks (results of mpp::mpi::Executor), each once; waiting drives
   // them. `owned`: every watched task is one of the single driver's own.
   std::vector<Driver*> drivers_;
-  bool owned_ = false;
+  bool owned_ = true;
   std::vector<Node> nodes_;
   std::vector<std::size_t> batch_;  // the consumer's, taken from the shared list in one go
   std::size_t taken_ = 0;
