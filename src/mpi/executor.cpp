@@ -143,7 +143,7 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Mess
   slot->id = next_id_++;
   slot->entry = entry;
   if (comm_.size() == 1) {
-    // Queued as with workers (and started by dispatch_local), so that Future::cancel and
+    // Queued as with workers (and started by dispatch_local), so that cancel() on a result and
     // shutdown(cancel_futures) work with one rank too.
     slot->run = [this, entry, kind, args = std::move(args).received(), first_item]() mutable {
       return invoke(entries_[entry], static_cast<std::uint32_t>(kind), local_args(args), first_item,

@@ -133,7 +133,7 @@ bool ExecutorCore::cancel(TaskSlot& slot) {
 void ExecutorCore::rethrow(const TaskSlot& slot) const {
   if (slot.state == TaskSlot::State::cancelled) {
     mpp::detail::throw_cancelled(
-        "mpi::Executor: the task was cancelled before it started (Future::cancel or "
+        "mpi::Executor: the task was cancelled before it started (cancel() on its result, or "
         "shutdown(cancel_futures=true))");
   }
   // A slot that brought the news of the break is finished (and its result read) before the

@@ -1,4 +1,4 @@
-// Continuations of mpp::mpi::Executor's futures, as mpi4py.futures has them: Future::then and
+// Continuations of mpp::mpi::Executor's futures, as mpi4py.futures has them: then and
 // on_error, mpp::collect and mpp::compose. They run on the root's own pool once their sources
 // are done, and cancellation passes through them as in mpi4py. Every rank enters each case; the
 // workers serve inside it, the root submits and checks.
