@@ -8,6 +8,7 @@
 #include <thread>
 #include <utility>
 
+#include "driving.hpp"
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/driver.hpp"
 
@@ -310,15 +311,10 @@ void TaskState::poll_driver() {
 // driver is polled while the waiter sleeps on the task a millisecond at a time.
 bool TaskState::drive(std::optional<std::chrono::steady_clock::time_point> deadline) {
   if (driver_->owns(*this)) return driver_->wait(*this, deadline);
-  using std::chrono::steady_clock;
-  while (!ready()) {
-    driver_->poll();
-    auto step = steady_clock::now() + std::chrono::milliseconds(1);
-    if (deadline && *deadline < step) step = *deadline;
-    if (sleep_until(step)) return true;
-    if (deadline && steady_clock::now() >= *deadline) return ready();
-  }
-  return true;
+  if (ready()) return true;
+  return poll_while_sleeping([this] { driver_->poll(); },
+                             [this](auto step) { return sleep_until(step); }, deadline) ||
+         ready();
 }
 
 void report_done_callback_error(std::exception_ptr error) noexcept {

@@ -8,6 +8,7 @@
 #include <thread>
 #include <utility>
 
+#include "driving.hpp"
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/driver.hpp"
 #include "mpp/detail/wait_condition.hpp"
@@ -146,20 +147,19 @@ void CompletionSet::drive(WaitDeadline deadline) {
     drivers_.front()->wait_until(arrived, deadline);
     return;
   }
-  using std::chrono::steady_clock;
-  while (!arrived()) {
+  if (arrived()) return;
+  const auto poll = [this] {
     for (Driver* driver : drivers_) driver->poll();
-    if (arrived()) return;
-    auto step = steady_clock::now() + std::chrono::milliseconds(1);
-    if (deadline && *deadline < step) step = *deadline;
-    {
-      std::unique_lock lock(shared_->mutex);
-      shared_->sleeping = true;
-      shared_->completed.wait_until(lock, step, [&] { return !shared_->indices.empty(); });
-      shared_->sleeping = false;
-    }
-    if (deadline && steady_clock::now() >= *deadline) return;
-  }
+  };
+  const auto sleep = [this](std::chrono::steady_clock::time_point step) {
+    std::unique_lock lock(shared_->mutex);
+    shared_->sleeping = true;
+    const bool any =
+        shared_->completed.wait_until(lock, step, [&] { return !shared_->indices.empty(); });
+    shared_->sleeping = false;
+    return any;
+  };
+  (void)poll_while_sleeping(poll, sleep, deadline);
 }
 
 // An untimed wait on a thread of a pool runs the pool's pending tasks among those watched, so
