@@ -84,7 +84,13 @@ void isolate_as(const void* tag, F&& f) {
 // The copy of a task spawned into a thread's deque: runs it unless a waiting thread has already.
 // On a thread already running the pool's tasks (waiting for one of them) it counts as that
 // thread's work; elsewhere it runs as a piece of work of its own, under the pool's tag.
-class SpawnedTask final : public tbb::detail::d1::task {
+//
+// Its storage may come from oneTBB's small-object pool, recycled from a copy another thread just
+// ran (see execute): the first base acquires that hand-off before oneTBB's task base writes.
+struct AcquiresHandoff {
+  AcquiresHandoff() noexcept { happens_after(&task_handoff); }
+};
+class SpawnedTask final : AcquiresHandoff, public tbb::detail::d1::task {
  public:
   // A copy built in the task's own storage (owned = false), or allocated on its own.
   SpawnedTask(PoolCore* core, TaskState* task, tbb::detail::d1::small_object_allocator allocator,
@@ -100,15 +106,13 @@ class SpawnedTask final : public tbb::detail::d1::task {
     TaskState* const task = task_;
     tbb::detail::d1::small_object_allocator allocator = allocator_;
     const bool owned = owned_;
-    // The storage goes back to oneTBB's small-object pool, which may hand it to another thread's
-    // next spawn: the reads above happen before that spawn's writes (see PoolCore::spawn).
-    happens_before(&task_handoff);
     // Gone before the task runs: dropping the task's last reference may free the storage.
-    if (owned) {
-      allocator.delete_object(this, ed);
-    } else {
-      this->~SpawnedTask();
-    }
+    this->~SpawnedTask();
+    // The storage goes back to oneTBB's small-object pool, which may hand it to another thread's
+    // next spawn: the reads above and the destructor's writes happen before that spawn's writes
+    // (see AcquiresHandoff); the pool's own hand-off, inside libtbb, is invisible to TSan.
+    happens_before(&task_handoff);
+    if (owned) allocator.deallocate(this, ed);
     if (spawning == core) {
       task->run_spawned();
       --spawn_net;
@@ -285,7 +289,6 @@ void PoolCore::spawn(const char* call, TaskState* task) {
   }
   tbb::detail::d1::small_object_allocator allocator{};
   SpawnedTask* spawned = nullptr;
-  happens_after(&task_handoff);  // storage recycled by oneTBB's pool (see SpawnedTask::execute)
   if (void* storage = task->spawn_storage()) {
     spawned = ::new (storage) SpawnedTask(this, task, allocator, false);
   } else {
