@@ -15,28 +15,23 @@
 
 namespace mpp::detail {
 
-// What the hooks and the consumer share: the indices completed since the consumer last looked,
-// under a mutex the consumer sleeps on. A hook notifies only when the consumer sleeps. The set
-// is freed by the last of the consumer and the hooks to leave, counted under the mutex (which
-// they take anyway) rather than in an atomic count every completing worker would also update.
-struct CompletionSet::Shared {
+// What the hooks share with the consumer, on a cache line of its own: the completed nodes,
+// newest first, and the references (the hooks not yet fired, and the consumer until it leaves).
+// A hook pushes its node and leaves without a lock; it takes the mutex only to wake a consumer
+// that sleeps, which sets `sleeping` before its last look at the list (both sequentially
+// consistent, so one of them sees the other).
+struct alignas(64) CompletionSet::Shared {
+  std::atomic<Node*> completed{nullptr};
+  std::atomic<std::size_t> references{0};
+  std::atomic<bool> sleeping{false};
   std::mutex mutex;
-  std::condition_variable completed;
-  std::vector<std::size_t> indices;  // room for all, reserved: a hook never allocates
-  bool sleeping = false;
-  std::size_t hooks_left = 0;
-  bool consumer_left = false;
-  // Whether `indices` has any, for the consumer's look before it locks.
-  std::atomic<bool> any{false};
+  std::condition_variable woken;
 };
 
-CompletionSet::CompletionSet(std::vector<TaskState*> tasks)
-    : tasks_(std::move(tasks)), nodes_(tasks_.size()), shared_(new Shared) {
-  batch_.reserve(tasks_.size());
-  shared_->indices.reserve(tasks_.size());
-}
+CompletionSet::CompletionSet(std::size_t size)
+    : size_(size), nodes_(new Node[size]), shared_(new Shared) {}
 
-// Called for each task by watch(), which reads the task anyway: one pass over the tasks.
+// Called for each task by add(), which reads the task anyway: one pass over the tasks.
 void CompletionSet::note_driver(const TaskState& task) {
   Driver* driver = task.driver();
   if (driver == nullptr) {
@@ -49,92 +44,130 @@ void CompletionSet::note_driver(const TaskState& task) {
   owned_ = owned_ && driver->owns(task);
 }
 
-CompletionSet* CompletionSet::watch(std::vector<TaskState*> tasks) {
-  auto* set = new CompletionSet(std::move(tasks));
-  const std::size_t n = set->tasks_.size();
-  // At most n hooks; the tasks found ready need none, and are taken off the count at the end
-  // (until then the count cannot reach zero, and the consumer has not left).
-  set->shared_->hooks_left = n;
-  std::size_t unwatched = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    set->note_driver(*set->tasks_[i]);
-    if (set->tasks_[i]->ready()) {  // no hook needed, and the consumer's list needs no lock
-      set->batch_.push_back(i);
-      ++unwatched;
-      continue;
-    }
-    Node& node = set->nodes_[i];
-    node.owner = set;
-    node.index = i;
-    node.fire = &CompletionSet::fired;
-    set->tasks_[i]->on_completion(&node);
-  }
-  set->owned_ = set->owned_ && set->drivers_.size() == 1;
-  std::lock_guard lock(set->shared_->mutex);
-  set->shared_->hooks_left -= unwatched;
+CompletionSet* CompletionSet::watch(const std::vector<TaskState*>& tasks) {
+  CompletionSet* set = create(tasks.size());
+  for (std::size_t i = 0; i < tasks.size(); ++i) set->add(i, tasks[i]);
+  set->added_all();
   return set;
+}
+
+// At most `size` hooks and the consumer; the tasks found ready need no hook and are taken off the
+// count by added_all (until then the consumer's reference keeps it above zero).
+CompletionSet* CompletionSet::create(std::size_t size) {
+  auto* set = new CompletionSet(size);
+  set->shared_->references.store(size + 1, std::memory_order_relaxed);
+  return set;
+}
+
+void CompletionSet::add(std::size_t index, TaskState* task) {
+  Node& node = nodes_[index];
+  node.owner = this;
+  node.task = task;
+  note_driver(*task);
+  if (task->ready()) {  // straight into the consumer's batch
+    append_to_batch(&node);
+    ++unwatched_;
+    return;
+  }
+  node.fire = &CompletionSet::fired;
+  task->on_completion(&node);
+}
+
+void CompletionSet::added_all() {
+  owned_ = owned_ && drivers_.size() == 1;
+  shared_->references.fetch_sub(unwatched_, std::memory_order_acq_rel);
 }
 
 void CompletionSet::fired(CompletionHook* self, TaskState& /*task*/) noexcept {
   auto* node = static_cast<Node*>(self);
   CompletionSet* set = node->owner;
   Shared& shared = *set->shared_;
-  bool last = false;
-  {
+  Node* head = shared.completed.load(std::memory_order_relaxed);
+  do {
+    node->next = head;
+  } while (!shared.completed.compare_exchange_weak(head, node, std::memory_order_seq_cst,
+                                                   std::memory_order_relaxed));
+  if (shared.sleeping.load(std::memory_order_seq_cst)) {
     std::lock_guard lock(shared.mutex);
-    shared.indices.push_back(node->index);
-    shared.any.store(true, std::memory_order_release);
-    // Under the lock: once it is released, the consumer may leave and free the set.
-    if (shared.sleeping) shared.completed.notify_one();
-    last = --shared.hooks_left == 0 && shared.consumer_left;
+    shared.woken.notify_one();
   }
-  if (last) set->destroy();
+  set->drop_reference();
 }
 
-void CompletionSet::destroy() noexcept {
-  delete shared_;
-  delete this;
+void CompletionSet::drop_reference() noexcept {
+  if (shared_->references.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    delete shared_;
+    delete this;
+  }
 }
 
 void CompletionSet::release() noexcept {
-  bool last = false;
-  {
-    std::lock_guard lock(shared_->mutex);
-    shared_->consumer_left = true;
-    last = shared_->hooks_left == 0;
-  }
-  if (last) destroy();
+  drop_reference();
 }
 
 std::size_t CompletionSet::next(WaitDeadline deadline) {
-  if (taken_ == batch_.size() && !refill(deadline)) return none;
-  return batch_[taken_++];
+  if (batch_ == nullptr && !refill(deadline)) return none;
+  Node* node = batch_;
+  batch_ = static_cast<Node*>(node->next);
+  return static_cast<std::size_t>(node - nodes_.get());
 }
 
-// Takes every index completed since the last call, sleeping until there is one or `deadline`.
+void CompletionSet::append_to_batch(Node* node) noexcept {
+  node->next = nullptr;
+  if (batch_ == nullptr) {
+    batch_ = node;
+  } else {
+    batch_tail_->next = node;
+  }
+  batch_tail_ = node;
+}
+
+bool CompletionSet::any_completed() const noexcept {
+  return shared_->completed.load(std::memory_order_acquire) != nullptr;
+}
+
+// Takes every node completed since the last call, oldest first.
+void CompletionSet::take_completed() noexcept {
+  Node* newest_first = shared_->completed.exchange(nullptr, std::memory_order_acquire);
+  Node* oldest_first = nullptr;
+  while (newest_first != nullptr) {
+    auto* const next = static_cast<Node*>(newest_first->next);
+    newest_first->next = oldest_first;
+    oldest_first = newest_first;
+    newest_first = next;
+  }
+  batch_ = oldest_first;
+}
+
+// Sleeps until a hook has fired or `deadline` passes; returns whether one has.
+bool CompletionSet::sleep_until(WaitDeadline deadline) {
+  Shared& shared = *shared_;
+  std::unique_lock lock(shared.mutex);
+  shared.sleeping.store(true, std::memory_order_seq_cst);
+  const auto any = [&] { return shared.completed.load(std::memory_order_seq_cst) != nullptr; };
+  bool woken = true;
+  if (deadline) {
+    woken = shared.woken.wait_until(lock, *deadline, any);
+  } else {
+    shared.woken.wait(lock, any);
+  }
+  shared.sleeping.store(false, std::memory_order_relaxed);
+  return woken;
+}
+
+// Takes the nodes completed since the last call, sleeping until there is one or `deadline`.
 bool CompletionSet::refill(WaitDeadline deadline) {
-  batch_.clear();
-  taken_ = 0;
   if (!drivers_.empty()) drive(deadline);
   if (!deadline) help_pending();
   // Short tasks often complete within microseconds: a few yields first spare the completing
   // worker a wake-up through the kernel for every result (as AsyncResult::wait does).
-  for (int round = 0; round < 64 && !shared_->any.load(std::memory_order_acquire); ++round) {
+  for (int round = 0; round < 64 && !any_completed(); ++round) {
     if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
     std::this_thread::yield();
   }
-  std::unique_lock lock(shared_->mutex);
-  shared_->sleeping = true;
-  const auto any = [&] { return !shared_->indices.empty(); };
-  if (deadline) {
-    shared_->completed.wait_until(lock, *deadline, any);
-  } else {
-    shared_->completed.wait(lock, any);
-  }
-  shared_->sleeping = false;
-  std::swap(batch_, shared_->indices);
-  shared_->any.store(false, std::memory_order_relaxed);
-  return !batch_.empty();
+  if (!any_completed() && !sleep_until(deadline)) return false;
+  take_completed();
+  return true;
 }
 
 // Drives the watched tasks' executors until one completes or `deadline` passes. One executor
@@ -142,7 +175,7 @@ bool CompletionSet::refill(WaitDeadline deadline) {
 // polled while the consumer sleeps a millisecond at a time, since a local result (or a
 // continuation on a pool) completes without them.
 void CompletionSet::drive(WaitDeadline deadline) {
-  const auto arrived = [this] { return shared_->any.load(std::memory_order_acquire); };
+  const auto arrived = [this] { return any_completed(); };
   if (owned_) {
     drivers_.front()->wait_until(arrived, deadline);
     return;
@@ -152,12 +185,7 @@ void CompletionSet::drive(WaitDeadline deadline) {
     for (Driver* driver : drivers_) driver->poll();
   };
   const auto sleep = [this](std::chrono::steady_clock::time_point step) {
-    std::unique_lock lock(shared_->mutex);
-    shared_->sleeping = true;
-    const bool any =
-        shared_->completed.wait_until(lock, step, [&] { return !shared_->indices.empty(); });
-    shared_->sleeping = false;
-    return any;
+    return sleep_until(step);
   };
   (void)poll_while_sleeping(poll, sleep, deadline);
 }
@@ -166,8 +194,8 @@ void CompletionSet::drive(WaitDeadline deadline) {
 // that a task waiting for its own pool's results cannot starve the pool.
 void CompletionSet::help_pending() {
   if (current_core() == nullptr) return;
-  for (TaskState* task : tasks_) {
-    if (!task->ready()) task->help();
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (!nodes_[i].task->ready()) nodes_[i].task->help();
   }
 }
 
@@ -183,9 +211,9 @@ bool wait_satisfied(wait_for until, std::size_t ready, std::size_t total, bool f
   return ready == total;
 }
 
-WaitResult wait_tasks(std::vector<TaskState*> tasks, wait_for until, WaitDeadline deadline) {
+WaitResult wait_tasks(const std::vector<TaskState*>& tasks, wait_for until, WaitDeadline deadline) {
   const std::size_t total = tasks.size();
-  CompletionSet* set = CompletionSet::watch(std::move(tasks));
+  CompletionSet* set = CompletionSet::watch(tasks);
   struct Release {
     CompletionSet* set;
     ~Release() { set->release(); }

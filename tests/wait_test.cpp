@@ -224,6 +224,31 @@ TEST_CASE("as_completed over 10^4 mixed results: values, exceptions and cancella
   CHECK(sum == expected);
 }
 
+TEST_CASE(
+    "several threads may each iterate as_completed over the same results, some leaving early") {
+  mpp::Pool pool(4);
+  for (int round = 0; round < 20; ++round) {
+    INFO("round = " << round);
+    constexpr int n = 2'000;
+    std::vector<mpp::AsyncResult<int>> results;
+    for (int i = 0; i < n; ++i) results.push_back(pool.apply_async([i] { return i % 3; }));
+    std::vector<int> yielded(4, 0);
+    std::vector<std::thread> consumers;
+    for (int c = 0; c < 4; ++c) {
+      // Consumer c stops after n / (c + 1) results: its hooks still to fire free the set.
+      consumers.emplace_back([&, c] {
+        const int wanted = n / (c + 1);
+        for (const auto& r : mpp::as_completed(results, mpp_test::patience)) {
+          (void)r.get();
+          if (++yielded[static_cast<std::size_t>(c)] == wanted) break;
+        }
+      });
+    }
+    for (auto& consumer : consumers) consumer.join();
+    for (int c = 0; c < 4; ++c) CHECK(yielded[static_cast<std::size_t>(c)] == n / (c + 1));
+  }
+}
+
 TEST_CASE("wait on an empty handle throws std::logic_error") {
   std::vector<mpp::AsyncResult<int>> results(1);
   CHECK_THROWS_AS((void)mpp::wait(results), std::logic_error);

@@ -8,6 +8,7 @@
 #include <exception>
 #include <initializer_list>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <ranges>
 #include <type_traits>
@@ -139,52 +140,75 @@ std::vector<TaskState*> tasks_of(const Range& results) {
 }
 
 // Indices of watched tasks in the order they complete, for one consuming thread. Each task gets
-// a completion hook that appends its index and wakes the consumer if it sleeps: no polling. The
-// set is shared by the consumer and the hooks not yet fired, and freed by the last of them, so
-// a consumer may stop early (a timeout) while tasks still run.
+// a completion hook that pushes its node onto a lock-free list and wakes the consumer only if it
+// sleeps: no polling, and completing workers never wait for each other. The set is shared by the
+// consumer and the hooks not yet fired, and freed by the last of them, so a consumer may stop
+// early (a timeout) while tasks still run.
 class CompletionSet {
  public:
   static constexpr std::size_t none = static_cast<std::size_t>(-1);
 
   // Watches `tasks`; the ones ready already come first, in order.
-  static CompletionSet* watch(std::vector<TaskState*> tasks);
+  static CompletionSet* watch(const std::vector<TaskState*>& tasks);
+  // Watches the tasks of `results`, a vector of handles, without a vector of tasks between.
+  template <class Handle>
+  static CompletionSet* watch_results(const std::vector<Handle>& results) {
+    CompletionSet* set = create(results.size());
+    for (std::size_t i = 0; i < results.size(); ++i) set->add(i, &task_of(results[i]));
+    set->added_all();
+    return set;
+  }
   // The next index to complete, or `none` if `deadline` passed first. The caller must not ask
   // for more indices than tasks. An untimed call on a thread of a task's pool runs pending tasks
   // of that pool rather than sleep, as AsyncResult::wait does.
   std::size_t next(WaitDeadline deadline);
   // Whether the task at `index` is ready.
-  bool ready(std::size_t index) const noexcept { return tasks_[index]->ready(); }
+  bool ready(std::size_t index) const noexcept { return nodes_[index].task->ready(); }
   // Whether the task at `index`, which is ready, failed.
-  bool failed(std::size_t index) const noexcept { return tasks_[index]->error() != nullptr; }
+  bool failed(std::size_t index) const noexcept { return nodes_[index].task->error() != nullptr; }
   // The consumer is done with the set.
   void release() noexcept;
 
  private:
+  // A watched task and its hook; fired, it joins the list of completed nodes through the hook's
+  // `next`, which the task no longer reads once it fires the hook.
   struct Node : CompletionHook {
-    CompletionSet* owner = nullptr;
-    std::size_t index = 0;
+    CompletionSet* owner;
+    TaskState* task;
   };
-  explicit CompletionSet(std::vector<TaskState*> tasks);
+  explicit CompletionSet(std::size_t size);
+  // Watching `size` tasks: create, add each at its index, then added_all.
+  static CompletionSet* create(std::size_t size);
+  void add(std::size_t index, TaskState* task);
+  void added_all();
   static void fired(CompletionHook* self, TaskState& task) noexcept;
-  void destroy() noexcept;
+  void drop_reference() noexcept;
+  void append_to_batch(Node* node) noexcept;
+  bool any_completed() const noexcept;
+  bool sleep_until(WaitDeadline deadline);
+  void take_completed() noexcept;
   bool refill(WaitDeadline deadline);
   void help_pending();
   void drive(WaitDeadline deadline);
   void note_driver(const TaskState& task);
 
-  struct Shared;
-  std::vector<TaskState*> tasks_;
+  // The consumer's side.
+  std::size_t size_;
+  std::unique_ptr<Node[]> nodes_;  // default-initialised: watch() writes what it uses
+  Node* batch_ = nullptr;          // the nodes taken from the shared list, oldest first
+  Node* batch_tail_ = nullptr;     // the last of them while watch() fills it
   // The drivers of the watched tasks (results of mpp::mpi::Executor), each once; waiting drives
   // them. `owned`: every watched task is one of the single driver's own.
   std::vector<Driver*> drivers_;
   bool owned_ = true;
-  std::vector<Node> nodes_;
-  std::vector<std::size_t> batch_;  // the consumer's, taken from the shared list in one go
-  std::size_t taken_ = 0;
+  std::size_t unwatched_ = 0;  // tasks found ready by add(), which need no hook
+
+  // What the hooks share with the consumer (see wait.cpp).
+  struct Shared;
   Shared* shared_;
 };
 
-WaitResult wait_tasks(std::vector<TaskState*> tasks, wait_for until, WaitDeadline deadline);
+WaitResult wait_tasks(const std::vector<TaskState*>& tasks, wait_for until, WaitDeadline deadline);
 
 }  // namespace detail
 
@@ -274,7 +298,7 @@ class AsCompleted {
   /// Watches `results` until `deadline` (none: no timeout).
   AsCompleted(std::vector<Handle> results, detail::WaitDeadline deadline)
       : results_(std::move(results)),
-        set_(detail::CompletionSet::watch(detail::tasks_of(results_))),
+        set_(detail::CompletionSet::watch_results(results_)),
         remaining_(results_.size()),
         deadline_(deadline) {}
   ~AsCompleted() {
@@ -335,6 +359,7 @@ auto handles_of(Range&& results) {
     return std::move(results);
   } else {
     std::vector<Handle> handles;
+    if constexpr (std::ranges::sized_range<Range>) handles.reserve(std::ranges::size(results));
     for (auto&& result : results) handles.push_back(result);
     return handles;
   }
