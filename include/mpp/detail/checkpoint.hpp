@@ -16,6 +16,7 @@
 #include "mpp/detail/journal.hpp"
 #include "mpp/detail/map.hpp"
 #include "mpp/detail/policy.hpp"
+#include "mpp/detail/signal_watch.hpp"
 #include "mpp/errors.hpp"
 #include "mpp/options.hpp"
 

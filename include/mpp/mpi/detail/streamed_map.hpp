@@ -14,6 +14,7 @@
 #include "mpp/detail/journal.hpp"
 #include "mpp/detail/policy.hpp"
 #include "mpp/detail/progress.hpp"
+#include "mpp/detail/signal_watch.hpp"
 #include "mpp/mpi/detail/collect.hpp"
 #include "mpp/mpi/detail/comm.hpp"
 #include "mpp/mpi/detail/resume.hpp"
