@@ -196,6 +196,7 @@ def main():
         "`tbb::task_group`", fmt_time(m and m["seconds"]),
         f"tbb::task_group {fmt_time(t and t['seconds'])}", r, r is not None and r <= 1.10)
     scaling_bars(bar, row)
+    wait_bars(bar, row)
 
     m = row("overhead", "mpp_chunksize:1")
     n = (m or {}).get("items_per_second")
@@ -342,6 +343,17 @@ def scaling_bars(bar, row):
     against("tasks", "mpp_apply_async", "tbb_task_group", 1.10,
             "`apply_async` ×10^5 of ~1 µs from outside the pool, all collected ≤ 1.10 × "
             "`tbb::task_group`")
+
+
+def wait_bars(bar, row):
+    """mpp::as_completed against the loop of get() over the same 10^5 results: the median of the
+    ratios measured in each iteration (both ways in each, in alternating order), which cancels the
+    machine's drift between separate runs."""
+    paired = row("tasks", "mpp_as_completed_paired")
+    r = paired.get("ratio") if paired else None
+    bar("`as_completed` over 10^5 results of ~1 µs ≤ 1.2 × the loop of `get()` (paired, per "
+        "iteration)", fmt_time(paired and paired["seconds"]) + " for both", "the loop of `get()`",
+        r, r is not None and r <= 1.2)
 
 
 def mpi_section(w, mpi, verdicts):

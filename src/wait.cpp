@@ -44,15 +44,8 @@ void CompletionSet::note_driver(const TaskState& task) {
   owned_ = owned_ && driver->owns(task);
 }
 
-CompletionSet* CompletionSet::watch(const std::vector<TaskState*>& tasks) {
-  CompletionSet* set = create(tasks.size());
-  for (std::size_t i = 0; i < tasks.size(); ++i) set->add(i, tasks[i]);
-  set->added_all();
-  return set;
-}
-
-// At most `size` hooks and the consumer; the tasks found ready need no hook and are taken off the
-// count by added_all (until then the consumer's reference keeps it above zero).
+// At most `size` hooks and the consumer; the tasks found ready, or never added, need no hook and
+// are taken off the count by added (until then the consumer's reference keeps it above zero).
 CompletionSet* CompletionSet::create(std::size_t size) {
   auto* set = new CompletionSet(size);
   set->shared_->references.store(size + 1, std::memory_order_relaxed);
@@ -73,9 +66,9 @@ void CompletionSet::add(std::size_t index, TaskState* task) {
   task->on_completion(&node);
 }
 
-void CompletionSet::added_all() {
+void CompletionSet::added(std::size_t count) noexcept {
   owned_ = owned_ && drivers_.size() == 1;
-  shared_->references.fetch_sub(unwatched_, std::memory_order_acq_rel);
+  shared_->references.fetch_sub(size_ - count + unwatched_, std::memory_order_acq_rel);
 }
 
 void CompletionSet::fired(CompletionHook* self, TaskState& /*task*/) noexcept {
@@ -213,7 +206,7 @@ bool wait_satisfied(wait_for until, std::size_t ready, std::size_t total, bool f
 
 WaitResult wait_tasks(const std::vector<TaskState*>& tasks, wait_for until, WaitDeadline deadline) {
   const std::size_t total = tasks.size();
-  CompletionSet* set = CompletionSet::watch(tasks);
+  CompletionSet* set = CompletionSet::watch(tasks, [](TaskState* task) { return task; });
   struct Release {
     CompletionSet* set;
     ~Release() { set->release(); }

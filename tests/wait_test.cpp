@@ -253,3 +253,16 @@ TEST_CASE("wait on an empty handle throws std::logic_error") {
   std::vector<mpp::AsyncResult<int>> results(1);
   CHECK_THROWS_AS((void)mpp::wait(results), std::logic_error);
 }
+
+TEST_CASE("as_completed over an empty handle throws std::logic_error; the others still complete") {
+  mpp::Pool pool(2);
+  Gated tasks(pool, 2);
+  tasks.results.insert(tasks.results.begin() + 1, mpp::AsyncResult<int>());
+  // The first task is watched before the empty handle is found: its hook frees the set later.
+  CHECK_THROWS_AS((void)mpp::as_completed(tasks.results), std::logic_error);
+  tasks.results.erase(tasks.results.begin() + 1);
+  tasks.gates[0].set();
+  tasks.gates[1].set();
+  CHECK(tasks.results[0].get() == 0);
+  CHECK(tasks.results[1].get() == 1);
+}

@@ -22,6 +22,19 @@ struct is_valued_result<AsyncResult<T>> : std::bool_constant<!std::is_void_v<T>>
 // An element of a range `collect` takes: an AsyncResult<T> with a value.
 template <class Reference>
 concept values_to_collect = is_valued_result<std::remove_cvref_t<Reference>>::value;
+
+// Copies of the handles `collect` was given; an empty one throws std::logic_error here.
+template <class Range>
+auto inputs_to_collect(Range&& results) {
+  using T = typename std::remove_cvref_t<std::ranges::range_reference_t<Range>>::value_type;
+  std::vector<AsyncResult<T>> inputs;
+  if constexpr (std::ranges::sized_range<Range>) inputs.reserve(std::ranges::size(results));
+  for (auto&& result : results) {
+    (void)ResultAccess::state(result);
+    inputs.push_back(result);
+  }
+  return inputs;
+}
 }  // namespace detail
 
 /// mpi4py's `collect(fs)` (C++'s `when_all`): one result holding the values of all `results`,
@@ -39,12 +52,7 @@ concept values_to_collect = is_valued_result<std::remove_cvref_t<Reference>>::va
 template <std::ranges::input_range Range>
 requires detail::values_to_collect<std::ranges::range_reference_t<Range>>
 [[nodiscard]] auto collect(Pool& pool, Range&& results) {
-  using T = typename std::remove_cvref_t<std::ranges::range_reference_t<Range>>::value_type;
-  std::vector<AsyncResult<T>> inputs;
-  for (auto&& result : results) {
-    (void)detail::ResultAccess::state(result);  // an empty handle throws here
-    inputs.push_back(result);
-  }
+  auto inputs = detail::inputs_to_collect(std::forward<Range>(results));
   return detail::collect_on(detail::core_of(pool), std::move(inputs));
 }
 
@@ -60,12 +68,7 @@ requires detail::values_to_collect<std::ranges::range_reference_t<Range>>
 template <std::ranges::input_range Range>
 requires detail::values_to_collect<std::ranges::range_reference_t<Range>>
 [[nodiscard]] auto collect(Range&& results) {
-  using T = typename std::remove_cvref_t<std::ranges::range_reference_t<Range>>::value_type;
-  std::vector<AsyncResult<T>> inputs;
-  for (auto&& result : results) {
-    (void)detail::ResultAccess::state(result);  // an empty handle throws here
-    inputs.push_back(result);
-  }
+  auto inputs = detail::inputs_to_collect(std::forward<Range>(results));
   if (inputs.empty()) {
     throw std::invalid_argument(
         "mpp::collect: no results given, so no pool to run on; pass at least one, or name the "

@@ -121,6 +121,9 @@ TaskState& task_of(const AsyncResult<T>& result) {
 inline TaskState& task_of(const AnyResult& result) {
   return result.task();
 }
+inline TaskState& task_of(TaskState* task) noexcept {
+  return *task;
+}
 
 using WaitDeadline = std::optional<std::chrono::steady_clock::time_point>;
 
@@ -148,14 +151,24 @@ class CompletionSet {
  public:
   static constexpr std::size_t none = static_cast<std::size_t>(-1);
 
-  // Watches `tasks`; the ones ready already come first, in order.
-  static CompletionSet* watch(const std::vector<TaskState*>& tasks);
-  // Watches the tasks of `results`, a vector of handles, without a vector of tasks between.
-  template <class Handle>
-  static CompletionSet* watch_results(const std::vector<Handle>& results) {
-    CompletionSet* set = create(results.size());
-    for (std::size_t i = 0; i < results.size(); ++i) set->add(i, &task_of(results[i]));
-    set->added_all();
+  // Watches the task of each item of `items` (a sized range of handles or TaskState pointers);
+  // the ones ready already come first, in order. `keep(item)` returns what to watch: the item,
+  // or the copy that as_completed keeps of it. One pass, so each task is read once.
+  template <class Range, class Keep>
+  static CompletionSet* watch(const Range& items, Keep keep) {
+    CompletionSet* set = create(std::ranges::size(items));
+    std::size_t added = 0;
+    try {
+      for (const auto& item : items) {
+        set->add(added, &task_of(keep(item)));
+        ++added;
+      }
+    } catch (...) {  // an empty handle: the hooks registered so far free the set
+      set->added(added);
+      set->release();
+      throw;
+    }
+    set->added(added);
     return set;
   }
   // The next index to complete, or `none` if `deadline` passed first. The caller must not ask
@@ -177,10 +190,10 @@ class CompletionSet {
     TaskState* task;
   };
   explicit CompletionSet(std::size_t size);
-  // Watching `size` tasks: create, add each at its index, then added_all.
+  // Watching `size` tasks: create, add each at its index, then added (how many were).
   static CompletionSet* create(std::size_t size);
   void add(std::size_t index, TaskState* task);
-  void added_all();
+  void added(std::size_t count) noexcept;
   static void fired(CompletionHook* self, TaskState& task) noexcept;
   void drop_reference() noexcept;
   void append_to_batch(Node* node) noexcept;
@@ -194,9 +207,9 @@ class CompletionSet {
 
   // The consumer's side.
   std::size_t size_;
-  std::unique_ptr<Node[]> nodes_;  // default-initialised: watch() writes what it uses
+  std::unique_ptr<Node[]> nodes_;  // default-initialised: add() writes what it uses
   Node* batch_ = nullptr;          // the nodes taken from the shared list, oldest first
-  Node* batch_tail_ = nullptr;     // the last of them while watch() fills it
+  Node* batch_tail_ = nullptr;     // the last of them while add() fills it
   // The drivers of the watched tasks (results of mpp::mpi::Executor), each once; waiting drives
   // them. `owned`: every watched task is one of the single driver's own.
   std::vector<Driver*> drivers_;
@@ -296,11 +309,16 @@ class AsCompleted {
   };
 
   /// Watches `results` until `deadline` (none: no timeout).
-  AsCompleted(std::vector<Handle> results, detail::WaitDeadline deadline)
+  AsCompleted(std::vector<Handle>&& results, detail::WaitDeadline deadline)
       : results_(std::move(results)),
-        set_(detail::CompletionSet::watch_results(results_)),
+        set_(detail::CompletionSet::watch(results_,
+                                          [](const Handle& h) -> const Handle& { return h; })),
         remaining_(results_.size()),
         deadline_(deadline) {}
+  /// Watches copies of the handles in `results`, a sized range, until `deadline`.
+  template <std::ranges::sized_range Range>
+  AsCompleted(const Range& results, detail::WaitDeadline deadline)
+      : set_(copy_and_watch(results)), remaining_(results_.size()), deadline_(deadline) {}
   ~AsCompleted() {
     if (set_) set_->release();
   }
@@ -338,6 +356,13 @@ class AsCompleted {
     --remaining_;
     current_ = index;
   }
+  // Copies each handle and watches its task in the same step, while the task is in the cache.
+  template <class Range>
+  detail::CompletionSet* copy_and_watch(const Range& results) {
+    results_.reserve(std::ranges::size(results));
+    return detail::CompletionSet::watch(
+        results, [this](const Handle& h) -> const Handle& { return results_.emplace_back(h); });
+  }
   double timeout_seconds() const {
     return std::chrono::duration<double>(*deadline_ - start_).count();
   }
@@ -351,17 +376,20 @@ class AsCompleted {
 };
 
 namespace detail {
+// An rvalue vector of handles is moved in; any other sized range is copied as it is watched; an
+// unsized one is copied first.
 template <class Range>
-auto handles_of(Range&& results) {
+auto make_as_completed(Range&& results, WaitDeadline deadline) {
   using Handle = std::remove_cvref_t<std::ranges::range_reference_t<Range>>;
   if constexpr (std::is_same_v<std::remove_cvref_t<Range>, std::vector<Handle>> &&
                 !std::is_lvalue_reference_v<Range>) {
-    return std::move(results);
+    return AsCompleted<Handle>(std::move(results), deadline);
+  } else if constexpr (std::ranges::sized_range<Range>) {
+    return AsCompleted<Handle>(results, deadline);
   } else {
     std::vector<Handle> handles;
-    if constexpr (std::ranges::sized_range<Range>) handles.reserve(std::ranges::size(results));
     for (auto&& result : results) handles.push_back(result);
-    return handles;
+    return AsCompleted<Handle>(std::move(handles), deadline);
   }
 }
 }  // namespace detail
@@ -380,22 +408,19 @@ auto handles_of(Range&& results) {
 /// started rather than sleep, as `AsyncResult::wait` does.
 template <result_range Range>
 [[nodiscard]] auto as_completed(Range&& results) {
-  using Handle = std::remove_cvref_t<std::ranges::range_reference_t<Range>>;
-  return AsCompleted<Handle>(detail::handles_of(std::forward<Range>(results)), std::nullopt);
+  return detail::make_as_completed(std::forward<Range>(results), std::nullopt);
 }
 
 /// `as_completed` with Python's `timeout`: if the results are not all yielded within `timeout`
 /// of this call, advancing the iterator throws `mpp::TimeoutError` (the tasks keep running).
 template <result_range Range, class Rep, class Period>
 [[nodiscard]] auto as_completed(Range&& results, std::chrono::duration<Rep, Period> timeout) {
-  using Handle = std::remove_cvref_t<std::ranges::range_reference_t<Range>>;
-  return AsCompleted<Handle>(detail::handles_of(std::forward<Range>(results)),
-                             detail::deadline_after(timeout));
+  return detail::make_as_completed(std::forward<Range>(results), detail::deadline_after(timeout));
 }
 
 /// `as_completed` over results of different types: `mpp::as_completed({a, b, c})`.
 [[nodiscard]] inline AsCompleted<AnyResult> as_completed(std::initializer_list<AnyResult> results) {
-  return AsCompleted<AnyResult>(std::vector<AnyResult>(results), std::nullopt);
+  return AsCompleted<AnyResult>(results, std::nullopt);
 }
 
 }  // namespace mpp
