@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "driving.hpp"
+#include "mpp/detail/completion_set.hpp"
 #include "mpp/detail/core.hpp"
 #include "mpp/detail/driver.hpp"
 #include "mpp/detail/wait_condition.hpp"

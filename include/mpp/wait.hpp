@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mpp/async_result.hpp"
+#include "mpp/detail/completion_set.hpp"
 #include "mpp/errors.hpp"
 
 namespace mpp {
@@ -121,11 +122,6 @@ TaskState& task_of(const AsyncResult<T>& result) {
 inline TaskState& task_of(const AnyResult& result) {
   return result.task();
 }
-inline TaskState& task_of(TaskState* task) noexcept {
-  return *task;
-}
-
-using WaitDeadline = std::optional<std::chrono::steady_clock::time_point>;
 
 template <class Rep, class Period>
 std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
@@ -141,85 +137,6 @@ std::vector<TaskState*> tasks_of(const Range& results) {
   for (const auto& result : results) tasks.push_back(&task_of(result));
   return tasks;
 }
-
-// Indices of watched tasks in the order they complete, for one consuming thread. Each task gets
-// a completion hook that pushes its node onto a lock-free list and wakes the consumer only if it
-// sleeps: no polling, and completing workers never wait for each other. The set is shared by the
-// consumer and the hooks not yet fired, and freed by the last of them, so a consumer may stop
-// early (a timeout) while tasks still run.
-class CompletionSet {
- public:
-  static constexpr std::size_t none = static_cast<std::size_t>(-1);
-
-  // Watches the task of each item of `items` (a sized range of handles or TaskState pointers);
-  // the ones ready already come first, in order. `keep(item)` returns what to watch: the item,
-  // or the copy that as_completed keeps of it. One pass, so each task is read once.
-  template <class Range, class Keep>
-  static CompletionSet* watch(const Range& items, Keep keep) {
-    CompletionSet* set = create(std::ranges::size(items));
-    std::size_t added = 0;
-    try {
-      for (const auto& item : items) {
-        set->add(added, &task_of(keep(item)));
-        ++added;
-      }
-    } catch (...) {  // an empty handle: the hooks registered so far free the set
-      set->added(added);
-      set->release();
-      throw;
-    }
-    set->added(added);
-    return set;
-  }
-  // The next index to complete, or `none` if `deadline` passed first. The caller must not ask
-  // for more indices than tasks. An untimed call on a thread of a task's pool runs pending tasks
-  // of that pool rather than sleep, as AsyncResult::wait does.
-  std::size_t next(WaitDeadline deadline);
-  // Whether the task at `index` is ready.
-  bool ready(std::size_t index) const noexcept { return nodes_[index].task->ready(); }
-  // Whether the task at `index`, which is ready, failed.
-  bool failed(std::size_t index) const noexcept { return nodes_[index].task->error() != nullptr; }
-  // The consumer is done with the set.
-  void release() noexcept;
-
- private:
-  // A watched task and its hook; fired, it joins the list of completed nodes through the hook's
-  // `next`, which the task no longer reads once it fires the hook.
-  struct Node : CompletionHook {
-    CompletionSet* owner;
-    TaskState* task;
-  };
-  explicit CompletionSet(std::size_t size);
-  // Watching `size` tasks: create, add each at its index, then added (how many were).
-  static CompletionSet* create(std::size_t size);
-  void add(std::size_t index, TaskState* task);
-  void added(std::size_t count) noexcept;
-  static void fired(CompletionHook* self, TaskState& task) noexcept;
-  void drop_reference() noexcept;
-  void append_to_batch(Node* node) noexcept;
-  bool any_completed() const noexcept;
-  bool sleep_until(WaitDeadline deadline);
-  void take_completed() noexcept;
-  bool refill(WaitDeadline deadline);
-  void help_pending();
-  void drive(WaitDeadline deadline);
-  void note_driver(const TaskState& task);
-
-  // The consumer's side.
-  std::size_t size_;
-  std::unique_ptr<Node[]> nodes_;  // default-initialised: add() writes what it uses
-  Node* batch_ = nullptr;          // the nodes taken from the shared list, oldest first
-  Node* batch_tail_ = nullptr;     // the last of them while add() fills it
-  // The drivers of the watched tasks (results of mpp::mpi::Executor), each once; waiting drives
-  // them. `owned`: every watched task is one of the single driver's own.
-  std::vector<Driver*> drivers_;
-  bool owned_ = true;
-  std::size_t unwatched_ = 0;  // tasks found ready by add(), which need no hook
-
-  // What the hooks share with the consumer (see wait.cpp).
-  struct Shared;
-  Shared* shared_;
-};
 
 WaitResult wait_tasks(const std::vector<TaskState*>& tasks, wait_for until, WaitDeadline deadline);
 
@@ -312,7 +229,7 @@ class AsCompleted {
   AsCompleted(std::vector<Handle>&& results, detail::WaitDeadline deadline)
       : results_(std::move(results)),
         set_(detail::CompletionSet::watch(results_,
-                                          [](const Handle& h) -> const Handle& { return h; })),
+                                          [](const Handle& h) { return &detail::task_of(h); })),
         remaining_(results_.size()),
         deadline_(deadline) {}
   /// Watches copies of the handles in `results`, a sized range, until `deadline`.
@@ -361,7 +278,7 @@ class AsCompleted {
   detail::CompletionSet* copy_and_watch(const Range& results) {
     results_.reserve(std::ranges::size(results));
     return detail::CompletionSet::watch(
-        results, [this](const Handle& h) -> const Handle& { return results_.emplace_back(h); });
+        results, [this](const Handle& h) { return &detail::task_of(results_.emplace_back(h)); });
   }
   double timeout_seconds() const {
     return std::chrono::duration<double>(*deadline_ - start_).count();
