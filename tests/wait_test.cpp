@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <mpp/mpp.hpp>
+#include <ranges>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -265,4 +266,21 @@ TEST_CASE("as_completed over an empty handle throws std::logic_error; the others
   tasks.gates[1].set();
   CHECK(tasks.results[0].get() == 0);
   CHECK(tasks.results[1].get() == 1);
+}
+
+TEST_CASE("as_completed takes views: a sized one and a filtered one") {
+  mpp::Pool pool(2);
+  std::vector<mpp::AsyncResult<int>> results;
+  for (int i = 0; i < 10; ++i) results.push_back(pool.apply_async([i] { return i; }));
+  int sum = 0;
+  for (const auto& r : mpp::as_completed(results | std::views::take(4), mpp_test::patience)) {
+    sum += r.get();
+  }
+  CHECK(sum == 0 + 1 + 2 + 3);
+  const auto odd = [&](const auto& r) { return (&r - results.data()) % 2 == 1; };
+  sum = 0;
+  for (const auto& r : mpp::as_completed(results | std::views::filter(odd), mpp_test::patience)) {
+    sum += r.get();
+  }
+  CHECK(sum == 1 + 3 + 5 + 7 + 9);
 }

@@ -138,6 +138,10 @@ std::vector<TaskState*> tasks_of(const Range& results) {
   return tasks;
 }
 
+// A range whose size a const view of it knows: as_completed copies it as it watches.
+template <class Range>
+concept sized_when_const = std::ranges::sized_range<const Range>;
+
 WaitResult wait_tasks(const std::vector<TaskState*>& tasks, wait_for until, WaitDeadline deadline);
 
 }  // namespace detail
@@ -233,7 +237,7 @@ class AsCompleted {
         remaining_(results_.size()),
         deadline_(deadline) {}
   /// Watches copies of the handles in `results`, a sized range, until `deadline`.
-  template <std::ranges::sized_range Range>
+  template <detail::sized_when_const Range>
   AsCompleted(const Range& results, detail::WaitDeadline deadline)
       : set_(copy_and_watch(results)), remaining_(results_.size()), deadline_(deadline) {}
   ~AsCompleted() {
@@ -293,15 +297,15 @@ class AsCompleted {
 };
 
 namespace detail {
-// An rvalue vector of handles is moved in; any other sized range is copied as it is watched; an
-// unsized one is copied first.
+// An rvalue vector of handles is moved in; any other range that is sized when const is copied
+// as it is watched; the rest (a filter view, say) are copied first.
 template <class Range>
 auto make_as_completed(Range&& results, WaitDeadline deadline) {
   using Handle = std::remove_cvref_t<std::ranges::range_reference_t<Range>>;
   if constexpr (std::is_same_v<std::remove_cvref_t<Range>, std::vector<Handle>> &&
                 !std::is_lvalue_reference_v<Range>) {
     return AsCompleted<Handle>(std::move(results), deadline);
-  } else if constexpr (std::ranges::sized_range<Range>) {
+  } else if constexpr (sized_when_const<std::remove_reference_t<Range>>) {
     return AsCompleted<Handle>(results, deadline);
   } else {
     std::vector<Handle> handles;
