@@ -284,3 +284,21 @@ TEST_CASE("as_completed takes views: a sized one and a filtered one") {
   }
   CHECK(sum == 1 + 3 + 5 + 7 + 9);
 }
+
+// Python's as_completed takes a set, so a future given twice comes out once (bpo-20367). mpp's
+// ranges are positional, as mpp::wait's answer is: each element comes out once.
+TEST_CASE("as_completed yields a result given twice once per position") {
+  mpp::Pool pool(2);
+  auto twice = pool.apply_async([] { return 7; });
+  auto once = pool.apply_async([] { return 1; });
+  std::vector<mpp::AsyncResult<int>> results{twice, once, twice};
+  int yielded = 0;
+  int sum = 0;
+  for (const auto& r : mpp::as_completed(results, mpp_test::patience)) {
+    ++yielded;
+    sum += r.get();
+  }
+  CHECK(yielded == 3);
+  CHECK(sum == 7 + 1 + 7);
+  CHECK(mpp::wait(results, mpp::wait_for::all_completed).done == std::vector<std::size_t>{0, 1, 2});
+}

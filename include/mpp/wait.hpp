@@ -317,7 +317,8 @@ auto make_as_completed(Range&& results, WaitDeadline deadline) {
 
 /// Python's `concurrent.futures.as_completed(fs)`: iterates over `results` in the order they
 /// complete, each handle once, sleeping while none is ready (it does not poll). The handles are
-/// copied (or moved from an rvalue vector), so `results` may go away meanwhile.
+/// copied (or moved from an rvalue vector), so `results` may go away meanwhile. Positions count,
+/// not tasks: a result given twice is yielded twice (Python's, which takes a set, yields it once).
 ///
 /// ```cpp
 /// std::vector<mpp::AsyncResult<double>> results;
