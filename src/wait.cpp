@@ -99,10 +99,13 @@ void CompletionSet::release() noexcept {
   drop_reference();
 }
 
+// A node handed out is never read again: the consumer may drop its handle (as_completed does),
+// and with it the task.
 std::size_t CompletionSet::next(WaitDeadline deadline) {
   if (batch_ == nullptr && !refill(deadline)) return none;
   Node* node = batch_;
   batch_ = static_cast<Node*>(node->next);
+  node->task = nullptr;
   return static_cast<std::size_t>(node - nodes_.get());
 }
 
@@ -185,11 +188,14 @@ void CompletionSet::drive(WaitDeadline deadline) {
 }
 
 // An untimed wait on a thread of a pool runs the pool's pending tasks among those watched, so
-// that a task waiting for its own pool's results cannot starve the pool.
+// that a task waiting for its own pool's results cannot starve the pool. Once is enough: after
+// one pass each watched task has finished, is running, or was run here.
 void CompletionSet::help_pending() {
-  if (current_core() == nullptr) return;
+  if (helped_ || current_core() == nullptr) return;
+  helped_ = true;
   for (std::size_t i = 0; i < size_; ++i) {
-    if (!nodes_[i].task->ready()) nodes_[i].task->help();
+    TaskState* task = nodes_[i].task;
+    if (task != nullptr && !task->ready()) task->help();
   }
 }
 
@@ -218,11 +224,11 @@ WaitResult wait_tasks(const std::vector<TaskState*>& tasks, wait_for until, Wait
     const std::size_t index = set->next(deadline);
     if (index == CompletionSet::none) break;  // timed out
     ++ready;
-    failed = failed || set->failed(index);
+    failed = failed || tasks[index]->error() != nullptr;
   }
   WaitResult result;
   for (std::size_t i = 0; i < total; ++i)
-    (set->ready(i) ? result.done : result.not_done).push_back(i);
+    (tasks[i]->ready() ? result.done : result.not_done).push_back(i);
   return result;
 }
 

@@ -302,3 +302,22 @@ TEST_CASE("as_completed yields a result given twice once per position") {
   CHECK(sum == 7 + 1 + 7);
   CHECK(mpp::wait(results, mpp::wait_for::all_completed).done == std::vector<std::size_t>{0, 1, 2});
 }
+
+// CPython's test_free_reference_yielded_future (bpo-14406): the iteration keeps no reference to
+// a result it has yielded, so a large value can go before the loop ends.
+TEST_CASE("as_completed drops each result it has yielded") {
+  mpp::Pool pool(2);
+  std::vector<mpp::AsyncResult<std::shared_ptr<int>>> results;
+  for (int i = 0; i < 4; ++i) {
+    results.push_back(pool.apply_async([i] { return std::make_shared<int>(i); }));
+  }
+  std::vector<std::weak_ptr<int>> yielded;
+  for (const auto& r : mpp::as_completed(std::move(results), mpp_test::patience)) {
+    for (const auto& value : yielded) {
+      // The worker may still hold the task for a moment after completing it.
+      CHECK(mpp_test::eventually([&] { return value.expired(); }));
+    }
+    yielded.push_back(r.get());
+  }
+  CHECK(yielded.size() == 4);
+}

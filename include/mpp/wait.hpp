@@ -189,9 +189,10 @@ WaitResult wait(std::initializer_list<AnyResult> results, wait_for until,
 
 /// The results of `mpp::as_completed`, yielded as they complete: an input range (iterate it
 /// once) that owns copies of the handles. Advancing blocks until the next result completes, and
-/// throws `mpp::TimeoutError` if the deadline given to `as_completed` passes first. Not
-/// thread-safe: iterate it from one thread. Results that were ready when it was made come first,
-/// in their order.
+/// throws `mpp::TimeoutError` if the deadline given to `as_completed` passes first. As for any
+/// input iterator, `*it` is valid until the iterator advances, which drops the range's copy of
+/// that handle: copy the handle to keep it. Not thread-safe: iterate it from one thread. Results
+/// that were ready when it was made come first, in their order.
 template <class Handle>
 class AsCompleted {
  public:
@@ -266,6 +267,9 @@ class AsCompleted {
 
  private:
   void advance() {
+    // Drops the copy of the handle yielded last, as CPython's as_completed drops each future it
+    // has yielded (bpo-14406): a result nobody else holds, and its value, go now, not at the end.
+    if (current_ != detail::CompletionSet::none) results_[current_] = Handle();
     if (remaining_ == 0) {
       current_ = detail::CompletionSet::none;
       return;

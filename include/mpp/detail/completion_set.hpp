@@ -45,14 +45,11 @@ class CompletionSet {
     set->added(added);
     return set;
   }
-  // The next index to complete, or `none` if `deadline` passed first. The caller must not ask
-  // for more indices than tasks. An untimed call on a thread of a task's pool runs pending tasks
+  // The next index to complete, or `none` if `deadline` passed first; the set no longer reads
+  // that task, which the caller may now release. The caller must not ask for more indices than
+  // tasks. An untimed call on a thread of a task's pool runs pending tasks
   // of that pool rather than sleep, as AsyncResult::wait does.
   std::size_t next(WaitDeadline deadline);
-  // Whether the task at `index` is ready.
-  bool ready(std::size_t index) const noexcept { return nodes_[index].task->ready(); }
-  // Whether the task at `index`, which is ready, failed.
-  bool failed(std::size_t index) const noexcept { return nodes_[index].task->error() != nullptr; }
   // The consumer is done with the set.
   void release() noexcept;
 
@@ -89,6 +86,7 @@ class CompletionSet {
   std::vector<Driver*> drivers_;
   bool owned_ = true;
   std::size_t unwatched_ = 0;  // tasks found ready by add(), which need no hook
+  bool helped_ = false;        // help_pending() has run
 
   // What the hooks share with the consumer (see wait.cpp).
   struct Shared;
