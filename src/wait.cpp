@@ -188,11 +188,10 @@ void CompletionSet::drive(WaitDeadline deadline) {
 }
 
 // An untimed wait on a thread of a pool runs the pool's pending tasks among those watched, so
-// that a task waiting for its own pool's results cannot starve the pool. Once is enough: after
-// one pass each watched task has finished, is running, or was run here.
+// that a task waiting for its own pool's results cannot starve the pool. On every refill, not
+// once: a continuation becomes runnable only when its source completes, maybe on another pool.
 void CompletionSet::help_pending() {
-  if (helped_ || current_core() == nullptr) return;
-  helped_ = true;
+  if (current_core() == nullptr) return;
   for (std::size_t i = 0; i < size_; ++i) {
     TaskState* task = nodes_[i].task;
     if (task != nullptr && !task->ready()) task->help();

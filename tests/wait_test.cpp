@@ -321,3 +321,23 @@ TEST_CASE("as_completed drops each result it has yielded") {
   }
   CHECK(yielded.size() == 4);
 }
+
+// The only thread of `pool` waits on a result of another pool and on its continuation on
+// `pool`, which becomes runnable only once the source completes: it must still run.
+TEST_CASE("as_completed on a pool's only thread runs a continuation that becomes runnable later") {
+  mpp::Pool other(1);
+  mpp::Pool pool(1);
+  mpp_test::Event go;
+  auto source = other.apply_async([&] { return go.wait() ? 1 : -1; });
+  auto next = source.then(pool, [](int v) { return v + 1; });
+  auto outer = pool.apply_async([&] {
+    std::vector<mpp::AsyncResult<int>> both{next, source};
+    int sum = 0;
+    for (const auto& r : mpp::as_completed(both)) sum += r.get();
+    return sum;
+  });
+  std::this_thread::sleep_for(20ms);  // the outer task is waiting by now, most likely
+  go.set();
+  REQUIRE(outer.wait(mpp_test::patience));
+  CHECK(outer.get() == 1 + 2);
+}

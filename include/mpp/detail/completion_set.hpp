@@ -86,7 +86,6 @@ class CompletionSet {
   std::vector<Driver*> drivers_;
   bool owned_ = true;
   std::size_t unwatched_ = 0;  // tasks found ready by add(), which need no hook
-  bool helped_ = false;        // help_pending() has run
 
   // What the hooks share with the consumer (see wait.cpp).
   struct Shared;
