@@ -268,12 +268,18 @@ void PoolCore::submit(const char* call, TaskState* task) {
   submit_admitted(task);
 }
 
+// The submitting thread holds a piece of its own until it is done with the core: the task may
+// run and complete before start_drainer returns, and where the submitter is not what keeps the
+// pool alive (a continuation's hook, fired on another pool's thread), join() could end and the
+// core go meanwhile.
 void PoolCore::submit_admitted(TaskState* task) noexcept {
+  outstanding_.fetch_add(1);
   queue_.push(task);
   // Pairs with the fence in drain(): either a drainer that is leaving sees this task, or this
   // call sees that drainer gone and starts another.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   start_drainer();
+  end_work();
 }
 
 void PoolCore::spawn(const char* call, TaskState* task) {
