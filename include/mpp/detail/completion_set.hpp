@@ -47,8 +47,8 @@ class CompletionSet {
   }
   // The next index to complete, or `none` if `deadline` passed first; the set no longer reads
   // that task, which the caller may now release. The caller must not ask for more indices than
-  // tasks. An untimed call on a thread of a task's pool runs pending tasks
-  // of that pool rather than sleep, as AsyncResult::wait does.
+  // tasks. An untimed call on a thread of a task's pool runs pending tasks of that pool rather
+  // than sleep, as AsyncResult::wait does.
   std::size_t next(WaitDeadline deadline);
   // The consumer is done with the set.
   void release() noexcept;
