@@ -265,13 +265,17 @@ void PoolCore::submit(const char* call, TaskState* task) {
     task->drop_ref();
     throw;
   }
-  submit_admitted(task);
+  // The caller keeps the pool alive while it submits, so it needs no piece of its own (see
+  // submit_admitted): this is the path of every apply_async.
+  queue_.push(task);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // as in submit_admitted()
+  start_drainer();
 }
 
-// The submitting thread holds a piece of its own until it is done with the core: the task may
-// run and complete before start_drainer returns, and where the submitter is not what keeps the
-// pool alive (a continuation's hook, fired on another pool's thread), join() could end and the
-// core go meanwhile.
+// For work admitted earlier and submitted by whoever completes what it waited for, such as a
+// continuation's hook on another pool's thread: that thread does not keep the pool alive, and the
+// task may run and complete, and join() end, before start_drainer returns. So it holds a piece of
+// its own until it is done with the core.
 void PoolCore::submit_admitted(TaskState* task) noexcept {
   outstanding_.fetch_add(1);
   queue_.push(task);
