@@ -29,10 +29,80 @@ struct alignas(64) CompletionSet::Shared {
   std::condition_variable woken;
 };
 
-CompletionSet::CompletionSet(std::size_t size)
-    : size_(size), nodes_(new Node[size]), shared_(new Shared) {}
+// How long the consumer sleeps on the oldest pending task before it hooks them all. Long enough
+// for a task whose worker was preempted for a moment, short enough that results completing out
+// of order are not held back noticeably.
+constexpr auto in_order_patience = std::chrono::milliseconds(1);
 
-// Called for each task by add(), which reads the task anyway: one pass over the tasks.
+CompletionSet::CompletionSet() : shared_(new Shared) {
+  shared_->references.store(1, std::memory_order_relaxed);  // the consumer's
+}
+
+void CompletionSet::hook_now() {
+  hook_pending();
+}
+
+// A task handed out is never read again: the consumer may drop its handle (as_completed does),
+// and with it the task.
+std::size_t CompletionSet::next(WaitDeadline deadline) {
+  if (!hooked_) {
+    if (next_in_order(deadline)) return in_order_++;
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) return none;
+    hook_pending();
+  }
+  if (batch_ == nullptr && !refill(deadline)) return none;
+  Node* const node = batch_;
+  batch_ = static_cast<Node*>(node->next);
+  const std::size_t index = index_of(node);
+  tasks_[index] = nullptr;
+  return index;
+}
+
+// Whether the oldest task not handed out completes soon: it has, or does within a few yields of
+// the processor (as AsyncResult::wait yields before it sleeps) or a moment of sleeping on it.
+// False at once where the wait must drive an executor or help a pool instead.
+bool CompletionSet::next_in_order(WaitDeadline deadline) {
+  TaskState& task = *tasks_[in_order_];
+  if (task.ready()) return true;
+  if (task.driver() != nullptr || current_core() != nullptr) return false;
+  for (int round = 0; round < 64; ++round) {
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) return false;
+    std::this_thread::yield();
+    if (task.ready()) return true;
+  }
+  auto until = std::chrono::steady_clock::now() + in_order_patience;
+  if (deadline && *deadline < until) until = *deadline;
+  return task.sleep_until(until);
+}
+
+// Hooks every task not handed out; from now on the consumer sleeps until a hook fires. Each hook
+// holds a reference to the set, taken before any can fire. A task that completed already goes
+// straight onto the list.
+void CompletionSet::hook_pending() {
+  const std::size_t count = tasks_.size() - in_order_;
+  nodes_ = std::make_unique<Node[]>(count);
+  hooked_ = true;
+  shared_->references.fetch_add(count, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < count; ++i) {
+    TaskState& task = *tasks_[in_order_ + i];
+    note_driver(task);
+    Node& node = nodes_[i];
+    node.owner = this;
+    node.fire = &CompletionSet::fired;
+    if (task.ready()) {
+      fired(&node, task);
+    } else {
+      task.on_completion(&node);
+    }
+  }
+  owned_ = owned_ && drivers_.size() == 1;
+}
+
+std::size_t CompletionSet::index_of(const Node* node) const noexcept {
+  return in_order_ + static_cast<std::size_t>(node - nodes_.get());
+}
+
+// Called for each task by hook_pending(), which reads the task anyway.
 void CompletionSet::note_driver(const TaskState& task) {
   Driver* driver = task.driver();
   if (driver == nullptr) {
@@ -43,33 +113,6 @@ void CompletionSet::note_driver(const TaskState& task) {
     drivers_.push_back(driver);
   }
   owned_ = owned_ && driver->owns(task);
-}
-
-// At most `size` hooks and the consumer; the tasks found ready, or never added, need no hook and
-// are taken off the count by added (until then the consumer's reference keeps it above zero).
-CompletionSet* CompletionSet::create(std::size_t size) {
-  auto* set = new CompletionSet(size);
-  set->shared_->references.store(size + 1, std::memory_order_relaxed);
-  return set;
-}
-
-void CompletionSet::add(std::size_t index, TaskState* task) {
-  Node& node = nodes_[index];
-  node.owner = this;
-  node.task = task;
-  note_driver(*task);
-  if (task->ready()) {  // straight into the consumer's batch
-    append_to_batch(&node);
-    ++unwatched_;
-    return;
-  }
-  node.fire = &CompletionSet::fired;
-  task->on_completion(&node);
-}
-
-void CompletionSet::added(std::size_t count) noexcept {
-  owned_ = owned_ && drivers_.size() == 1;
-  shared_->references.fetch_sub(size_ - count + unwatched_, std::memory_order_acq_rel);
 }
 
 void CompletionSet::fired(CompletionHook* self, TaskState& /*task*/) noexcept {
@@ -97,26 +140,6 @@ void CompletionSet::drop_reference() noexcept {
 
 void CompletionSet::release() noexcept {
   drop_reference();
-}
-
-// A node handed out is never read again: the consumer may drop its handle (as_completed does),
-// and with it the task.
-std::size_t CompletionSet::next(WaitDeadline deadline) {
-  if (batch_ == nullptr && !refill(deadline)) return none;
-  Node* node = batch_;
-  batch_ = static_cast<Node*>(node->next);
-  node->task = nullptr;
-  return static_cast<std::size_t>(node - nodes_.get());
-}
-
-void CompletionSet::append_to_batch(Node* node) noexcept {
-  node->next = nullptr;
-  if (batch_ == nullptr) {
-    batch_ = node;
-  } else {
-    batch_tail_->next = node;
-  }
-  batch_tail_ = node;
 }
 
 bool CompletionSet::any_completed() const noexcept {
@@ -192,10 +215,19 @@ void CompletionSet::drive(WaitDeadline deadline) {
 // once: a continuation becomes runnable only when its source completes, maybe on another pool.
 void CompletionSet::help_pending() {
   if (current_core() == nullptr) return;
-  for (std::size_t i = 0; i < size_; ++i) {
-    TaskState* task = nodes_[i].task;
-    if (task != nullptr && !task->ready()) task->help();
+  if (!listed_pending_) {  // the first time: all of them, oldest first
+    listed_pending_ = true;
+    for (std::size_t i = in_order_; i < tasks_.size(); ++i) pending_.push_back(i);
   }
+  // Visits only the tasks not handed out, dropping those handed out since the last visit.
+  std::size_t kept = 0;
+  for (const std::size_t index : pending_) {
+    TaskState* const task = tasks_[index];
+    if (task == nullptr) continue;
+    if (!task->ready()) task->help();
+    pending_[kept++] = index;
+  }
+  pending_.resize(kept);
 }
 
 bool wait_satisfied(wait_for until, std::size_t ready, std::size_t total, bool failed) noexcept {
@@ -213,6 +245,7 @@ bool wait_satisfied(wait_for until, std::size_t ready, std::size_t total, bool f
 WaitResult wait_tasks(const std::vector<TaskState*>& tasks, wait_for until, WaitDeadline deadline) {
   const std::size_t total = tasks.size();
   CompletionSet* set = CompletionSet::watch(tasks, [](TaskState* task) { return task; });
+  if (until != wait_for::all_completed) set->hook_now();  // any one may be first
   struct Release {
     CompletionSet* set;
     ~Release() { set->release(); }

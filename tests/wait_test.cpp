@@ -72,6 +72,25 @@ TEST_CASE("as_completed yields results already ready first, in their order") {
   CHECK(seen == std::vector<int>{0, 1, 2, 3, 4});
 }
 
+// A pool's results mostly complete in order, and as_completed takes them in order as cheaply as
+// a loop of get(); but a slow first result must not hold back the ones that finish after it.
+TEST_CASE("as_completed yields finished results while the first one still runs") {
+  mpp::Pool pool(2);
+  mpp_test::Event gate;
+  std::vector<mpp::AsyncResult<int>> results;
+  results.push_back(pool.apply_async([&] { return gate.wait() ? -1 : -2; }));
+  for (int i = 0; i < 100; ++i) results.push_back(pool.apply_async([i] { return i; }));
+  auto completed = mpp::as_completed(results, mpp_test::patience);
+  auto it = completed.begin();
+  int sum = it->get();
+  for (int step = 1; step < 100; ++step) sum += (++it)->get();
+  CHECK(sum == 99 * 100 / 2);
+  CHECK_FALSE(results[0].ready());
+  gate.set();
+  CHECK((++it)->get() == -1);
+  CHECK(++it == completed.end());
+}
+
 TEST_CASE("as_completed over no results yields nothing") {
   std::vector<mpp::AsyncResult<int>> none;
   int count = 0;

@@ -192,7 +192,9 @@ WaitResult wait(std::initializer_list<AnyResult> results, wait_for until,
 /// throws `mpp::TimeoutError` if the deadline given to `as_completed` passes first. As for any
 /// input iterator, `*it` is valid until the iterator advances, which drops the range's copy of
 /// that handle: copy the handle to keep it. Not thread-safe: iterate it from one thread. Results
-/// that were ready when it was made come first, in their order.
+/// that complete in the order given, as a pool's mostly do, come in that order, each as it
+/// completes, at the cost of a loop of `get()`; one that takes longer holds the others back for
+/// about a millisecond, after which every result comes as it completes.
 template <class Handle>
 class AsCompleted {
  public:
