@@ -1,19 +1,15 @@
+// PoolCore's task path: which pool a thread works for (CoreScope), and how asynchronous tasks
+// reach the workers (submitted into the queue that drainers empty, or spawned into the
+// submitting thread's deque). Construction and the life cycle are in core_lifecycle.cpp, maps in
+// core_maps.cpp.
 #include "mpp/detail/core.hpp"
 
-#include "admission.hpp"
-
-#include <algorithm>
-#include <map>
-#include <memory>
 #include <new>
 #include <optional>
-#include <string>
 
 #include "mpp/async_result.hpp"
-#include "mpp/cpus.hpp"
 #include "mpp/detail/function_task.hpp"
 #include "mpp/detail/placement.hpp"
-#include "mpp/detail/policy.hpp"
 #include "mpp/errors.hpp"
 
 namespace mpp::detail {
@@ -25,17 +21,8 @@ thread_local PoolCore* spawning = nullptr;  // see CoreScope
 // the pool's spawn_balance_ once, when the scope ends, rather than an atomic update per task.
 thread_local std::ptrdiff_t spawn_net = 0;
 thread_local TaskStop* task_stop = nullptr;  // see task_stop_slot()
-std::atomic<std::size_t> live_cores{0};
-
-// The pool whose initializer ran last on this thread (its id; 0: none).
-thread_local std::uint64_t prepared_for = 0;
-std::atomic<std::uint64_t> next_pool_id{1};
 
 }  // namespace
-
-std::size_t PoolCore::live() noexcept {
-  return live_cores.load();
-}
 
 PoolCore* current_core() noexcept {
   return current;
@@ -146,75 +133,6 @@ class SpawnedTask final : AcquiresHandoff, public tbb::detail::d1::task {
 };
 static_assert(sizeof(SpawnedTask) <= spawn_copy_size && alignof(SpawnedTask) <= 64,
               "the spawned copy must fit the room tasks keep for it (async_result.hpp)");
-
-InitializerObserver::InitializerObserver(tbb::task_arena& arena, std::function<void()> initializer,
-                                         PoolCore& core)
-    : tbb::task_scheduler_observer(arena), initializer_(std::move(initializer)), core_(core) {
-  happens_before(&initializer_);  // published to the workers inside libtbb (tsan.hpp)
-  observe(true);
-}
-
-InitializerObserver::~InitializerObserver() {
-  observe(false);  // waits for notifications in progress, inside libtbb: tell TSan (tsan.hpp)
-  happens_after(this);
-}
-
-void InitializerObserver::on_scheduler_entry(bool /*is_worker*/) {
-  happens_after(&initializer_);
-  // oneTBB lends its threads from arena to arena: a thread that another pool's initializer
-  // prepared since it last served this pool is prepared again.
-  if (prepared_for != core_.id()) {
-    prepared_for = core_.id();
-    try {
-      CoreScope scope(&core_);
-      initializer_();
-    } catch (...) {
-      core_.record_initializer_error(std::current_exception());
-    }
-  }
-  happens_before(this);
-}
-
-PoolCore::PoolCore(const PoolOptions& options)
-    : threads_(admit_pool(options)),
-      placement_(admit_placement(options, threads_)),
-      id_(next_pool_id.fetch_add(1)),
-      fork_generation_(fork_generation()),
-      on_overdue_(options.on_overdue) {
-  mark_scheduler_started();
-  // Asynchronous work runs in an arena with no slot reserved for the caller, so that Pool(n) runs
-  // n tasks even when the caller only waits. A map called from outside the pool runs in a second
-  // arena with one slot reserved for the caller, which therefore starts on it at once, as with a
-  // hand-written parallel_for; in the first arena, idle workers holding every slot would make the
-  // caller hand the map to a worker and sleep. To keep at most n threads busy, a map takes the
-  // second arena only while the first has no work, and asynchronous work that starts during
-  // such a map joins it there (see enter_async_arena). In Pool(1) the second arena has only the
-  // caller's slot: asynchronous work then waits for the map's end. A map that finds asynchronous
-  // work running is handed to the first arena's workers, and the caller waits.
-  arena_.initialize(threads_, 0);
-  caller_arena_.initialize(threads_, 1);
-  if (options.initializer) {
-    observer_ = std::make_unique<InitializerObserver>(arena_, options.initializer, *this);
-    caller_observer_ =
-        std::make_unique<InitializerObserver>(caller_arena_, options.initializer, *this);
-  }
-  live_cores.fetch_add(1);
-}
-
-PoolCore::~PoolCore() {
-  TaskState* task = nullptr;
-  while (queue_.try_pop(task)) task->drop_ref();  // none is left after join(); never leak one
-  observer_.reset();
-  caller_observer_.reset();
-  arena_.terminate();
-  caller_arena_.terminate();
-  release_pool(threads_);
-  live_cores.fetch_sub(1);
-}
-
-bool PoolCore::forked_away() const noexcept {
-  return fork_generation() != fork_generation_;
-}
 
 void PoolCore::begin_work(const char* call, bool continuing) {
   if (forked_away()) throw_forked_pool(call);
@@ -409,172 +327,6 @@ void PoolCore::leave_caller_arena() noexcept {
   caller_maps_.fetch_sub(1);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!queue_.empty()) start_drainer();
-}
-
-namespace {
-// Runs `isolated` in `arena`. When every slot is taken, execute() hands the functor to a worker:
-// tell TSan (tsan.hpp).
-template <class Isolated>
-void execute(tbb::task_arena& arena, const Isolated& isolated) {
-  happens_before(&task_handoff);
-  try {
-    arena.execute(isolated);
-  } catch (...) {
-    happens_after(&task_done);
-    throw;
-  }
-  happens_after(&task_done);
-}
-}  // namespace
-
-void PoolCore::run_isolated(const char* call,
-                            const std::function<void(tbb::task_group_context&)>& body) {
-  const bool in_pool = current == this;  // already in one of this pool's arenas
-  // The map of a map_async, which AsyncResult::cancel may stop while it runs.
-  TaskState* const owner = TaskState::take_stoppable_here();
-  begin_work(call);
-  struct Finish {
-    PoolCore& core;
-    tbb::task_group_context& context;
-    TaskState* owner;
-    ~Finish() {
-      if (owner) (void)owner->detach_map();
-      core.unregister_context(&context);
-      core.end_work();
-    }
-  };
-  tbb::task_group_context context;
-  register_context(&context);
-  Finish finish{*this, context, owner};
-  if (owner) owner->attach_map(&context);
-  const auto isolated = [&] {
-    happens_after(&task_handoff);
-    struct Release {  // also when the body throws
-      ~Release() { happens_before(&task_done); }
-    } release;
-    CoreScope inside(this);  // the thread running the body may be a worker, not the caller
-    tbb::this_task_arena::isolate([&] { body(context); });
-  };
-  if (in_pool) {
-    tbb::this_task_arena::isolate([&] { body(context); });
-  } else if (observer_) {
-    // Items of a pool with an initializer run only on threads it prepared: never on the caller,
-    // whose thread state (and signal mask) the initializer must not touch.
-    execute_on_workers(isolated);
-  } else if (enter_caller_arena()) {
-    CoreScope scope(this);
-    struct Leave {
-      PoolCore& core;
-      ~Leave() { core.leave_caller_arena(); }
-    } leave{*this};
-    execute(caller_arena_, isolated);
-  } else {
-    // Asynchronous work holds arena_: the map runs there on the pool's threads only. oneTBB
-    // would let the calling thread in beside the workers, and Pool(n) would run n + 1 things.
-    execute_on_workers(isolated);
-  }
-  // Detached first: a cancel() that returned true has cancelled the context by then.
-  if (owner && owner->detach_map()) {
-    throw_cancelled(
-        "the map_async was cancelled (AsyncResult::cancel) while it ran; its chunks "
-        "not yet started were skipped");
-  }
-  if (context.is_group_execution_cancelled()) {
-    throw_cancelled(terminated() ? "the pool was terminated while this map was running"
-                                 : "this map was cancelled because an enclosing map failed");
-  }
-}
-
-void PoolCore::execute_on_workers(const std::function<void()>& isolated) {
-  struct Done {
-    std::mutex mutex;
-    std::condition_variable changed;
-    bool done = false;
-    std::exception_ptr error;
-  } done;
-  const bool in_async_arena = enter_async_arena();  // always: a caller never maps in caller_arena_
-  async_arena(in_async_arena).enqueue(HandedOff{[this, in_async_arena, &isolated, &done] {
-    std::exception_ptr error;
-    try {
-      isolated();
-    } catch (...) {
-      error = std::current_exception();
-    }
-    leave_async_arena(in_async_arena);
-    // Notified under the lock: once the caller sees `done`, nothing here touches it any more.
-    std::lock_guard lock(done.mutex);
-    done.error = std::move(error);
-    done.done = true;
-    done.changed.notify_one();
-  }});
-  std::unique_lock lock(done.mutex);
-  done.changed.wait(lock, [&] { return done.done; });
-  if (done.error) std::rethrow_exception(done.error);
-}
-
-void PoolCore::close() noexcept {
-  State running = State::running;
-  state_.compare_exchange_strong(running, State::closed);
-}
-
-void PoolCore::free_when_idle(std::unique_ptr<PoolCore> core) noexcept {
-  // The calling task is counted, so the count cannot reach zero before the flag is set; the
-  // thread that brings it to zero sees the flag through the count's release sequence.
-  core.release()->orphaned_.store(true);
-}
-
-void PoolCore::join() {
-  if (forked_away()) throw_forked_pool("join");
-  {
-    std::lock_guard lock(mutex_);
-    if (state_.load() == State::running) throw_join_while_running();
-  }
-  wait_idle();
-}
-
-void PoolCore::terminate() {
-  if (forked_away()) throw_forked_pool("terminate");
-  {
-    std::lock_guard lock(mutex_);
-    state_.store(State::terminated);
-    for (auto* context : contexts_) context->cancel_group_execution();
-  }
-  stop_.request_stop();
-  wait_idle();
-}
-
-void PoolCore::wait_idle() {
-  if (current == this) throw_join_from_worker();
-  std::unique_lock lock(mutex_);
-  idle_.wait(lock, [&] { return outstanding_.load() == 0 && spawn_balance_.load() == 0; });
-}
-
-DeadlineTimer& PoolCore::deadline_timer() {
-  std::call_once(timer_once_, [&] { timer_ = std::make_unique<DeadlineTimer>(on_overdue_); });
-  return *timer_;
-}
-
-void PoolCore::check_may_run() const {
-  if (has_init_error_.load(std::memory_order_acquire)) throw_initializer_failed(init_error_);
-  if (terminated()) throw_cancelled("the pool was terminated before this task started");
-}
-
-void PoolCore::record_initializer_error(std::exception_ptr error) noexcept {
-  std::call_once(init_error_once_, [&] {
-    init_error_ = std::move(error);
-    has_init_error_.store(true, std::memory_order_release);
-  });
-}
-
-void PoolCore::register_context(tbb::task_group_context* context) {
-  std::lock_guard lock(mutex_);
-  contexts_.push_back(context);
-  if (state_.load() == State::terminated) context->cancel_group_execution();
-}
-
-void PoolCore::unregister_context(tbb::task_group_context* context) noexcept {
-  std::lock_guard lock(mutex_);
-  std::erase(contexts_, context);
 }
 
 }  // namespace mpp::detail
