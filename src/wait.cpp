@@ -47,7 +47,8 @@ void CompletionSet::hook_now() {
 std::size_t CompletionSet::next(WaitDeadline deadline) {
   if (!hooked_) {
     if (next_in_order(deadline)) return in_order_++;
-    if (deadline && std::chrono::steady_clock::now() >= *deadline) return none;
+    // Also when the deadline has passed: the results ready by then still come out first, as
+    // CPython's as_completed yields the finished futures before raising TimeoutError.
     hook_pending();
   }
   if (batch_ == nullptr && !refill(deadline)) return none;

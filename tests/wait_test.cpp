@@ -115,6 +115,26 @@ TEST_CASE("as_completed throws mpp::TimeoutError when the next result is late") 
   CHECK(tasks.results[1].get() == 1);  // the task kept running
 }
 
+// CPython's test_zero_timeout and test_future_times_out: the finished results come out even
+// when the timeout has passed, and only then does the late one raise.
+TEST_CASE("as_completed with a zero timeout yields the finished results, then throws") {
+  mpp::Pool pool(3);
+  Gated tasks(pool, 3);
+  tasks.gates[1].set();
+  tasks.gates[2].set();
+  REQUIRE(tasks.results[1].wait(mpp_test::patience));
+  REQUIRE(tasks.results[2].wait(mpp_test::patience));
+  auto completed = mpp::as_completed(tasks.results, 0s);
+  std::vector<int> seen;
+  try {
+    for (const auto& r : completed) seen.push_back(r.get());
+    FAIL("as_completed did not time out");
+  } catch (const mpp::TimeoutError&) {
+  }
+  CHECK(seen == std::vector<int>{1, 2});
+  CHECK_FALSE(tasks.results[0].ready());
+}
+
 TEST_CASE("as_completed may stop early while results are still pending") {
   mpp::Pool pool(2);
   Gated tasks(pool, 2);
