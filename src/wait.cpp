@@ -34,6 +34,21 @@ struct alignas(64) CompletionSet::Shared {
 // of order are not held back noticeably.
 constexpr auto in_order_patience = std::chrono::milliseconds(1);
 
+namespace {
+// Short tasks often complete within microseconds: yielding the processor a few times before
+// sleeping spares the completing worker a wake-up through the kernel for every result (as
+// AsyncResult::wait does). Whether `done()` came true before the yields or `deadline` ran out.
+template <class Done>
+bool yield_until(Done done, WaitDeadline deadline) {
+  for (int round = 0; round < 64; ++round) {
+    if (done()) return true;
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) return false;
+    std::this_thread::yield();
+  }
+  return done();
+}
+}  // namespace
+
 CompletionSet::CompletionSet() : shared_(new Shared) {
   shared_->references.store(1, std::memory_order_relaxed);  // the consumer's
 }
@@ -66,11 +81,8 @@ bool CompletionSet::next_in_order(WaitDeadline deadline) {
   TaskState& task = *tasks_[in_order_];
   if (task.ready()) return true;
   if (task.driver() != nullptr || current_core() != nullptr) return false;
-  for (int round = 0; round < 64; ++round) {
-    if (deadline && std::chrono::steady_clock::now() >= *deadline) return false;
-    std::this_thread::yield();
-    if (task.ready()) return true;
-  }
+  if (yield_until([&] { return task.ready(); }, deadline)) return true;
+  if (deadline && std::chrono::steady_clock::now() >= *deadline) return false;
   auto until = std::chrono::steady_clock::now() + in_order_patience;
   if (deadline && *deadline < until) until = *deadline;
   return task.sleep_until(until);
@@ -180,13 +192,9 @@ bool CompletionSet::sleep_until(WaitDeadline deadline) {
 bool CompletionSet::refill(WaitDeadline deadline) {
   if (!drivers_.empty()) drive(deadline);
   if (!deadline) help_pending();
-  // Short tasks often complete within microseconds: a few yields first spare the completing
-  // worker a wake-up through the kernel for every result (as AsyncResult::wait does).
-  for (int round = 0; round < 64 && !any_completed(); ++round) {
-    if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
-    std::this_thread::yield();
+  if (!yield_until([this] { return any_completed(); }, deadline) && !sleep_until(deadline)) {
+    return false;
   }
-  if (!any_completed() && !sleep_until(deadline)) return false;
   take_completed();
   return true;
 }
