@@ -25,6 +25,14 @@ void check_map_options(const ExecutorMapOptions& options, const char* what) {
   mpp::detail::check_policy(options.backoff, options.task_timeout, call);
 }
 
+void refuse_checkpoint(const ExecutorMapOptions& options, const char* what) {
+  if (options.checkpoint.empty()) return;
+  mpp::detail::throw_invalid_argument(
+      std::string("mpi::Executor::") + what +
+      ": checkpoint works with map, starmap, map_async and starmap_async, which read every "
+      "result; drop .checkpoint here, or call map");
+}
+
 std::optional<int> max_workers_of(const ExecutorOptions& options) {
   std::optional<int> n = options.max_workers;
   const char* from = "ExecutorOptions::max_workers";

@@ -25,6 +25,7 @@
 #include "mpp/mpi/detail/continuation.hpp"
 #include "mpp/mpi/detail/executor_core.hpp"
 #include "mpp/mpi/detail/executor_input.hpp"
+#include "mpp/mpi/detail/executor_maps.hpp"
 #include "mpp/mpi/detail/registry.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/errors.hpp"
@@ -228,6 +229,7 @@ class Executor {
   template <class F, class Range>
   requires std::ranges::input_range<Range>
   [[nodiscard]] auto imap(F f, Range&& items, ExecutorMapOptions options = {}) {
+    detail::refuse_checkpoint(options, "imap");
     options.unordered = false;
     return map(f, std::forward<Range>(items), options);
   }
@@ -235,6 +237,7 @@ class Executor {
   template <class F, class Range>
   requires std::ranges::input_range<Range>
   [[nodiscard]] auto imap_unordered(F f, Range&& items, ExecutorMapOptions options = {}) {
+    detail::refuse_checkpoint(options, "imap_unordered");
     options.unordered = true;
     return map(f, std::forward<Range>(items), options);
   }
@@ -242,6 +245,7 @@ class Executor {
   template <class F, class Range>
   requires std::ranges::input_range<Range>
   [[nodiscard]] auto istarmap(F f, Range&& items, ExecutorMapOptions options = {}) {
+    detail::refuse_checkpoint(options, "istarmap");
     options.unordered = false;
     return starmap(f, std::forward<Range>(items), options);
   }
@@ -249,6 +253,7 @@ class Executor {
   template <class F, class Range>
   requires std::ranges::input_range<Range>
   [[nodiscard]] auto istarmap_unordered(F f, Range&& items, ExecutorMapOptions options = {}) {
+    detail::refuse_checkpoint(options, "istarmap_unordered");
     options.unordered = true;
     return starmap(f, std::forward<Range>(items), options);
   }
@@ -289,8 +294,7 @@ class Executor {
     using A = std::tuple_element_t<0, typename Traits::args>;
     detail::check_map_options(options, "map");
     const std::size_t index = core_->find(detail::key_of(f), "map");
-    auto next_chunk = detail::chunk_reader<A>(std::forward<Range>(items), options, core_->remote());
-    return results<R>(index, 1, options, std::move(next_chunk));
+    return detail::lazy_map<R, A>(*core_, index, 1, std::forward<Range>(items), options, "map");
   }
 
   /// Root: `map` for a function of several arguments, each item a tuple of them (mpi4py's
@@ -313,9 +317,9 @@ class Executor {
                   "mpp::mpi::Executor::starmap: the tuple of f's parameters must cross ranks: "
                   "every parameter must be serializable by cereal");
     detail::check_map_options(options, "starmap");
-    return results<R>(
-        core_->find(detail::key_of(f), "starmap"), 2, options,
-        detail::chunk_reader<Args>(std::forward<Range>(items), options, core_->remote()));
+    const std::size_t index = core_->find(detail::key_of(f), "starmap");
+    return detail::lazy_map<R, Args>(*core_, index, 2, std::forward<Range>(items), options,
+                                     "starmap");
   }
 
   /// The number of ranks that run tasks (mpi4py's `num_workers`): the workers, at most
@@ -332,21 +336,6 @@ class Executor {
   }
 
  private:
-  // The task kind of a map's chunks (`base`: 1 for items, 2 for tuples of arguments).
-  static int chunk_kind(int base, const ExecutorMapOptions& options) {
-    return detail::policy_of(options) ? base | static_cast<int>(detail::kind_with_policy) : base;
-  }
-
-  // Queues every chunk `next_chunk` makes; the slot of all their results, in input order.
-  template <class R, class NextChunk>
-  std::shared_ptr<detail::TaskSlot> gather(std::size_t entry, int kind, NextChunk next_chunk) {
-    std::vector<std::shared_ptr<detail::TaskSlot>> chunks;
-    detail::Message args;
-    std::int64_t first = 0;
-    while (next_chunk(args, first))
-      chunks.push_back(core_->submit(entry, kind, std::move(args), first));
-    return detail::gather_slot<R>(*core_, std::move(chunks));
-  }
   // map_async's chunks, queued; the slot of all their results.
   template <class F, class Range>
   std::shared_ptr<detail::TaskSlot> map_slot(F f, Range&& items,
@@ -356,11 +345,9 @@ class Executor {
     static_assert(Traits::arity == 1, "mpp::mpi::Executor::map_async: f must take one argument");
     using A = std::tuple_element_t<0, typename Traits::args>;
     detail::check_map_options(options, "map_async");
-    const std::size_t chunksize =
-        detail::whole_map_chunksize(items, options, core_->computing_threads());
-    return gather<R>(
-        core_->find(detail::key_of(f), "map_async"), chunk_kind(1, options),
-        detail::chunk_reader<A>(std::forward<Range>(items), options, core_->remote(), chunksize));
+    const std::size_t index = core_->find(detail::key_of(f), "map_async");
+    return detail::whole_map<R, A>(*core_, index, 1, std::forward<Range>(items), options,
+                                   "map_async");
   }
   // starmap_async's chunks, queued; the slot of all their results.
   template <class F, class Range>
@@ -372,41 +359,16 @@ class Executor {
     static_assert(Traits::arity >= 1 && !std::is_void_v<R>,
                   "mpp::mpi::Executor::starmap_async: f must take arguments and return a value");
     detail::check_map_options(options, "starmap_async");
-    const std::size_t chunksize =
-        detail::whole_map_chunksize(items, options, core_->computing_threads());
-    return gather<R>(core_->find(detail::key_of(f), "starmap_async"), chunk_kind(2, options),
-                     detail::chunk_reader<Args>(std::forward<Range>(items), options,
-                                                core_->remote(), chunksize));
+    const std::size_t index = core_->find(detail::key_of(f), "starmap_async");
+    return detail::whole_map<R, Args>(*core_, index, 2, std::forward<Range>(items), options,
+                                      "starmap_async");
   }
 
   // `source`, with Python's callbacks run on the root's pool before the returned future is
   // done; cancelling it cancels `source` if it has not started.
   template <class T, class C, class E>
   Future<T> with_callbacks(std::shared_ptr<detail::TaskSlot> source, Callbacks<C, E> on_done) {
-    auto on_value = [&] {
-      if constexpr (std::is_same_v<C, NoCallback>) {
-        return NoCallback{};
-      } else if constexpr (std::is_void_v<T>) {
-        return [callback = std::move(on_done.callback)]() mutable { callback(); };
-      } else {
-        return [callback = std::move(on_done.callback)](const T& value) mutable -> T {
-          callback(value);
-          return value;
-        };
-      }
-    }();
-    auto on_error = [&] {
-      if constexpr (std::is_same_v<E, NoCallback>) {
-        return NoCallback{};
-      } else {
-        return [callback = std::move(on_done.error_callback)](std::exception_ptr e) mutable -> T {
-          callback(e);
-          std::rethrow_exception(e);
-        };
-      }
-    }();
-    return remote<T>(detail::compose_slot<T>(*core_, std::move(source), std::move(on_value),
-                                             std::move(on_error), true));
+    return remote<T>(detail::callback_slot<T>(*core_, std::move(source), std::move(on_done)));
   }
 
   // The result that completes with `slot`.
@@ -432,18 +394,6 @@ class Executor {
     if (policy) detail::write_policy(message, *policy);
     return core_->submit(index, policy ? static_cast<int>(detail::kind_with_policy) : 0,
                          std::move(message), static_cast<std::int64_t>(next_task_++));
-  }
-
-  template <class R, class NextChunk>
-  MapResults<R> results(std::size_t entry, int kind, const ExecutorMapOptions& options,
-                        NextChunk next_chunk) {
-    std::optional<std::chrono::steady_clock::time_point> deadline;
-    if (options.timeout) {
-      deadline = std::chrono::steady_clock::now() +
-                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(*options.timeout);
-    }
-    return MapResults<R>(core_.get(), entry, chunk_kind(kind, options), options.buffersize,
-                         options.unordered, deadline, std::move(next_chunk));
   }
 
   std::unique_ptr<detail::ExecutorCore> core_;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "mpp/options.hpp"
 
@@ -65,6 +66,25 @@ struct ExecutorMapOptions {
   /// token is set then, and it fails with `mpp::TaskTimeoutError` (a `RemoteError` naming that
   /// type on the root). Unset: no limit. Must be positive.
   std::optional<std::chrono::nanoseconds> task_timeout = std::nullopt;
+  /// A journal file on the root, as `mpp::MapOptions::checkpoint`: each chunk's results are
+  /// appended as they reach the root, and a rerun of the same map (same inputs, result type and
+  /// registered name) submits only the chunks the journal lacks and returns the same results.
+  /// For `map`, `starmap`, `map_async` and `starmap_async` over an input of known size with
+  /// random access; refused with `std::invalid_argument` with `unordered` and by `imap` and its
+  /// kin, as `mpp::Pool` refuses it there. Chunks default to `ceil(n / 1024)` items, `chunksize`
+  /// wins. A killed root loses only the chunks not yet back (with `map`, not yet read). Unlike
+  /// `mpp::Pool::map`, the executor leaves SIGINT and SIGTERM to the application.
+  std::string checkpoint = {};
+  /// With `checkpoint`, as `mpp::MapOptions::checkpoint_tag`. Unset, the name the function was
+  /// registered under names the computation.
+  std::string checkpoint_tag = {};
+  /// Called on the root with (items done, total items): (0, n) first, growing counts, and
+  /// (n, n) once at the end. `map` and its kin count the results handed to the loop, on its
+  /// thread, as `mpp::Pool::imap` does (`mpp::unknown_total` while an unsized input has not run
+  /// out); `map_async` and `starmap_async` count the chunks whose results reached the root,
+  /// report on the root's pool, and report (n, n) before the future is ready. Calls never
+  /// overlap; if one throws, the map fails with its exception.
+  std::function<void(std::size_t done, std::size_t total)> progress = {};
 };
 
 /// Retries and a time limit for a task of `Executor::submit`, as in `mpp::ApplyOptions`: the

@@ -15,8 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "mpp/detail/progress.hpp"
 #include "mpp/errors.hpp"
 #include "mpp/mpi/detail/executor_core.hpp"
+#include "mpp/mpi/detail/map_bookkeeping.hpp"
 #include "mpp/mpi/detail/result_iterator.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 
@@ -50,22 +52,29 @@ class MapResults {
   /// Single-pass iterator over the results; dereferencing gives `R&`.
   using iterator = detail::ResultIterator<MapResults, R>;
 
-  /// Used by `Executor::map`: `next_chunk(args, first)` encodes the next chunk's items after
-  /// `detail::frame_prefix` reserved bytes into `args` and sets `first` to its first item's
-  /// index; it returns false at the end of the input.
+  /// Used by `Executor::map`: `next_chunk(args, first, count)` encodes the next chunk's items
+  /// after `detail::frame_prefix` reserved bytes into `args`, sets `first` to its first item's
+  /// index and `count` to its items; it returns false at the end of the input, and passes over
+  /// the chunks `journal` has.
   /// `kind` is the task kind of the chunks (see `detail::ExecutorCore::submit`); reading a
-  /// result after `deadline` throws `mpp::TimeoutError`.
+  /// result after `deadline` throws `mpp::TimeoutError`. `progress` counts the results read
+  /// out of `total` (`mpp::unknown_total` if not known).
   MapResults(detail::ExecutorCore* core, std::size_t entry, int kind,
              std::optional<std::size_t> buffersize, bool unordered,
              std::optional<std::chrono::steady_clock::time_point> deadline,
-             std::function<bool(detail::Message&, std::int64_t&)> next_chunk)
+             std::function<bool(detail::Message&, std::int64_t&, std::size_t&)> next_chunk,
+             std::shared_ptr<detail::MapJournal<R>> journal,
+             std::function<void(std::size_t, std::size_t)> progress, std::size_t total)
       : core_(core),
         entry_(entry),
         kind_(kind),
         buffersize_(buffersize),
         unordered_(unordered),
         deadline_(deadline),
-        next_chunk_(std::move(next_chunk)) {
+        next_chunk_(std::move(next_chunk)),
+        journal_(std::move(journal)),
+        progress_(std::move(progress), total) {
+    progress_.start();  // before any task is queued, so that a throw leaves none behind
     refill();
   }
   /// Moves the results; the moved-from range must not be read.
@@ -124,7 +133,8 @@ class MapResults {
     while (!input_over_ && flight_.size() < window) {
       detail::Message args;
       std::int64_t first = 0;
-      if (!next_chunk_(args, first)) {
+      std::size_t count = 0;
+      if (!next_chunk_(args, first, count)) {
         input_over_ = true;
         break;
       }
@@ -148,24 +158,48 @@ class MapResults {
     fill();
   }
 
-  // Reads the next chunk's results when the current one is used up. Past `limit` (a call of
+  // Reads the next chunk's results when the current one is used up: from the journal if it
+  // has them, else from the next task, journaling them. Past `limit` (a call of
   // next(timeout)), throws TimeoutError and leaves the range as it was.
   void fill(std::optional<std::chrono::steady_clock::time_point> limit = std::nullopt) {
-    while (chunk_.empty()) {
-      if (flight_.empty() || done_) {
-        done_ = true;
-        return;
-      }
-      Slot slot = take_next(limit);
-      refill();
-      if (slot->state != detail::TaskSlot::State::done || !slot->ok) {
-        done_ = true;
-        cancel_rest();
-        core_->rethrow(*slot);
-      }
+    while (chunk_.empty() && !done_) {
       std::vector<R> results;  // std::deque has no std::vector<bool> to trip over
-      detail::decode_all(slot->result().bytes, results);
+      if (journal_ && journal_->recovered(next_first_)) {
+        results = journal_->take(next_first_);
+      } else if (flight_.empty()) {
+        done_ = true;
+        account([&] {
+          if (journal_) std::exchange(journal_, nullptr)->flush();  // unlocks it for a rerun
+          progress_.finish();
+        });
+        return;
+      } else {
+        Slot slot = take_next(limit);
+        refill();
+        if (slot->state != detail::TaskSlot::State::done || !slot->ok) {
+          done_ = true;
+          cancel_rest();
+          core_->rethrow(*slot);
+        }
+        detail::decode_all(slot->result().bytes, results);
+        if (journal_) account([&] { journal_->append(next_first_, results); });
+      }
+      next_first_ += static_cast<std::int64_t>(results.size());
+      account([&] { progress_.add(results.size()); });
       for (auto&& r : results) chunk_.push_back(static_cast<R>(std::move(r)));
+    }
+  }
+
+  // Runs the journal's or the progress callback's `step`; if it throws, the map ends with its
+  // exception.
+  template <class Step>
+  void account(Step step) {
+    try {
+      step();
+    } catch (...) {
+      done_ = true;
+      cancel_rest();
+      throw;
     }
   }
 
@@ -229,9 +263,12 @@ class MapResults {
   std::optional<std::size_t> buffersize_;
   bool unordered_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
-  std::function<bool(detail::Message&, std::int64_t&)> next_chunk_;
-  std::deque<Slot> flight_;  // submitted, in input order
-  std::deque<R> chunk_;      // the results of the chunk being read, from the current one on
+  std::function<bool(detail::Message&, std::int64_t&, std::size_t&)> next_chunk_;
+  std::shared_ptr<detail::MapJournal<R>> journal_;  // with a checkpoint
+  mpp::detail::StreamProgress progress_;
+  std::int64_t next_first_ = 0;  // the first item of the next chunk, in input order
+  std::deque<Slot> flight_;      // submitted, in input order
+  std::deque<R> chunk_;          // the results of the chunk being read, from the current one on
   bool started_ = false;
   bool input_over_ = false;
   bool done_ = false;

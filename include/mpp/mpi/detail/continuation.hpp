@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mpp/async_result.hpp"
+#include "mpp/callbacks.hpp"
 #include "mpp/mpi/detail/executor_core.hpp"
 #include "mpp/mpi/detail/wire.hpp"
 #include "mpp/mpi/transfer.hpp"
@@ -125,6 +126,37 @@ std::shared_ptr<TaskSlot> compose_slot(ExecutorCore& core, const std::shared_ptr
   });
   if (cancel_source) cancel_sources_with(core, *next, {source});
   return next;
+}
+
+// Python's callbacks of `source`: `on_done.callback(value)` or `on_done.error_callback(error)`
+// runs on the root's pool before the returned slot is done (then holding the same value or
+// error); cancelling the returned slot cancels `source` if it has not started.
+template <class T, class C, class E>
+std::shared_ptr<TaskSlot> callback_slot(ExecutorCore& core, std::shared_ptr<TaskSlot> source,
+                                        Callbacks<C, E> on_done) {
+  auto on_value = [&] {
+    if constexpr (std::is_same_v<C, NoCallback>) {
+      return NoCallback{};
+    } else if constexpr (std::is_void_v<T>) {
+      return [callback = std::move(on_done.callback)]() mutable { callback(); };
+    } else {
+      return [callback = std::move(on_done.callback)](const T& value) mutable -> T {
+        callback(value);
+        return value;
+      };
+    }
+  }();
+  auto on_error = [&] {
+    if constexpr (std::is_same_v<E, NoCallback>) {
+      return NoCallback{};
+    } else {
+      return [callback = std::move(on_done.error_callback)](std::exception_ptr e) mutable -> T {
+        callback(e);
+        std::rethrow_exception(e);
+      };
+    }
+  }();
+  return compose_slot<T>(core, std::move(source), std::move(on_value), std::move(on_error), true);
 }
 
 // A slot of the values `read(source, values)` appends for each of `sources`, in their order,

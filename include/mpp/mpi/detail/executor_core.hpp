@@ -224,6 +224,8 @@ class ExecutorCore final : public mpp::detail::Driver {
   // The index of the function registered under `key`, or throws naming `what`.
   std::size_t find(const std::string& key, const char* what) const;
   void bind_key(const std::string& key, std::size_t index);
+  // The name function `entry` was registered under.
+  const std::string& name_of(std::size_t entry) const noexcept { return entries_[entry].name; }
 
   // Root: queues a task (kind 0: call, 1: chunk, 2: chunk of argument tuples, starting at
   // `first_item`) whose arguments are

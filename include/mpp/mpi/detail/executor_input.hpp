@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ranges>
@@ -22,6 +23,9 @@ namespace mpp::mpi::detail {
 // Throws std::invalid_argument, naming `what` (the Executor's call), for a chunksize or
 // buffersize of 0, a negative timeout, or a bad retry policy.
 void check_map_options(const ExecutorMapOptions& options, const char* what);
+// Throws std::invalid_argument, naming `what` (a lazy call: imap and its kin), for a
+// checkpoint, as mpp::Pool does.
+void refuse_checkpoint(const ExecutorMapOptions& options, const char* what);
 // ExecutorOptions::max_workers, else MPP_MAX_WORKERS, checked.
 std::optional<int> max_workers_of(const ExecutorOptions& options);
 
@@ -52,28 +56,36 @@ std::size_t whole_map_chunksize(const Range& items, const ExecutorMapOptions& op
 }
 
 // Reads `items` a chunk at a time as the results make room: each call encodes the next chunk of
-// `chunksize` items (converted to Item; default: the options' chunksize, else 1) into `args`
-// and sets `first` to its first item's index, or returns false at the end of the input. With
+// `chunksize` items (converted to Item; default: the options' chunksize, else 1) into `args`,
+// sets `first` to its first item's index and `count` to its items, or returns false at the end
+// of the input. Chunks for which `skip(first)` holds (those a journal has) are passed over. With
 // `borrow`, large items are sent from their own storage (see Writer).
 template <class Item, class Range>
 auto chunk_reader(Range&& items, const ExecutorMapOptions& options, bool borrow,
-                  std::optional<std::size_t> chunksize = std::nullopt) {
+                  std::optional<std::size_t> chunksize = std::nullopt,
+                  std::function<bool(std::int64_t first)> skip = {}) {
   struct Input {
     std::views::all_t<Range> view;
     std::ranges::iterator_t<std::views::all_t<Range>> at;
     std::int64_t next = 0;
     explicit Input(Range&& items)
         : view(std::views::all(std::forward<Range>(items))), at(std::ranges::begin(view)) {}
+    bool over() { return at == std::ranges::end(view); }
   };
   auto input = std::make_shared<Input>(std::forward<Range>(items));
   return [input, chunksize = chunksize.value_or(options.chunksize.value_or(1)),
-          policy = policy_of(options), borrow](Message& args, std::int64_t& first) {
+          policy = policy_of(options), borrow,
+          skip = std::move(skip)](Message& args, std::int64_t& first, std::size_t& count) {
+    while (skip && !input->over() && skip(input->next)) {
+      for (std::size_t i = 0; i < chunksize && !input->over(); ++i, ++input->at) ++input->next;
+    }
     std::vector<Item> chunk;
-    for (; chunk.size() < chunksize && input->at != std::ranges::end(input->view); ++input->at) {
+    for (; chunk.size() < chunksize && !input->over(); ++input->at) {
       chunk.push_back(static_cast<Item>(*input->at));
     }
     if (chunk.empty()) return false;
     first = input->next;
+    count = chunk.size();
     input->next += static_cast<std::int64_t>(chunk.size());
     args = encode_message(std::move(chunk), policy ? policy_prefix : frame_prefix, borrow);
     if (policy) write_policy(args, *policy);
