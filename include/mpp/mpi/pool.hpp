@@ -87,54 +87,14 @@ requires std::ranges::sized_range<Range> FromRoot<std::views::all_t<Range>> from
 }
 
 /// `map`, `starmap` and `imap` over all the ranks of a communicator, called by every rank (SPMD:
-/// each rank runs the same program, so functions are never shipped). The result is returned on the
-/// root (rank 0) and an empty vector elsewhere, or on every rank with `results::on_every_rank`.
-///
-/// Inputs are either present on every rank (pass the range itself: no input traffic; every rank
-/// must pass the same items, which is checked by size), or on the root only
-/// (`mpp::mpi::from_root(items)`: sent out by the root).
-///
-/// The options are `mpp::MapOptions`, with the same words across ranks:
-/// - `schedule::static_`: rank r gets the r-th of `size()` equal contiguous blocks and spreads
-///   it over its threads as the local pool's `static_` does (with `chunksize`: chunks of it);
-/// - `schedule::dynamic`, `python` and `adaptive` (the default): self-scheduling. Items form
-///   chunks of `k` = `chunksize` items (unset: 1 for `dynamic`, ceil(n / (4 × all threads))
-///   otherwise); each rank claims `threads()` consecutive chunks at a time from a counter on the
-///   root and spreads them over its local pool (dynamic chunks of `k`, or work stealing for
-///   `adaptive`). No rank is a manager: the root computes too. On a communicator congruent with
-///   `MPI_COMM_WORLD` the counter is an MPI window (`MPI_Win_allocate`, claims with
-///   `MPI_Fetch_and_op`); on other communicators the root answers claims as messages between
-///   its own chunks (it checks every 200 µs), because Open MPI 4.1 confuses the one-sided
-///   segments of windows made at once on disjoint communicators of one node.
-///   `MPP_MPI_COUNTER=window` or `messages` forces either.
-///
-/// Failures: if an item throws on some rank, the call throws on every rank: the rank whose item
-/// failed (the lowest item index when several did) rethrows its own exception, the others
-/// throw `mpp::mpi::RemoteError` with its rank, host, item, type and message. With the dynamic
-/// schedules the other ranks stop claiming chunks at once; with `static_` they finish their
-/// block first. Ranks that pass different sizes, options or item types get
-/// `mpp::mpi::CollectiveMismatchError` on every rank. If a rank dies, Open MPI ends the whole
-/// job (the runtime notices the lost process), so no rank waits forever.
-///
-/// Checkpoint (`MapOptions::checkpoint`, `map` and `starmap`): the root owns the journal, one
-/// file in the local pool's format (checksummed cereal records, a torn tail ignored, a journal
-/// of other inputs refused with `mpp::CheckpointError` on every rank); the other ranks' path is
-/// not used. The chunks (`chunksize` items, default `ceil(n / 1024)`) are then claimed
-/// dynamically whatever the schedule, each rank sends its finished chunks to the root at once,
-/// and the root journals them. A rerun reads the journal on the root, tells every rank which
-/// chunks are done, and only the rest are computed. SIGINT or SIGTERM on any rank stops the
-/// claims on every rank; running chunks finish and are journaled, then every rank throws
-/// `mpp::InterruptedError`. Inputs and results must be serializable by cereal.
-///
-/// Progress (`MapOptions::progress`): the root's callback receives the cluster-wide count,
-/// (0, n) first, then growing counts as the chunks of every rank reach it, and (n, n) once
-/// before the call returns; the other ranks never call theirs (pass it everywhere or only on
-/// the root). As with a checkpoint, chunks are then claimed dynamically whatever the schedule
-/// and each rank sends its finished chunks at once. A callback that throws fails the map on
-/// every rank (the root rethrows its exception, the others throw `RemoteError`).
-///
-/// With one rank every call is the local pool's, with the same results and exceptions.
-/// `MapOptions::buffersize` applies to `imap` only.
+/// each rank runs the same program, so functions are never shipped). The result is returned on
+/// the root (rank 0) and an empty vector elsewhere, or on every rank with
+/// `results::on_every_rank`. Inputs are present on every rank (the range itself), or on the root
+/// only (`mpp::mpi::from_root(items)`). The options are `mpp::MapOptions`, with the same words
+/// on every rank; schedules, checkpoints and progress across ranks are described in
+/// `docs/mpi.md`. If an item throws on some rank, the call throws on every rank: that rank its
+/// own exception, the others `mpp::mpi::RemoteError`; ranks that disagree on sizes, options or
+/// types get `mpp::mpi::CollectiveMismatchError`. With one rank every call is the local pool's.
 ///
 /// ```cpp
 /// mpp::mpi::Environment env(argc, argv);
