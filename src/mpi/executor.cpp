@@ -124,8 +124,7 @@ std::size_t ExecutorCore::find(const std::string& key, const char* what) const {
   return it->second;
 }
 
-std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Message args,
-                                               std::int64_t first_item, int target) {
+void ExecutorCore::require_open() const {
   if (comm_.rank() != 0) {
     throw_usage(
         "Executor::submit/map: only the root (ExecutorOptions::root, rank 0 by default) "
@@ -137,6 +136,11 @@ std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Mess
         "mpp::mpi::Executor::submit: the executor was shut down; create a new one to submit "
         "more work");
   }
+}
+
+std::shared_ptr<TaskSlot> ExecutorCore::submit(std::size_t entry, int kind, Message args,
+                                               std::int64_t first_item, int target) {
+  require_open();
   auto slot = std::make_shared<TaskSlot>();
   slot->id = next_id_++;
   slot->entry = entry;

@@ -278,6 +278,12 @@ TEST_CASE("executor checkpoint: what cannot be journaled or resumed is refused")
     CHECK_THROWS_AS((void)ex.map(cube, std::views::iota(1L, n + 1), options), mpp::CheckpointError);
     CHECK_THROWS_AS((void)ex.map_async(square, xs, options), mpp::CheckpointError);
     CHECK(ex.map_async(square, xs).get().size() == std::size_t(n));  // the executor goes on
+
+    // A map the executor cannot take any more makes no journal.
+    ex.shutdown();
+    CHECK_THROWS_AS((void)ex.map_async(cube, xs, {.checkpoint = journal + ".late"}),
+                    mpp::PoolStateError);
+    CHECK_FALSE(std::filesystem::exists(journal + ".late"));
   });
   if (world_rank() == 0) std::filesystem::remove(journal);
 }

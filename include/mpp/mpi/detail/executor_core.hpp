@@ -227,6 +227,9 @@ class ExecutorCore final : public mpp::detail::Driver {
   // The name function `entry` was registered under.
   const std::string& name_of(std::size_t entry) const noexcept { return entries_[entry].name; }
 
+  // Throws unless this rank may submit now: it is the root, and the executor is neither broken
+  // nor shut down.
+  void require_open() const;
   // Root: queues a task (kind 0: call, 1: chunk, 2: chunk of argument tuples, starting at
   // `first_item`) whose arguments are
   // `args` after frame_prefix reserved bytes.

@@ -32,6 +32,7 @@ template <class R, class Range>
 MapBookkeeping<R> bookkeeping(const ExecutorCore& core, const Range& items,
                               const ExecutorMapOptions& options, std::size_t entry,
                               const char* call) {
+  if (!options.checkpoint.empty()) core.require_open();  // before the journal file is made
   return {open_journal<R>(items, options, core.name_of(entry), call), options.progress,
           total_of(items)};
 }
