@@ -279,6 +279,15 @@ TEST_CASE("executor checkpoint: what cannot be journaled or resumed is refused")
     CHECK_THROWS_AS((void)ex.map_async(square, xs, options), mpp::CheckpointError);
     CHECK(ex.map_async(square, xs).get().size() == std::size_t(n));  // the executor goes on
 
+    // An empty input journals nothing and reports its end.
+    Recorder calls;
+    const mpp::mpi::ExecutorMapOptions empty{.checkpoint = journal + ".empty",
+                                             .progress = calls.callback()};
+    CHECK(ex.map_async(cube, std::vector<long>{}, empty).get().empty());
+    CHECK(std::vector<long>(ex.map(cube, std::vector<long>{}, empty)).empty());
+    CHECK(calls.calls == Calls{{0, 0}, {0, 0}});
+    std::filesystem::remove(journal + ".empty");
+
     // A map the executor cannot take any more makes no journal.
     ex.shutdown();
     CHECK_THROWS_AS((void)ex.map_async(cube, xs, {.checkpoint = journal + ".late"}),
