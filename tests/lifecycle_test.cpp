@@ -345,11 +345,11 @@ TEST_CASE("in a child forked after the parent used a pool, pools throw mpp::Fork
   // hanging. (Before: apply_async(...).wait(2s) timed out in the child.)
   auto parent = std::make_unique<mpp::Pool>(2);
   REQUIRE(parent->apply([] { return 1; }) == 1);
-  // The worker that ran the task may still be freeing it when apply returns. GCC 12's
-  // AddressSanitizer does not hold its allocator's lock across fork(), so a fork at that moment
-  // can leave the lock held in the child, which would hang in its first allocation: the likely
-  // cause of a child killed by SIGALRM, seen once under ASan on a loaded machine. glibc's
-  // malloc is fork-safe; the pause lets the workers go idle first.
+  // The worker that ran the task may still be freeing it, or leaving the arena, when apply
+  // returns; a child forked at that moment inherits whatever lock it held (GCC 12's
+  // AddressSanitizer does not hold its allocator's lock across fork(), oneTBB's own locks are
+  // not fork-aware) and may hang on it. A child killed by SIGALRM was seen once under ASan on a
+  // loaded machine. The pause lets the workers go idle first; what is tested is mpp's refusal.
   std::this_thread::sleep_for(100ms);
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
